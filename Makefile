@@ -1,0 +1,43 @@
+# Thin wrapper around CMake. `make demo` and `make test` are the two
+# commands a new user types; both install dependencies first.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+CTEST_JOBS ?= 2
+
+.PHONY: all deps build asan test test-release test-asan bench demo clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# The whole suite, then the whole suite again under ASan+UBSan.
+test: test-release test-asan
+
+test-release: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(CTEST_JOBS)
+
+test-asan: asan
+	@cd $(ASAN_BUILD) && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+	  ctest --output-on-failure -j $(CTEST_JOBS)
+
+bench: build
+	@./bench/run
+
+demo: build
+	@./$(BUILD)/spamtide demo
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

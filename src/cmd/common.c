@@ -1,0 +1,62 @@
+/*
+ * common.c - what the subcommands share; see cmd.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/cmd.h"
+#include "util/limits.h"
+#include "util/timeutil.h"
+#include "util/banned.h"
+
+const char cmd_default_db[] = "sqlite:./spamtide.db";
+const char cmd_default_kb[] = "./spamtide.kb";
+
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "spamtide %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'spamtide %s --help'.\n", cmd);
+	return CMD_USAGE;
+}
+
+int cmd_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "spamtide %s: error: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return CMD_FAIL;
+}
+
+bool cmd_parse_time(const char *cmd, const char *opt, const char *value, int64_t *out)
+{
+	if (time_parse_iso(value, out))
+		return true;
+	cmd_usage_error(cmd, "%s '%s': expected an ISO 8601 UTC time such as "
+			"2011-03-16T15:30:00Z or a date such as 2011-03-16", opt, value);
+	return false;
+}
+
+bool cmd_apply_limit(const char *cmd, const char *value)
+{
+	char err[256];
+
+	if (strcmp(value, "help") == 0) {
+		limit_print(stdout);
+		exit(CMD_OK);
+	}
+	if (limit_set(value, err, sizeof(err)) == 0)
+		return true;
+	cmd_usage_error(cmd, "%s", err);
+	return false;
+}

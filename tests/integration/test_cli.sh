@@ -1,0 +1,38 @@
+#!/bin/bash
+# The command line contract: help, version, exit statuses, stdout errors.
+set -u
+. "$SRCDIR/tests/integration/lib.sh"
+
+run "$SPAMTIDE" --help
+expect_status 0
+expect_stdout_has "usage: spamtide COMMAND"
+
+run "$SPAMTIDE" --version
+expect_status 0
+expect_stdout_has "spamtide "
+
+run "$SPAMTIDE"
+expect_status 2
+
+run "$SPAMTIDE" no-such-command
+expect_status 2
+expect_stderr_has "not a command"
+
+# every command in the table answers --help with status 0
+for c in $("$SPAMTIDE" --help | awk '/^commands:/{on=1;next} on && /^  [a-z]/{print $1}'); do
+	run "$SPAMTIDE" "$c" --help
+	expect_status 0
+	expect_stdout_has "usage: spamtide $c"
+	run "$SPAMTIDE" "$c" --no-such-option
+	expect_status 2
+done
+
+# a full disk on stdout is reported and fails
+if [ -w /dev/full ]; then
+	run_sh "'$SPAMTIDE' --help > /dev/full"
+	expect_status 1
+	expect_stderr_has "standard output"
+fi
+# a closed pipe is reported too
+run_sh "'$SPAMTIDE' --help | true"
+finish
