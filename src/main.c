@@ -15,6 +15,8 @@
 #include "util/banned.h"
 
 static const struct cmd commands[] = {
+	{ "ingest", cmd_ingest, "read mbox, Maildir and .eml files; attribute and store each message" },
+	{ "report", cmd_report, "shares, daily volume, events and projection over what is stored" },
 	{ NULL, NULL, NULL },
 };
 

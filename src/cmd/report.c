@@ -1,0 +1,171 @@
+/*
+ * report.c - `spamtide report`: the analysis over what is stored.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/report_build.h"
+#include "cmd/cmd.h"
+#include "render/render.h"
+#include "store/store.h"
+#include "util/banned.h"
+
+static const char usage_text[] =
+	"usage: spamtide report [OPTIONS]\n"
+	"\n"
+	"What is stored, analysed: totals, shares per family, daily volume and\n"
+	"day-over-day change, consistency, events (ceased, resumed, drop, surge)\n"
+	"with their impact, largest campaigns, and a projection of total volume.\n"
+	"\n"
+	"  --db URL             store (default sqlite:./spamtide.db), opened read-only\n"
+	"  --from T, --to T     period, half-open, ISO 8601 UTC (default: all stored)\n"
+	"  --bucket 1m|1h|1d    bucket of the series printed (default 1h)\n"
+	"  --unit U             messages (default), recipients, bytes or clients\n"
+	"  --format F           text (default), json, csv (the series) or html\n"
+	"  --out DIR            where --format html writes (default ./spamtide-report/)\n"
+	"  --scale N            each trapped message stands for N (projection)\n"
+	"  --without FAMILY     project total volume as if FAMILY had never sent\n"
+	"  --help               this text\n";
+
+static int64_t floor_to(int64_t t, int64_t step)
+{
+	return t >= 0 ? t / step * step : -((-t + step - 1) / step) * step;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "bucket", required_argument, NULL, 'b' },
+		{ "unit", required_argument, NULL, 'u' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "scale", required_argument, NULL, 's' },
+		{ "without", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *db = cmd_default_db, *format = "text";
+	struct report_options ro = { UNIT_MESSAGES, 3600, 1, NULL };
+	int64_t from = 0, to = 0, first, last;
+	bool have_from = false, have_to = false, empty;
+	char err[1024];
+	store *st = NULL;
+	struct store_series series;
+	struct report r;
+	int c, rc;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': db = optarg; break;
+		case 'f':
+			if (!cmd_parse_time("report", "--from", optarg, &from))
+				return CMD_USAGE;
+			have_from = true;
+			break;
+		case 't':
+			if (!cmd_parse_time("report", "--to", optarg, &to))
+				return CMD_USAGE;
+			have_to = true;
+			break;
+		case 'b':
+			if (strcmp(optarg, "1m") == 0)
+				ro.bucket_seconds = 60;
+			else if (strcmp(optarg, "1h") == 0)
+				ro.bucket_seconds = 3600;
+			else if (strcmp(optarg, "1d") == 0)
+				ro.bucket_seconds = 86400;
+			else
+				return cmd_usage_error("report", "--bucket '%s': use 1m, 1h or 1d", optarg);
+			break;
+		case 'u':
+			if (!report_unit_parse(optarg, &ro.unit))
+				return cmd_usage_error("report", "--unit '%s': use messages, recipients, "
+						       "bytes or clients", optarg);
+			break;
+		case 'F':
+			if (strcmp(optarg, "text") && strcmp(optarg, "json") && strcmp(optarg, "csv") &&
+			    strcmp(optarg, "html"))
+				return cmd_usage_error("report", "--format '%s': use text, json, csv or "
+						       "html", optarg);
+			format = optarg;
+			break;
+		case 'o': break;
+		case 's': {
+			char *end;
+
+			ro.scale = strtod(optarg, &end);
+			if (end == optarg || *end || !(ro.scale > 0))
+				return cmd_usage_error("report", "--scale '%s': a positive number", optarg);
+			break;
+		}
+		case 'w': ro.without = optarg; break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return CMD_OK;
+		default:
+			return cmd_usage_error("report", "unknown option");
+		}
+	}
+	if (optind < argc)
+		return cmd_usage_error("report", "unexpected argument '%s'", argv[optind]);
+	if (have_from && have_to && to <= from)
+		return cmd_usage_error("report", "--to must be later than --from");
+	if (strcmp(format, "html") == 0)
+		return cmd_usage_error("report", "--format html is not available yet");
+
+	if (store_open(db, STORE_READ, &st, err, sizeof(err)) != STORE_OK)
+		return cmd_error("report", "%s", err);
+	if (store_span(st, &first, &last, &empty, err, sizeof(err)) != STORE_OK) {
+		store_close(st);
+		return cmd_error("report", "%s", err);
+	}
+	memset(&r, 0, sizeof(r));
+	/* the period asked for; the arrays cover only its part that holds data */
+	if (!have_from)
+		from = empty ? 0 : floor_to(first, 86400);
+	if (!have_to)
+		to = empty ? from : floor_to(last, 86400) + 86400;
+	from = floor_to(from, 60);
+	to = floor_to(to + 59, 60);
+	{
+		int64_t lo = from, hi = to;
+
+		if (!empty) {
+			if (lo < floor_to(first, 86400))
+				lo = floor_to(first, 86400);
+			if (hi > floor_to(last, 86400) + 86400)
+				hi = floor_to(last, 86400) + 86400;
+		}
+		if (empty || hi <= lo)
+			lo = hi = from;
+		if (store_load_series(st, lo, hi, &series, err, sizeof(err)) != STORE_OK) {
+			store_close(st);
+			return cmd_error("report", "%s", err);
+		}
+	}
+	report_build(&series, &ro, &r);
+	r.from = from;
+	r.to = to;
+	r.has_period = have_from || have_to || !empty;
+	store_series_free(&series);
+	store_close(st);
+
+	errno = 0;
+	if (strcmp(format, "json") == 0)
+		rc = render_json(&r, stdout);
+	else if (strcmp(format, "csv") == 0)
+		rc = render_csv(&r, stdout);
+	else
+		rc = render_text(&r, stdout);
+	report_free(&r);
+	if (rc != 0)
+		return cmd_error("report", "writing the report: %s", strerror(errno ? errno : EIO));
+	return CMD_OK;
+}

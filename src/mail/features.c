@@ -1,0 +1,771 @@
+/*
+ * features.c - describe one raw message; see features.h.
+ *
+ * Two passes: our own scan of the raw header block (names in order, the
+ * Received: chain, raw values as the sender wrote them: GMime would refold
+ * and decode them), then GMime for what needs MIME (structure, decoded text
+ * in UTF-8, addresses, RFC 2047 subjects).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <gmime/gmime.h>
+
+#include "mail/features.h"
+#include "mail/text.h"
+#include "util/buf.h"
+#include "util/limits.h"
+#include "util/timeutil.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define PLAUSIBLE_FROM 788918400   /* 1995-01-01: before it, a date is forged or broken */
+#define STRUCTURE_MAX 512          /* bytes of the MIME structure string */
+#define VALUE_MAX 998              /* RFC 5322 line length: values kept as features */
+
+static GMimeParserOptions *parser_options;
+
+void mail_init(void)
+{
+	static const char *fallback[] = { "UTF-8", "windows-1252", NULL };
+
+	if (parser_options)
+		return;
+	g_mime_init();
+	parser_options = g_mime_parser_options_new();
+	g_mime_parser_options_set_address_compliance_mode(parser_options,
+							   GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(parser_options,
+							     GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_rfc2047_compliance_mode(parser_options,
+							   GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_allow_addresses_without_domain(parser_options, TRUE);
+	g_mime_parser_options_set_fallback_charsets(parser_options, fallback);
+}
+
+void mail_shutdown(void)
+{
+	if (!parser_options)
+		return;
+	g_mime_parser_options_free(parser_options);
+	parser_options = NULL;
+	g_mime_shutdown();
+}
+
+void mail_features_init(struct mail_features *f)
+{
+	memset(f, 0, sizeof(*f));
+	arena_init(&f->arena, 16 * 1024);
+}
+
+void mail_features_free(struct mail_features *f)
+{
+	arena_free(&f->arena);
+	memset(f, 0, sizeof(*f));
+}
+
+const char *mail_ts_source_name(enum mail_ts_source s)
+{
+	static const char *const names[] = { "session", "received", "from_line", "date",
+					     "mtime", "none" };
+
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+const char *mail_warning_names(struct arena *a, unsigned w)
+{
+	static const char *const names[] = { "nul", "headers_only", "long_header",
+					     "many_headers", "mime_depth", "mime_parts",
+					     "bad_encoding", "bad_charset", "date", "no_headers" };
+	struct buf b = BUF_INIT;
+	const char *r;
+	unsigned i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (w & (1u << i))
+			buf_printf(&b, "%s%s", b.len ? "," : "", names[i]);
+	r = arena_strndup(a, b.data, b.len);
+	buf_free(&b);
+	return r;
+}
+
+/* ---- the raw header block ---- */
+
+struct field {
+	const char *name;
+	size_t name_len;
+	const char *value;     /* raw, from after the colon to the end of the field */
+	size_t value_len;
+};
+
+struct header_scan {
+	struct field *fields;
+	size_t count, cap;
+	size_t body_offset;    /* where the body starts (len if none) */
+	bool have_body;
+};
+
+static size_t line_end(const char *p, size_t i, size_t len)
+{
+	const char *nl = memchr(p + i, '\n', len - i);
+
+	return nl ? (size_t)(nl - p) + 1 : len;
+}
+
+static bool blank_line(const char *p, size_t i, size_t end)
+{
+	return end - i == 1 || (end - i == 2 && p[i] == '\r');
+}
+
+static void scan_headers(const char *raw, size_t len, struct header_scan *hs,
+			 unsigned *warnings)
+{
+	size_t i = 0, max = (size_t)limit(LIMIT_HEADER_COUNT);
+	size_t maxline = (size_t)limit(LIMIT_HEADER_LINE);
+
+	hs->count = 0;
+	hs->have_body = false;
+	while (i < len) {
+		size_t e = line_end(raw, i, len), n = 0;
+		struct field *f;
+
+		if (blank_line(raw, i, e)) {
+			hs->body_offset = e;
+			hs->have_body = true;
+			return;
+		}
+		if (raw[i] == ' ' || raw[i] == '\t') {      /* continuation */
+			if (hs->count > 0 && hs->count <= max) {
+				f = &hs->fields[hs->count - 1];
+				f->value_len = e - (size_t)(f->value - raw);
+			}
+			i = e;
+			continue;
+		}
+		while (i + n < e && raw[i + n] != ':' && raw[i + n] > 0x20 && raw[i + n] < 0x7f)
+			n++;
+		if (n == 0 || i + n >= e || raw[i + n] != ':') {
+			/* not a field: the header block ends here, as GMime sees it */
+			hs->body_offset = i;
+			hs->have_body = true;
+			return;
+		}
+		if (hs->count >= max) {
+			*warnings |= MAIL_WARN_MANY_HEADERS;
+			hs->count = max + 1;       /* remember we went past */
+			i = e;
+			continue;
+		}
+		if (hs->count == hs->cap) {
+			hs->cap = hs->cap ? hs->cap * 2 : 64;
+			hs->fields = xreallocarray(hs->fields, hs->cap, sizeof(*hs->fields));
+		}
+		f = &hs->fields[hs->count++];
+		f->name = raw + i;
+		f->name_len = n;
+		f->value = raw + i + n + 1;
+		f->value_len = e - (i + n + 1);
+		if (e - i > maxline)
+			*warnings |= MAIL_WARN_LONG_HEADER;
+		i = e;
+	}
+	hs->body_offset = len;
+}
+
+static size_t field_count(const struct header_scan *hs)
+{
+	size_t max = (size_t)limit(LIMIT_HEADER_COUNT);
+
+	return hs->count > max ? max : hs->count;
+}
+
+static bool name_is(const struct field *f, const char *name)
+{
+	return f->name_len == strlen(name) && strncasecmp(f->name, name, f->name_len) == 0;
+}
+
+/* the value unfolded and trimmed, bounded, into the arena */
+static const char *unfold(struct arena *a, const char *v, size_t n, size_t max)
+{
+	char *out = arena_alloc(a, (n < max ? n : max) + 1);
+	size_t i, o = 0;
+	bool space = true;
+
+	for (i = 0; i < n && o < max; i++) {
+		unsigned char c = (unsigned char)v[i];
+
+		if (c == '\r' || c == '\n' || c == '\t' || c == ' ') {
+			if (!space)
+				out[o++] = ' ';
+			space = true;
+			continue;
+		}
+		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		space = false;
+	}
+	while (o > 0 && out[o - 1] == ' ')
+		o--;
+	out[o] = '\0';
+	return out;
+}
+
+/*
+ * Header fields the receiving side adds wherever it likes (delivery,
+ * quarantine, mail readers): never the sending software's.
+ */
+static bool receiver_field(const struct field *f)
+{
+	static const char *const exact[] = {
+		"Return-Path", "Delivered-To", "X-Original-To", "Envelope-To", "Received-SPF",
+		"Authentication-Results", "Status", "X-Status", "X-Keywords", "X-UID",
+		"Content-Length", "Lines", "X-Greylist", "X-Virus-Scanned", "X-Scanned-By",
+		"X-Sieve", "X-Spam", "X-Evolution-Source", "X-Account-Key", "X-UIDL",
+		"X-Rcpt-To", "X-Original-Sender", "X-Gmail-Labels", "X-GM-THRID",
+		"X-Original-Arrival-Time",
+	};
+	static const char *const prefix[] = {
+		"X-Spam-", "X-Virus-", "X-Amavis-", "X-Quarantine-", "X-Mozilla-", "X-Spamtide-",
+		"X-MS-Exchange-Organization-", "ARC-", "X-Envelope-", "X-Brightmail-",
+		"X-Cloudmark-", "X-Barracuda-", "X-IronPort-", "X-Proofpoint-", "X-Razor-",
+		"X-DSPAM-", "X-Bogosity", "X-Filter-",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+		if (name_is(f, exact[i]))
+			return true;
+	for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++) {
+		size_t n = strlen(prefix[i]);
+
+		if (f->name_len >= n && strncasecmp(f->name, prefix[i], n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool plausible(int64_t t, const struct mail_context *ctx)
+{
+	if (t < PLAUSIBLE_FROM)
+		return false;
+	if (ctx && ctx->have_mtime && t > ctx->mtime + 86400)
+		return false;
+	return true;
+}
+
+static bool trusted_ip(const struct mail_context *ctx, const struct ip_addr *a)
+{
+	size_t i;
+
+	for (i = 0; ctx && i < ctx->ntrusted; i++)
+		if (ip_cidr_contains(&ctx->trusted[i], a))
+			return true;
+	return false;
+}
+
+/* the Received: chain: time, client hop, and which fields are the sender's */
+static size_t read_received(struct mail_features *f, const struct header_scan *hs,
+			    const struct mail_context *ctx, bool *time_found)
+{
+	size_t nf = field_count(hs), i, nrec = 0, maxrec = (size_t)limit(LIMIT_RECEIVED);
+	size_t client_field = (size_t)-1, fallback_field = (size_t)-1;
+	int fallback_hop = -1;
+	struct mail_received r;
+	struct ip_addr a;
+	bool want_ts = !(ctx && ctx->have_ts);
+
+	f->client_hop = -1;
+	for (i = 0; i < nf && nrec < maxrec; i++) {
+		const struct field *fl = &hs->fields[i];
+
+		if (!name_is(fl, "Received"))
+			continue;
+		mail_parse_received(fl->value, fl->value_len, &r);
+		if (want_ts && !*time_found && r.have_ts) {
+			if (plausible(r.ts, ctx)) {
+				f->ts = r.ts;
+				f->ts_source = MAIL_TS_RECEIVED;
+				*time_found = true;
+			} else {
+				f->warnings |= MAIL_WARN_DATE;
+			}
+		}
+		if (r.have_ip && ip_parse(r.ip, &a)) {
+			if (ctx && ctx->client_ip) {
+				if (client_field == (size_t)-1 && strcmp(ctx->client_ip, r.ip) == 0) {
+					client_field = i;
+					f->client_hop = (int)nrec;
+				}
+			} else if (client_field == (size_t)-1 && !ip_is_local(&a) &&
+				   !trusted_ip(ctx, &a)) {
+				client_field = i;
+				f->client_hop = (int)nrec;
+				f->client_ip = arena_strdup(&f->arena, r.ip);
+				f->helo = r.helo[0] ? arena_strdup(&f->arena, r.helo) : NULL;
+			} else if (fallback_field == (size_t)-1 && !ip_is_loopback(&a)) {
+				fallback_field = i;
+				fallback_hop = (int)nrec;
+				if (!f->client_ip) {
+					/* kept only if no external hop turns up */
+					f->client_ip = arena_strdup(&f->arena, r.ip);
+					f->helo = r.helo[0] ? arena_strdup(&f->arena, r.helo) : NULL;
+				}
+			}
+		}
+		nrec++;
+	}
+	for (; i < nf; i++)
+		if (name_is(&hs->fields[i], "Received"))
+			nrec++;
+	f->nreceived = (unsigned)nrec;
+	if (client_field == (size_t)-1 && fallback_field != (size_t)-1 && !(ctx && ctx->client_ip)) {
+		client_field = fallback_field;
+		f->client_hop = fallback_hop;
+	}
+	return client_field;
+}
+
+static void read_sender_fields(struct mail_features *f, const struct header_scan *hs,
+			       size_t client_field)
+{
+	size_t nf = field_count(hs), i, start = client_field == (size_t)-1 ? 0 : client_field + 1;
+	struct buf order = BUF_INIT;
+	size_t vmax = (size_t)limit(LIMIT_HEADER_LINE);
+
+	if (vmax > VALUE_MAX)
+		vmax = VALUE_MAX;
+	for (i = 0; i < nf; i++) {
+		const struct field *fl = &hs->fields[i];
+
+		if (name_is(fl, "Return-Path") && !f->envelope_from)
+			f->envelope_from = unfold(&f->arena, fl->value, fl->value_len, vmax);
+		if (i < start || receiver_field(fl))
+			continue;
+		if (order.len < 4096) {
+			if (order.len)
+				buf_addch(&order, '\n');
+			buf_add(&order, fl->name, fl->name_len);
+		}
+		f->nheaders++;
+		if (name_is(fl, "Received"))
+			f->sender_received++;
+		else if (name_is(fl, "Message-ID") && !f->message_id)
+			f->message_id = unfold(&f->arena, fl->value, fl->value_len, vmax);
+		else if (name_is(fl, "Date") && !f->date_raw)
+			f->date_raw = unfold(&f->arena, fl->value, fl->value_len, vmax);
+		else if ((name_is(fl, "X-Mailer") || name_is(fl, "User-Agent")) && !f->x_mailer)
+			f->x_mailer = unfold(&f->arena, fl->value, fl->value_len, vmax);
+	}
+	f->header_order = arena_strndup(&f->arena, order.data, order.len);
+	buf_free(&order);
+}
+
+/* ---- MIME, through GMime ---- */
+
+struct walk {
+	struct mail_features *f;
+	struct buf structure;
+	struct buf plain;          /* text/plain, decoded */
+	struct buf html;           /* text/html, visible text */
+	struct buf raw_text;       /* scratch: one decoded part */
+	int max_depth;
+	unsigned max_parts;
+	size_t max_text;
+	bool first_text_seen;
+};
+
+struct url_sink {
+	struct text_url_sink base;
+	struct mail_features *f;
+};
+
+/* f->urls and f->url_domains have room for LIMIT_URLS entries */
+static void url_add(struct text_url_sink *s, const char *url, size_t len, const char *host)
+{
+	struct mail_features *f = ((struct url_sink *)s)->f;
+
+	if (f->nurls >= s->max)
+		return;
+	f->urls[f->nurls] = unfold(&f->arena, url, len, 512);
+	f->url_domains[f->nurls] = arena_strdup(&f->arena, host);
+	f->nurls++;
+}
+
+static unsigned url_count(struct text_url_sink *s)
+{
+	return ((struct url_sink *)s)->f->nurls;
+}
+
+static bool encoding_broken(GMimeDataWrapper *content)
+{
+	GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(content);
+	GMimeStream *raw = g_mime_data_wrapper_get_stream(content);
+	char chunk[4096];
+	ssize_t n, i;
+	gint64 pos;
+
+	if (enc != GMIME_CONTENT_ENCODING_BASE64 && enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE)
+		return false;
+	pos = g_mime_stream_tell(raw);
+	g_mime_stream_reset(raw);
+	n = g_mime_stream_read(raw, chunk, sizeof(chunk));
+	g_mime_stream_seek(raw, pos, GMIME_STREAM_SEEK_SET);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)chunk[i];
+
+		if (enc == GMIME_CONTENT_ENCODING_BASE64) {
+			if (!isalnum(c) && c != '+' && c != '/' && c != '=' && !isspace(c))
+				return true;
+		} else if (c == '=' && i + 2 < n && chunk[i + 1] != '\r' && chunk[i + 1] != '\n' &&
+			   (!isxdigit((unsigned char)chunk[i + 1]) ||
+			    !isxdigit((unsigned char)chunk[i + 2]))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* decode one text part into w->raw_text as UTF-8 */
+static void decode_text(struct walk *w, GMimePart *part, const char *charset)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	GMimeStream *mem, *filtered;
+	GByteArray *bytes;
+	const char *end;
+
+	buf_reset(&w->raw_text);
+	if (!content)
+		return;
+	if (encoding_broken(content))
+		w->f->warnings |= MAIL_WARN_BAD_ENCODING;
+	mem = g_mime_stream_mem_new();
+	filtered = g_mime_stream_filter_new(mem);
+	if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
+	    g_ascii_strcasecmp(charset, "us-ascii") != 0) {
+		GMimeFilter *conv = g_mime_filter_charset_new(charset, "UTF-8");
+
+		if (conv) {
+			g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), conv);
+			g_object_unref(conv);
+		} else {
+			w->f->warnings |= MAIL_WARN_BAD_CHARSET;
+		}
+	}
+	g_mime_data_wrapper_write_to_stream(content, filtered);
+	g_mime_stream_flush(filtered);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	if (bytes && bytes->len) {
+		size_t n = bytes->len < w->max_text ? bytes->len : w->max_text;
+
+		if (!g_utf8_validate((const char *)bytes->data, (gssize)n, &end)) {
+			gchar *valid = NULL;
+
+			/* a cut in the middle of a character is not a broken charset */
+			if ((size_t)(end - (const char *)bytes->data) + 4 < n) {
+				w->f->warnings |= MAIL_WARN_BAD_CHARSET;
+				/* 8-bit text declared ASCII or UTF-8 is most often Windows-1252 */
+				valid = g_convert((const char *)bytes->data, (gssize)n, "UTF-8",
+						  "WINDOWS-1252", NULL, NULL, NULL);
+			}
+			if (!valid)
+				valid = g_utf8_make_valid((const char *)bytes->data, (gssize)n);
+			buf_addstr(&w->raw_text, valid);
+			g_free(valid);
+		} else {
+			buf_add(&w->raw_text, bytes->data, n);
+		}
+	}
+	g_object_unref(filtered);
+	g_object_unref(mem);
+}
+
+static void structure_add(struct walk *w, const char *s)
+{
+	if (w->structure.len < STRUCTURE_MAX)
+		buf_addstr(&w->structure, s);
+}
+
+static void walk_object(struct walk *w, GMimeObject *obj, int depth);
+
+static void walk_part(struct walk *w, GMimePart *part, GMimeContentType *ct)
+{
+	const char *type = g_mime_content_type_get_media_type(ct);
+	const char *sub = g_mime_content_type_get_media_subtype(ct);
+	const char *charset = g_mime_content_type_get_parameter(ct, "charset");
+	struct mail_features *f = w->f;
+	bool html;
+
+	if (!type || g_ascii_strcasecmp(type, "text") != 0 || !sub)
+		return;
+	html = g_ascii_strcasecmp(sub, "html") == 0;
+	if (!html && g_ascii_strcasecmp(sub, "plain") != 0)
+		return;
+	if (!w->first_text_seen) {
+		GMimeContentEncoding enc = g_mime_part_get_content_encoding(part);
+
+		w->first_text_seen = true;
+		if (charset)
+			f->charset = arena_strdup(&f->arena, charset);
+		f->transfer_encoding = arena_strdup(&f->arena,
+			enc == GMIME_CONTENT_ENCODING_DEFAULT ? "7bit" :
+			g_mime_content_encoding_to_string(enc));
+	}
+	if (w->plain.len + w->html.len >= w->max_text && f->nurls >= (unsigned)limit(LIMIT_URLS))
+		return;
+	decode_text(w, part, charset);
+	{
+		struct url_sink sink = { { url_add, url_count, (unsigned)limit(LIMIT_URLS) }, f };
+
+		text_find_urls(w->raw_text.data, w->raw_text.len, &sink.base);
+	}
+	if (html)
+		text_strip_html(&w->html, w->raw_text.data, w->raw_text.len, w->max_text);
+	else if (w->plain.len < w->max_text)
+		buf_add(&w->plain, w->raw_text.data,
+			w->raw_text.len < w->max_text - w->plain.len ? w->raw_text.len
+								       : w->max_text - w->plain.len);
+	buf_addch(html ? &w->html : &w->plain, ' ');
+}
+
+static void walk_object(struct walk *w, GMimeObject *obj, int depth)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	struct mail_features *f = w->f;
+	char type[128];
+
+	if (depth > w->max_depth) {
+		f->warnings |= MAIL_WARN_MIME_DEPTH;
+		return;
+	}
+	if (f->mime_parts >= w->max_parts) {
+		f->warnings |= MAIL_WARN_MIME_PARTS;
+		return;
+	}
+	f->mime_parts++;
+	snprintf(type, sizeof(type), "%s/%s",
+		 ct && g_mime_content_type_get_media_type(ct) ? g_mime_content_type_get_media_type(ct) : "text",
+		 ct && g_mime_content_type_get_media_subtype(ct) ? g_mime_content_type_get_media_subtype(ct) : "plain");
+	for (char *c = type; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	if (w->structure.len && w->structure.data[w->structure.len - 1] != '(')
+		structure_add(w, ",");
+	structure_add(w, type);
+
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int i, n = g_mime_multipart_get_count(mp);
+
+		structure_add(w, "(");
+		for (i = 0; i < n; i++)
+			walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1);
+		structure_add(w, ")");
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		GMimeObject *body = inner ? g_mime_message_get_mime_part(inner) : NULL;
+
+		if (body) {
+			structure_add(w, "(");
+			walk_object(w, body, depth + 1);
+			structure_add(w, ")");
+		}
+	} else if (GMIME_IS_PART(obj) && ct) {
+		walk_part(w, GMIME_PART(obj), ct);
+	}
+}
+
+static unsigned count_addresses(InternetAddressList *list)
+{
+	unsigned n = 0;
+	int i, len;
+
+	if (!list)
+		return 0;
+	len = internet_address_list_length(list);
+	for (i = 0; i < len; i++) {
+		InternetAddress *a = internet_address_list_get_address(list, i);
+
+		if (INTERNET_ADDRESS_IS_GROUP(a))
+			n += count_addresses(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)));
+		else
+			n++;
+	}
+	return n;
+}
+
+static void read_mime(struct mail_features *f, const char *raw, size_t len)
+{
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *msg;
+	GMimeObject *body;
+	struct walk w;
+	const char *s;
+
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	msg = g_mime_parser_construct_message(parser, parser_options);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	if (!msg)
+		return;
+
+	if ((s = g_mime_message_get_subject(msg)) != NULL) {
+		gchar *valid = g_utf8_make_valid(s, -1);
+
+		f->subject = unfold(&f->arena, valid, strlen(valid), VALUE_MAX);
+		g_free(valid);
+	}
+	{
+		InternetAddressList *from = g_mime_message_get_from(msg);
+
+		if (from && internet_address_list_length(from) > 0) {
+			InternetAddress *a = internet_address_list_get_address(from, 0);
+
+			if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+				const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+
+				if (addr && *addr) {
+					char *lc = (char *)unfold(&f->arena, addr, strlen(addr), 320);
+					char *at;
+
+					for (char *c = lc; *c; c++)
+						*c = (char)tolower((unsigned char)*c);
+					f->from_addr = lc;
+					at = strrchr(lc, '@');
+					if (at && at[1])
+						f->from_domain = at + 1;
+				}
+			}
+		}
+	}
+	f->to_count = count_addresses(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO)) +
+		      count_addresses(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC));
+
+	body = g_mime_message_get_mime_part(msg);
+	if (body) {
+		GMimeContentType *ct = g_mime_object_get_content_type(body);
+
+		memset(&w, 0, sizeof(w));
+		w.f = f;
+		buf_init(&w.structure);
+		buf_init(&w.plain);
+		buf_init(&w.html);
+		buf_init(&w.raw_text);
+		w.max_depth = (int)limit(LIMIT_MIME_DEPTH);
+		w.max_parts = (unsigned)limit(LIMIT_MIME_PARTS);
+		w.max_text = (size_t)limit(LIMIT_BODY_TEXT);
+		f->urls = arena_alloc(&f->arena, sizeof(char *) * (size_t)limit(LIMIT_URLS));
+		f->url_domains = arena_alloc(&f->arena, sizeof(char *) * (size_t)limit(LIMIT_URLS));
+		if (ct) {
+			char *mt = g_mime_content_type_get_mime_type(ct);
+
+			for (char *c = mt; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			f->content_type = arena_strdup(&f->arena, mt);
+			g_free(mt);
+		}
+		if (GMIME_IS_MULTIPART(body)) {
+			const char *b = g_mime_multipart_get_boundary(GMIME_MULTIPART(body));
+
+			if (b)
+				f->boundary_shape = mail_shape(&f->arena, b, strlen(b), false);
+		}
+		walk_object(&w, body, 0);
+		f->mime_structure = arena_strndup(&f->arena, w.structure.data, w.structure.len);
+		{
+			struct buf *text = w.plain.len ? &w.plain : &w.html;
+
+			text_squeeze(text);
+			f->body_text = arena_strndup(&f->arena, text->data, text->len);
+			f->body_text_len = text->len;
+		}
+		buf_free(&w.structure);
+		buf_free(&w.plain);
+		buf_free(&w.html);
+		buf_free(&w.raw_text);
+	}
+	g_object_unref(msg);
+}
+
+bool mail_features_extract(struct mail_features *f, const char *raw, size_t len,
+			   const struct mail_context *ctx)
+{
+	struct arena keep = f->arena;
+	struct header_scan hs = { 0 };
+	size_t client_field;
+	bool time_found = false;
+
+	arena_reset(&keep);
+	memset(f, 0, sizeof(*f));
+	f->arena = keep;
+	f->size = len;
+	f->client_hop = -1;
+	f->ts_source = MAIL_TS_NONE;
+	if (memchr(raw, '\0', len))
+		f->warnings |= MAIL_WARN_NUL;
+
+	scan_headers(raw, len, &hs, &f->warnings);
+	if (ctx && ctx->have_ts) {
+		f->ts = ctx->ts;
+		f->ts_source = MAIL_TS_SESSION;
+		time_found = true;
+	}
+	client_field = read_received(f, &hs, ctx, &time_found);
+	if (ctx && ctx->client_ip) {
+		f->client_ip = arena_strdup(&f->arena, ctx->client_ip);
+		f->helo = ctx->helo ? arena_strdup(&f->arena, ctx->helo) : NULL;
+	}
+	read_sender_fields(f, &hs, client_field);
+	if (ctx && ctx->envelope_from)
+		f->envelope_from = arena_strdup(&f->arena, ctx->envelope_from);
+	else if (!f->envelope_from && ctx && ctx->from_line_sender)
+		f->envelope_from = arena_strdup(&f->arena, ctx->from_line_sender);
+
+	if (f->message_id) {
+		const char *lt = strchr(f->message_id, '<'), *gt;
+		const char *id = lt ? lt : f->message_id;
+
+		gt = strchr(id, '>');
+		f->msgid_shape = mail_shape(&f->arena, id, gt ? (size_t)(gt - id + 1) : strlen(id), true);
+	}
+	if (f->date_raw) {
+		f->date_shape = mail_date_shape(&f->arena, f->date_raw);
+		if (!time_parse_mail(f->date_raw, &f->date_ts))
+			f->date_ts = 0;
+	}
+
+	/* receive time: Received:, then From_ line, then Date:, then mtime */
+	if (!time_found && ctx && ctx->have_from_line && ctx->from_line_ts_ok) {
+		if (plausible(ctx->from_line_ts, ctx)) {
+			f->ts = ctx->from_line_ts;
+			f->ts_source = MAIL_TS_FROM_LINE;
+			time_found = true;
+		} else {
+			f->warnings |= MAIL_WARN_DATE;
+		}
+	}
+	if (!time_found && f->date_ts) {
+		if (plausible(f->date_ts, ctx)) {
+			f->ts = f->date_ts;
+			f->ts_source = MAIL_TS_DATE;
+			time_found = true;
+		} else {
+			f->warnings |= MAIL_WARN_DATE;
+		}
+	}
+	if (!time_found && ctx && ctx->have_mtime) {
+		f->ts = ctx->mtime;
+		f->ts_source = MAIL_TS_MTIME;
+		time_found = true;
+	}
+
+	if (!hs.have_body || hs.body_offset >= len)
+		f->warnings |= MAIL_WARN_HEADERS_ONLY;
+	if (field_count(&hs) == 0)
+		f->warnings |= MAIL_WARN_NO_HEADERS;
+	else
+		read_mime(f, raw, len);
+	free(hs.fields);
+	return field_count(&hs) > 0;
+}

@@ -1,0 +1,124 @@
+/*
+ * pipeline.c - features -> attribution -> store, for every source; see
+ * pipeline.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pipeline/pipeline.h"
+#include "store/store.h"
+#include "util/hash.h"
+#include "util/limits.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+struct pipeline {
+	store *st;
+	struct pipeline_options opt;
+	struct mail_features f;
+	size_t pending;
+};
+
+pipeline *pipeline_new(struct store *st, const struct pipeline_options *opt)
+{
+	pipeline *p = xcalloc(1, sizeof(*p));
+
+	p->st = st;
+	if (opt)
+		p->opt = *opt;
+	mail_features_init(&p->f);
+	return p;
+}
+
+void pipeline_free(pipeline *p)
+{
+	if (!p)
+		return;
+	mail_features_free(&p->f);
+	free(p);
+}
+
+size_t pipeline_pending(const pipeline *p)
+{
+	return p->pending;
+}
+
+enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen)
+{
+	if (!p->st || p->pending == 0)
+		return PIPELINE_OK;
+	if (store_commit(p->st, err, errlen) != STORE_OK)
+		return PIPELINE_STORE_FAILED;
+	p->pending = 0;
+	return PIPELINE_OK;
+}
+
+enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m,
+				   struct pipeline_result *res, char *err, size_t errlen)
+{
+	const struct pipeline_session *ses = m->session;
+	struct mail_context ctx;
+	struct store_message sm;
+	unsigned char digest[HASH_DIGEST_LEN];
+	struct mail_features *f = &p->f;
+	bool is_mail;
+	enum store_status st;
+
+	memset(&ctx, 0, sizeof(ctx));
+	if (m->ctx)
+		ctx = *m->ctx;
+	if (ses) {
+		ctx.have_ts = true;
+		ctx.ts = ses->ts;
+		ctx.client_ip = ses->client_ip;
+		ctx.helo = ses->helo;
+		ctx.envelope_from = ses->mail_from;
+	}
+	is_mail = mail_features_extract(f, m->raw ? m->raw : "", m->raw ? m->len : 0, &ctx);
+	/* a message a session delivered is stored whatever it holds: the
+	 * trap said 250 for it; a file that is not mail is not */
+	if (!is_mail && !ses)
+		return PIPELINE_NOT_MAIL;
+
+	memset(res, 0, sizeof(*res));
+	res->family = "unknown";
+	res->confidence = 0;
+	res->warnings = f->warnings;
+	res->features = f;
+
+	if (!p->st)
+		return PIPELINE_OK;
+	memset(&sm, 0, sizeof(sm));
+	sm.ts = f->ts;
+	sm.sensor = p->opt.sensor;
+	sm.source = m->source;
+	if (m->dedup && m->raw) {
+		hash_digest(m->raw, m->len, digest);
+		sm.hash = digest;
+	}
+	sm.family = res->family;
+	sm.confidence = res->confidence;
+	sm.campaign = res->campaign[0] ? res->campaign : NULL;
+	sm.client_ip = f->client_ip;
+	sm.helo = f->helo;
+	sm.envelope_from = f->envelope_from;
+	sm.rcpts = ses && ses->rcpt_count ? ses->rcpt_count : f->to_count ? f->to_count : 1;
+	sm.size = ses && !m->raw ? 0 : m->len;
+	sm.message_id = f->message_id;
+	sm.msgid_shape = f->msgid_shape;
+	sm.subject = f->subject;
+	sm.x_mailer = f->x_mailer;
+	sm.dialect_id = ses ? ses->dialect_id : NULL;
+	sm.dialect = ses ? ses->dialect_facts : NULL;
+	sm.encrypted = ses && ses->encrypted;
+	sm.warnings = f->warnings;
+	st = store_add(p->st, &sm, err, errlen);
+	if (st == STORE_ERROR)
+		return PIPELINE_STORE_FAILED;
+	if (st == STORE_DUPLICATE)
+		return PIPELINE_DUPLICATE;
+	if (++p->pending >= (size_t)limit(LIMIT_COMMIT_BATCH))
+		return pipeline_commit(p, err, errlen);
+	return PIPELINE_OK;
+}

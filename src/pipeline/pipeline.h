@@ -1,0 +1,84 @@
+/*
+ * pipeline.h - the one path every message takes: features -> attribution
+ * -> store.
+ *
+ * Every source pushes into it: the file readers (mbox, Maildir, .eml),
+ * pcap replay and the live trap. A message comes with what its source knows
+ * (struct pipeline_message): raw bytes, receive time and session facts when
+ * there was an SMTP session, From_ line and mtime for files.
+ *
+ * Durability: pipeline_push() adds to the current batch; the batch is
+ * committed when it is full (LIMIT_COMMIT_BATCH) or on pipeline_commit().
+ * A message is durable only after the commit that holds it returned
+ * PIPELINE_OK; the trap answers 250 only then (group commit).
+ *
+ * Errors: a store failure is returned as PIPELINE_STORE_FAILED with the
+ * message in err; the caller stops (DESIGN.md: exit 1). Everything
+ * committed before stays.
+ */
+#ifndef SPAMTIDE_PIPELINE_PIPELINE_H
+#define SPAMTIDE_PIPELINE_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mail/features.h"
+
+struct store;
+struct attrib_kb;
+
+/* What an SMTP session (live or from a capture) says about one message. */
+struct pipeline_session {
+	const char *client_ip;
+	const char *helo;
+	const char *mail_from;
+	unsigned rcpt_count;
+	const char *dialect_id;      /* stable id of the normalised dialect */
+	const char *dialect_facts;   /* '\n'-joined key=value facts */
+	bool encrypted;              /* STARTTLS: no content, dialect only */
+	int64_t ts;                  /* end of DATA: sensor clock or packet time */
+};
+
+struct pipeline_message {
+	const char *raw;             /* message bytes; NULL/0 for an encrypted session */
+	size_t len;
+	const char *source;          /* "file#index", or "trap:sensor#n" */
+	const struct mail_context *ctx;          /* may be NULL */
+	const struct pipeline_session *session;  /* NULL for files */
+	bool dedup;                  /* skip when these exact bytes are stored */
+};
+
+enum pipeline_status {
+	PIPELINE_OK,
+	PIPELINE_DUPLICATE,          /* already stored (file ingest only) */
+	PIPELINE_NOT_MAIL,           /* nothing in it parses as a message */
+	PIPELINE_STORE_FAILED,       /* the store could not be written: stop */
+};
+
+/* The answer for one message, as stored (and as classify prints it). */
+struct pipeline_result {
+	const char *family;          /* "unknown" when no family claims it */
+	double confidence;
+	char campaign[32];           /* "campaign:xxxxxxxx" */
+	unsigned warnings;           /* enum mail_warning bits */
+	const struct mail_features *features;   /* valid until the next push */
+};
+
+struct pipeline_options {
+	const char *sensor;          /* sensor name stored with each message */
+	const struct attrib_kb *kb;  /* knowledge base; NULL: everything unknown */
+};
+
+typedef struct pipeline pipeline;
+
+pipeline *pipeline_new(struct store *st, const struct pipeline_options *opt);
+enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m,
+				   struct pipeline_result *res, char *err, size_t errlen);
+/* pipeline_commit: make everything pushed so far durable. */
+enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen);
+/* pipeline_pending: messages pushed but not yet committed. */
+size_t pipeline_pending(const pipeline *p);
+void pipeline_free(pipeline *p);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * render.h - the report as values, and its renderers: text for people,
+ * JSON (DESIGN.md schema 1), CSV (the series).
+ *
+ * struct report is what `spamtide report` found; it owns nothing the
+ * renderers free: report_free() releases it. Renderers write to a FILE and
+ * return 0, or -1 when writing failed (errno set); they never exit.
+ *
+ * JSON: every key of schema 1 is always present; null where a value cannot
+ * exist (daily change on the first day, impact of non-cessation events,
+ * consistency of a family with too little data).
+ */
+#ifndef SPAMTIDE_RENDER_RENDER_H
+#define SPAMTIDE_RENDER_RENDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define REPORT_SCHEMA 1
+
+enum report_unit { UNIT_MESSAGES, UNIT_RECIPIENTS, UNIT_BYTES, UNIT_CLIENTS };
+
+struct report_totals {
+	uint64_t messages, recipients, bytes, clients;
+};
+
+struct report_sensor {
+	char *name;
+	uint64_t messages;
+};
+
+struct report_consistency {
+	bool known;
+	double cv_hourly, peak_to_median, diurnal_acf;
+};
+
+struct report_family {
+	char *name;
+	struct report_totals t;
+	double share;
+	struct report_consistency consistency;
+};
+
+struct report_impact {
+	bool known;
+	double day_over_day, vs_baseline, lo95, hi95;
+};
+
+struct report_event {
+	char *family;
+	char *type;              /* ceased, resumed, drop, surge */
+	int64_t at;
+	double before_rate_per_hour, after_rate_per_hour;
+	double confidence;
+	double p_value;          /* for the text: how unlikely under the model */
+	struct report_impact impact;
+};
+
+struct report_day {
+	int64_t date;            /* midnight UTC */
+	uint64_t total;
+	bool has_change;
+	double change;
+	uint64_t *by_family;     /* [nfamilies], in families[] order */
+};
+
+struct report_point {
+	int64_t t;
+	uint64_t total;
+	uint64_t *by_family;     /* [nfamilies] */
+};
+
+struct report_campaign {
+	char *id;
+	uint64_t messages;
+	size_t nfamilies;
+	char **family;
+	uint64_t *count;
+};
+
+struct report_projection_point {
+	int64_t date;
+	double total, lo80, hi80, lo95, hi95;
+};
+
+struct report {
+	enum report_unit unit;
+	int64_t from, to;               /* the period, half-open */
+	bool has_period;                /* false: an empty store and no --from/--to */
+	bool empty;                     /* nothing stored in the period */
+	struct report_totals total;
+	struct report_sensor *sensors;
+	size_t nsensors;
+	struct report_family *families;
+	size_t nfamilies;
+	struct report_event *events;
+	size_t nevents;
+	struct report_day *days;
+	size_t ndays;
+	int bucket_seconds;             /* 60, 3600, 86400 */
+	struct report_point *points;
+	size_t npoints;
+	struct report_campaign *campaigns;
+	size_t ncampaigns;
+	/* projection */
+	const char *projection_unit;    /* "day" */
+	double scale;
+	char *without;                  /* NULL: all families */
+	struct report_projection_point *projection;
+	size_t nprojection;
+};
+
+void report_free(struct report *r);
+const char *report_unit_name(enum report_unit u);
+bool report_unit_parse(const char *s, enum report_unit *out);
+const char *report_bucket_name(int seconds);
+
+int render_json(const struct report *r, FILE *out);
+int render_text(const struct report *r, FILE *out);
+int render_csv(const struct report *r, FILE *out);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * backend.h - internal to src/store: what a backend implements.
+ */
+#ifndef SPAMTIDE_STORE_BACKEND_H
+#define SPAMTIDE_STORE_BACKEND_H
+
+#include "store/store.h"
+
+struct store_backend {
+	const char *scheme;
+	enum store_status (*open)(const char *location, enum store_mode mode, void **impl,
+				  char *err, size_t errlen);
+	void (*close)(void *impl);
+	enum store_status (*begin)(void *impl, char *err, size_t errlen);
+	enum store_status (*add)(void *impl, const struct store_message *m, char *err, size_t errlen);
+	enum store_status (*commit)(void *impl, char *err, size_t errlen);
+	void (*rollback)(void *impl);
+	enum store_status (*span)(void *impl, int64_t *first, int64_t *last, bool *empty,
+				  char *err, size_t errlen);
+	enum store_status (*names)(void *impl, const char *table, struct store_names *out,
+				   char *err, size_t errlen);
+	enum store_status (*minutes)(void *impl, int64_t day_from, int64_t day_to,
+				     store_minutes_fn *fn, void *ctx, char *err, size_t errlen);
+	enum store_status (*hours)(void *impl, int64_t hour_from, int64_t hour_to,
+				   store_hours_fn *fn, void *ctx, char *err, size_t errlen);
+	enum store_status (*clients)(void *impl, int64_t from, int64_t to, uint64_t *counts,
+				     size_t ncounts, char *err, size_t errlen);
+	enum store_status (*campaigns)(void *impl, int64_t day_from, int64_t day_to, size_t top,
+				       store_campaigns_fn *fn, void *ctx, char *err, size_t errlen);
+};
+
+extern const struct store_backend store_sqlite_backend;
+
+#endif

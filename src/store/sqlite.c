@@ -1,0 +1,811 @@
+/*
+ * sqlite.c - the embedded store: SQLite in WAL mode.
+ *
+ * Layout (schema version 1):
+ *   messages       one row per message: features, attribution, session facts
+ *   minute_counts  one row per (sensor, family, UTC day): 1,440 little-endian
+ *                  uint32 message counts, so a year of one family is 365 rows
+ *   hourly, daily  messages, recipients and bytes per (sensor, family, bucket)
+ *   campaign_daily messages per (campaign, family, day)
+ * The rollups are updated in the same transaction as the rows: a batch
+ * accumulates its deltas in memory and applies them once at commit.
+ *
+ * Durability: WAL with synchronous=NORMAL for ingest (a crash may lose the
+ * last commits but never corrupts; ingest is idempotent), FULL for the trap
+ * (STORE_WRITE_DURABLE: a commit is on disk when it returns).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "store/backend.h"
+#include "util/hash.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define BUSY_TIMEOUT_MS 10000   /* a reader or the trap may hold the lock briefly */
+
+static const char *const migrations[] = {
+	/* 1: the first layout */
+	"CREATE TABLE sensors (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);"
+	"CREATE TABLE families (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, sensor_id INTEGER NOT NULL,"
+	"  family_id INTEGER NOT NULL, confidence REAL NOT NULL DEFAULT 0, campaign TEXT,"
+	"  hash BLOB, source TEXT, client_ip TEXT, helo TEXT, envelope_from TEXT,"
+	"  rcpts INTEGER NOT NULL DEFAULT 1, size INTEGER NOT NULL DEFAULT 0,"
+	"  message_id TEXT, msgid_shape TEXT, subject TEXT, x_mailer TEXT,"
+	"  dialect_id TEXT, dialect TEXT, encrypted INTEGER NOT NULL DEFAULT 0,"
+	"  warnings INTEGER NOT NULL DEFAULT 0, features BLOB);"
+	"CREATE INDEX messages_ts ON messages(ts);"
+	"CREATE UNIQUE INDEX messages_hash ON messages(hash) WHERE hash IS NOT NULL;"
+	"CREATE TABLE minute_counts (sensor_id INTEGER NOT NULL, family_id INTEGER NOT NULL,"
+	"  day INTEGER NOT NULL, counts BLOB NOT NULL,"
+	"  PRIMARY KEY (day, sensor_id, family_id)) WITHOUT ROWID;"
+	"CREATE TABLE hourly (hour INTEGER NOT NULL, sensor_id INTEGER NOT NULL,"
+	"  family_id INTEGER NOT NULL, messages INTEGER NOT NULL, recipients INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL, PRIMARY KEY (hour, sensor_id, family_id)) WITHOUT ROWID;"
+	"CREATE TABLE daily (day INTEGER NOT NULL, sensor_id INTEGER NOT NULL,"
+	"  family_id INTEGER NOT NULL, messages INTEGER NOT NULL, recipients INTEGER NOT NULL,"
+	"  bytes INTEGER NOT NULL, PRIMARY KEY (day, sensor_id, family_id)) WITHOUT ROWID;"
+	"CREATE TABLE campaign_daily (campaign TEXT NOT NULL, family_id INTEGER NOT NULL,"
+	"  day INTEGER NOT NULL, messages INTEGER NOT NULL,"
+	"  PRIMARY KEY (day, campaign, family_id)) WITHOUT ROWID;",
+};
+#define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+
+/* ---- in-memory deltas of a batch ---- */
+
+struct delta {
+	int64_t k1, k2, k3;     /* (sensor, family, day|hour) or (family, day, -) */
+	char *campaign;         /* campaign rows only */
+	uint64_t messages, recipients, bytes;
+	uint32_t *minutes;      /* minute rows only: [1440] */
+	bool used;
+};
+
+struct delta_map {
+	struct delta *slot;
+	size_t cap, used;
+};
+
+static uint64_t delta_hash(int64_t a, int64_t b, int64_t c, const char *s)
+{
+	int64_t k[3] = { a, b, c };
+	uint64_t h = hash64(k, sizeof(k), 7);
+
+	return s ? hash64(s, strlen(s), h) : h;
+}
+
+static void delta_grow(struct delta_map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 64, i, j;
+	struct delta *slot = xcalloc(cap, sizeof(struct delta));
+
+	for (i = 0; i < m->cap; i++) {
+		struct delta *d = &m->slot[i];
+
+		if (!d->used)
+			continue;
+		j = delta_hash(d->k1, d->k2, d->k3, d->campaign) & (cap - 1);
+		while (slot[j].used)
+			j = (j + 1) & (cap - 1);
+		slot[j] = *d;
+	}
+	free(m->slot);
+	m->slot = slot;
+	m->cap = cap;
+}
+
+/* find or add; a new campaign key is copied */
+static struct delta *delta_get(struct delta_map *m, int64_t a, int64_t b, int64_t c,
+			       const char *s, bool minutes)
+{
+	size_t i;
+
+	if ((m->used + 1) * 2 > m->cap)
+		delta_grow(m);
+	i = delta_hash(a, b, c, s) & (m->cap - 1);
+	for (;;) {
+		struct delta *d = &m->slot[i];
+
+		if (!d->used) {
+			d->used = true;
+			d->k1 = a, d->k2 = b, d->k3 = c;
+			d->campaign = s ? xstrdup(s) : NULL;
+			d->minutes = minutes ? xcalloc(1440, sizeof(uint32_t)) : NULL;
+			m->used++;
+			return d;
+		}
+		if (d->k1 == a && d->k2 == b && d->k3 == c &&
+		    (s ? d->campaign && strcmp(d->campaign, s) == 0 : !d->campaign))
+			return d;
+		i = (i + 1) & (m->cap - 1);
+	}
+}
+
+static void delta_clear(struct delta_map *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++) {
+		free(m->slot[i].campaign);
+		free(m->slot[i].minutes);
+	}
+	free(m->slot);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- the store ---- */
+
+struct name_cache {
+	char **name;
+	int *id;
+	size_t count, cap;
+};
+
+struct sq {
+	sqlite3 *db;
+	char *path;
+	enum store_mode mode;
+	bool in_batch;
+	sqlite3_stmt *insert;
+	struct delta_map minutes, hours, days, campaigns;
+	struct name_cache sensors, families;
+};
+
+static enum store_status fail(struct sq *s, char *err, size_t errlen, const char *what)
+{
+	int code = s->db ? sqlite3_extended_errcode(s->db) : SQLITE_ERROR;
+	const char *msg = s->db ? sqlite3_errmsg(s->db) : "out of memory";
+
+	if ((code & 0xff) == SQLITE_FULL)
+		snprintf(err, errlen, "%s: %s: %s (disk full?)", s->path, what, msg);
+	else if ((code & 0xff) == SQLITE_READONLY)
+		snprintf(err, errlen, "%s: %s: %s (database is read-only)", s->path, what, msg);
+	else if ((code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_CORRUPT)
+		snprintf(err, errlen, "%s: %s: %s (not a spamtide database, or corrupt)", s->path,
+			 what, msg);
+	else
+		snprintf(err, errlen, "%s: %s: %s", s->path, what, msg);
+	return STORE_ERROR;
+}
+
+static int exec(struct sq *s, const char *sql)
+{
+	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+static int user_version(struct sq *s, int *v)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static enum store_status migrate(struct sq *s, char *err, size_t errlen)
+{
+	int v = 0;
+	size_t i;
+	char sql[64];
+
+	if (user_version(s, &v) != SQLITE_OK)
+		return fail(s, err, errlen, "reading the schema version");
+	if (v > (int)NMIGRATIONS) {
+		snprintf(err, errlen, "%s: schema version %d is newer than this spamtide "
+			 "understands (%d); upgrade spamtide", s->path, v, (int)NMIGRATIONS);
+		return STORE_ERROR;
+	}
+	if (v == (int)NMIGRATIONS)
+		return STORE_OK;
+	if (s->mode == STORE_READ) {
+		snprintf(err, errlen, "%s: schema version %d is older than %d; run 'spamtide "
+			 "ingest' once to migrate it", s->path, v, (int)NMIGRATIONS);
+		return STORE_ERROR;
+	}
+	if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return fail(s, err, errlen, "starting the migration");
+	for (i = (size_t)v; i < NMIGRATIONS; i++) {
+		if (exec(s, migrations[i]) != SQLITE_OK) {
+			enum store_status st = fail(s, err, errlen, "migrating the schema");
+
+			exec(s, "ROLLBACK");
+			return st;
+		}
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", (int)NMIGRATIONS);
+	if (exec(s, sql) != SQLITE_OK || exec(s, "COMMIT") != SQLITE_OK) {
+		enum store_status st = fail(s, err, errlen, "migrating the schema");
+
+		exec(s, "ROLLBACK");
+		return st;
+	}
+	return STORE_OK;
+}
+
+static void sq_free(struct sq *s)
+{
+	size_t i;
+
+	if (s->insert)
+		sqlite3_finalize(s->insert);
+	if (s->db)
+		sqlite3_close(s->db);
+	delta_clear(&s->minutes);
+	delta_clear(&s->hours);
+	delta_clear(&s->days);
+	delta_clear(&s->campaigns);
+	for (i = 0; i < s->sensors.count; i++)
+		free(s->sensors.name[i]);
+	for (i = 0; i < s->families.count; i++)
+		free(s->families.name[i]);
+	free(s->sensors.name), free(s->sensors.id);
+	free(s->families.name), free(s->families.id);
+	free(s->path);
+	free(s);
+}
+
+static enum store_status sq_open(const char *path, enum store_mode mode, void **impl,
+				 char *err, size_t errlen)
+{
+	struct sq *s = xcalloc(1, sizeof(*s));
+	int flags = mode == STORE_READ ? SQLITE_OPEN_READONLY
+				       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	struct stat stb;
+
+	s->path = xstrdup(path);
+	s->mode = mode;
+	if (mode == STORE_READ && stat(path, &stb) != 0) {
+		snprintf(err, errlen, "%s: no such database (%s)", path, strerror(errno));
+		sq_free(s);
+		return STORE_ERROR;
+	}
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		enum store_status st = fail(s, err, errlen, "cannot open");
+
+		sq_free(s);
+		return st;
+	}
+	sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(s->db, 1);
+	if (mode != STORE_READ) {
+		sqlite3_stmt *st;
+		const char *jm = "";
+
+		/* journal_mode answers with the mode it ended up in */
+		if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_ROW) {
+			enum store_status r = fail(s, err, errlen, "cannot open");
+
+			sqlite3_finalize(st);
+			sq_free(s);
+			return r;
+		}
+		jm = (const char *)sqlite3_column_text(st, 0);
+		if (!jm || strcmp(jm, "wal") != 0) {
+			snprintf(err, errlen, "%s: cannot switch to WAL mode (got '%s')", path,
+				 jm ? jm : "?");
+			sqlite3_finalize(st);
+			sq_free(s);
+			return STORE_ERROR;
+		}
+		sqlite3_finalize(st);
+		exec(s, mode == STORE_WRITE_DURABLE ? "PRAGMA synchronous=FULL"
+						    : "PRAGMA synchronous=NORMAL");
+	} else {
+		exec(s, "PRAGMA query_only=1");
+	}
+	if (migrate(s, err, errlen) != STORE_OK) {
+		sq_free(s);
+		return STORE_ERROR;
+	}
+	*impl = s;
+	return STORE_OK;
+}
+
+static void sq_close(void *impl)
+{
+	struct sq *s = impl;
+
+	if (s->in_batch)
+		exec(s, "ROLLBACK");
+	sq_free(s);
+}
+
+static void clear_cache(struct name_cache *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->count; i++)
+		free(c->name[i]);
+	c->count = 0;
+}
+
+static void sq_rollback(void *impl)
+{
+	struct sq *s = impl;
+
+	if (s->in_batch)
+		exec(s, "ROLLBACK");
+	s->in_batch = false;
+	delta_clear(&s->minutes);
+	delta_clear(&s->hours);
+	delta_clear(&s->days);
+	delta_clear(&s->campaigns);
+	/* ids handed out inside the dropped transaction are gone with it */
+	clear_cache(&s->sensors);
+	clear_cache(&s->families);
+}
+
+static enum store_status sq_begin(void *impl, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+
+	if (s->in_batch)
+		return STORE_OK;
+	if (exec(s, "BEGIN IMMEDIATE") != SQLITE_OK)
+		return fail(s, err, errlen, "starting a transaction");
+	s->in_batch = true;
+	return STORE_OK;
+}
+
+/* the id of a sensor or family name, created when new */
+static int name_id(struct sq *s, struct name_cache *c, const char *table, const char *name)
+{
+	sqlite3_stmt *st;
+	char sql[128];
+	size_t i;
+	int id = -1;
+
+	for (i = 0; i < c->count; i++)
+		if (strcmp(c->name[i], name) == 0)
+			return c->id[i];
+	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO %s(name) VALUES (?1)", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_finalize(st);
+		return -1;
+	}
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE name = ?1", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		id = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (id < 0)
+		return -1;
+	if (c->count == c->cap) {
+		c->cap = c->cap ? c->cap * 2 : 16;
+		c->name = xreallocarray(c->name, c->cap, sizeof(char *));
+		c->id = xreallocarray(c->id, c->cap, sizeof(int));
+	}
+	c->name[c->count] = xstrdup(name);
+	c->id[c->count++] = id;
+	return id;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static enum store_status sq_add(void *impl, const struct store_message *m, char *err,
+				size_t errlen)
+{
+	struct sq *s = impl;
+	int sensor, family, rc;
+	int64_t day = floor_div(m->ts, 86400), hour = floor_div(m->ts, 3600);
+	struct delta *d;
+	unsigned rcpts = m->rcpts ? m->rcpts : 1;
+
+	if (!s->in_batch && sq_begin(s, err, errlen) != STORE_OK)
+		return STORE_ERROR;
+	sensor = name_id(s, &s->sensors, "sensors", m->sensor ? m->sensor : "default");
+	family = name_id(s, &s->families, "families", m->family ? m->family : "unknown");
+	if (sensor < 0 || family < 0)
+		return fail(s, err, errlen, "storing a name");
+	if (!s->insert &&
+	    sqlite3_prepare_v3(s->db,
+		"INSERT OR IGNORE INTO messages (ts, sensor_id, family_id, confidence, campaign,"
+		" hash, source, client_ip, helo, envelope_from, rcpts, size, message_id,"
+		" msgid_shape, subject, x_mailer, dialect_id, dialect, encrypted, warnings,"
+		" features) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,"
+		"?17,?18,?19,?20,?21)", -1, SQLITE_PREPARE_PERSISTENT, &s->insert, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "preparing the insert");
+	sqlite3_reset(s->insert);
+	sqlite3_clear_bindings(s->insert);
+	sqlite3_bind_int64(s->insert, 1, m->ts);
+	sqlite3_bind_int(s->insert, 2, sensor);
+	sqlite3_bind_int(s->insert, 3, family);
+	sqlite3_bind_double(s->insert, 4, m->confidence);
+	bind_text(s->insert, 5, m->campaign);
+	if (m->hash)
+		sqlite3_bind_blob(s->insert, 6, m->hash, HASH_DIGEST_LEN, SQLITE_STATIC);
+	bind_text(s->insert, 7, m->source);
+	bind_text(s->insert, 8, m->client_ip);
+	bind_text(s->insert, 9, m->helo);
+	bind_text(s->insert, 10, m->envelope_from);
+	sqlite3_bind_int(s->insert, 11, (int)rcpts);
+	sqlite3_bind_int64(s->insert, 12, (sqlite3_int64)m->size);
+	bind_text(s->insert, 13, m->message_id);
+	bind_text(s->insert, 14, m->msgid_shape);
+	bind_text(s->insert, 15, m->subject);
+	bind_text(s->insert, 16, m->x_mailer);
+	bind_text(s->insert, 17, m->dialect_id);
+	bind_text(s->insert, 18, m->dialect);
+	sqlite3_bind_int(s->insert, 19, m->encrypted);
+	sqlite3_bind_int(s->insert, 20, (int)m->warnings);
+	if (m->features)
+		sqlite3_bind_blob(s->insert, 21, m->features, (int)m->features_len, SQLITE_STATIC);
+	rc = sqlite3_step(s->insert);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "storing a message");
+	if (sqlite3_changes(s->db) == 0)
+		return STORE_DUPLICATE;
+
+	d = delta_get(&s->minutes, sensor, family, day, NULL, true);
+	d->minutes[(m->ts - day * 86400) / 60]++;
+	d = delta_get(&s->hours, sensor, family, hour, NULL, false);
+	d->messages++, d->recipients += rcpts, d->bytes += m->size;
+	d = delta_get(&s->days, sensor, family, day, NULL, false);
+	d->messages++, d->recipients += rcpts, d->bytes += m->size;
+	if (m->campaign) {
+		d = delta_get(&s->campaigns, family, day, 0, m->campaign, false);
+		d->messages++;
+	}
+	return STORE_OK;
+}
+
+static bool apply_minutes(struct sq *s)
+{
+	sqlite3_stmt *get = NULL, *put = NULL;
+	bool ok = false;
+	size_t i;
+	int k;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT counts FROM minute_counts WHERE day=?1 AND "
+			       "sensor_id=?2 AND family_id=?3", -1, &get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO minute_counts(day, sensor_id,"
+			       " family_id, counts) VALUES (?1,?2,?3,?4)", -1, &put, NULL) != SQLITE_OK)
+		goto out;
+	for (i = 0; i < s->minutes.cap; i++) {
+		struct delta *d = &s->minutes.slot[i];
+		unsigned char blob[1440 * 4];
+
+		if (!d->used)
+			continue;
+		memset(blob, 0, sizeof(blob));
+		sqlite3_reset(get);
+		sqlite3_bind_int64(get, 1, d->k3);
+		sqlite3_bind_int64(get, 2, d->k1);
+		sqlite3_bind_int64(get, 3, d->k2);
+		if (sqlite3_step(get) == SQLITE_ROW && sqlite3_column_bytes(get, 0) == sizeof(blob))
+			memcpy(blob, sqlite3_column_blob(get, 0), sizeof(blob));
+		else if (sqlite3_errcode(s->db) != SQLITE_ROW && sqlite3_errcode(s->db) != SQLITE_DONE &&
+			 sqlite3_errcode(s->db) != SQLITE_OK)
+			goto out;
+		for (k = 0; k < 1440; k++) {
+			uint32_t v = (uint32_t)blob[4 * k] | (uint32_t)blob[4 * k + 1] << 8 |
+				     (uint32_t)blob[4 * k + 2] << 16 | (uint32_t)blob[4 * k + 3] << 24;
+
+			v += d->minutes[k];
+			blob[4 * k] = (unsigned char)v;
+			blob[4 * k + 1] = (unsigned char)(v >> 8);
+			blob[4 * k + 2] = (unsigned char)(v >> 16);
+			blob[4 * k + 3] = (unsigned char)(v >> 24);
+		}
+		sqlite3_reset(put);
+		sqlite3_bind_int64(put, 1, d->k3);
+		sqlite3_bind_int64(put, 2, d->k1);
+		sqlite3_bind_int64(put, 3, d->k2);
+		sqlite3_bind_blob(put, 4, blob, sizeof(blob), SQLITE_TRANSIENT);
+		if (sqlite3_step(put) != SQLITE_DONE)
+			goto out;
+	}
+	ok = true;
+out:
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	return ok;
+}
+
+static bool apply_sums(struct sq *s, struct delta_map *m, const char *table, const char *bucket)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[400];
+	size_t i;
+	bool ok = false;
+
+	snprintf(sql, sizeof(sql), "INSERT INTO %s(%s, sensor_id, family_id, messages, recipients,"
+		 " bytes) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO UPDATE SET"
+		 " messages = messages + excluded.messages,"
+		 " recipients = recipients + excluded.recipients,"
+		 " bytes = bytes + excluded.bytes", table, bucket);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return false;
+	for (i = 0; i < m->cap; i++) {
+		struct delta *d = &m->slot[i];
+
+		if (!d->used)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, d->k3);
+		sqlite3_bind_int64(st, 2, d->k1);
+		sqlite3_bind_int64(st, 3, d->k2);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)d->messages);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)d->recipients);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)d->bytes);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+	}
+	ok = true;
+out:
+	sqlite3_finalize(st);
+	return ok;
+}
+
+static bool apply_campaigns(struct sq *s)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	bool ok = false;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO campaign_daily(campaign, family_id, day,"
+			       " messages) VALUES (?1,?2,?3,?4) ON CONFLICT DO UPDATE SET"
+			       " messages = messages + excluded.messages", -1, &st, NULL) != SQLITE_OK)
+		return false;
+	for (i = 0; i < s->campaigns.cap; i++) {
+		struct delta *d = &s->campaigns.slot[i];
+
+		if (!d->used)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, d->campaign, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, d->k1);
+		sqlite3_bind_int64(st, 3, d->k2);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)d->messages);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+	}
+	ok = true;
+out:
+	sqlite3_finalize(st);
+	return ok;
+}
+
+static enum store_status sq_commit(void *impl, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	enum store_status st;
+
+	if (!s->in_batch)
+		return STORE_OK;
+	if (!apply_minutes(s) || !apply_sums(s, &s->hours, "hourly", "hour") ||
+	    !apply_sums(s, &s->days, "daily", "day") || !apply_campaigns(s) ||
+	    exec(s, "COMMIT") != SQLITE_OK) {
+		st = fail(s, err, errlen, "committing");
+		sq_rollback(s);
+		return st;
+	}
+	s->in_batch = false;
+	delta_clear(&s->minutes);
+	delta_clear(&s->hours);
+	delta_clear(&s->days);
+	delta_clear(&s->campaigns);
+	return STORE_OK;
+}
+
+/* ---- reading ---- */
+
+static enum store_status sq_span(void *impl, int64_t *first, int64_t *last, bool *empty,
+				 char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT min(ts), max(ts) FROM messages", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading");
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return fail(s, err, errlen, "reading");
+	}
+	*empty = sqlite3_column_type(st, 0) == SQLITE_NULL;
+	*first = sqlite3_column_int64(st, 0);
+	*last = sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	return STORE_OK;
+}
+
+static enum store_status sq_names(void *impl, const char *table, struct store_names *out,
+				  char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	char sql[64];
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(sql, sizeof(sql), "SELECT id, name FROM %s ORDER BY id", table);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading names");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int id = sqlite3_column_int(st, 0);
+
+		if (id <= 0 || id > 1000000)
+			continue;
+		if ((size_t)id >= out->count) {
+			out->name = xreallocarray(out->name, (size_t)id + 1, sizeof(char *));
+			memset(out->name + out->count, 0, ((size_t)id + 1 - out->count) * sizeof(char *));
+			out->count = (size_t)id + 1;
+		}
+		out->name[id] = xstrdup((const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		store_names_free(out);
+		return fail(s, err, errlen, "reading names");
+	}
+	return STORE_OK;
+}
+
+static enum store_status sq_minutes(void *impl, int64_t day_from, int64_t day_to,
+				    store_minutes_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	uint32_t counts[1440];
+	int rc, k;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, day, counts FROM minute_counts"
+			       " WHERE day >= ?1 AND day < ?2", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading minute counts");
+	sqlite3_bind_int64(st, 1, day_from);
+	sqlite3_bind_int64(st, 2, day_to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *b = sqlite3_column_blob(st, 3);
+
+		if (sqlite3_column_bytes(st, 3) != 1440 * 4)
+			continue;
+		for (k = 0; k < 1440; k++)
+			counts[k] = (uint32_t)b[4 * k] | (uint32_t)b[4 * k + 1] << 8 |
+				    (uint32_t)b[4 * k + 2] << 16 | (uint32_t)b[4 * k + 3] << 24;
+		fn(ctx, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+		   sqlite3_column_int64(st, 2), counts);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "reading minute counts");
+	return STORE_OK;
+}
+
+static enum store_status sq_hours(void *impl, int64_t hour_from, int64_t hour_to,
+				  store_hours_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	struct store_hour h;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, hour, messages, recipients,"
+			       " bytes FROM hourly WHERE hour >= ?1 AND hour < ?2", -1, &st,
+			       NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading hourly counts");
+	sqlite3_bind_int64(st, 1, hour_from);
+	sqlite3_bind_int64(st, 2, hour_to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		h.sensor_id = sqlite3_column_int(st, 0);
+		h.family_id = sqlite3_column_int(st, 1);
+		h.hour = sqlite3_column_int64(st, 2);
+		h.messages = (uint64_t)sqlite3_column_int64(st, 3);
+		h.recipients = (uint64_t)sqlite3_column_int64(st, 4);
+		h.bytes = (uint64_t)sqlite3_column_int64(st, 5);
+		fn(ctx, &h);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "reading hourly counts");
+	return STORE_OK;
+}
+
+static enum store_status sq_clients(void *impl, int64_t from, int64_t to, uint64_t *counts,
+				    size_t ncounts, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	int rc;
+
+	memset(counts, 0, ncounts * sizeof(*counts));
+	if (sqlite3_prepare_v2(s->db, "SELECT family_id, count(DISTINCT client_ip) FROM messages"
+			       " WHERE ts >= ?1 AND ts < ?2 AND client_ip IS NOT NULL GROUP BY"
+			       " family_id UNION ALL SELECT 0, count(DISTINCT client_ip) FROM"
+			       " messages WHERE ts >= ?1 AND ts < ?2 AND client_ip IS NOT NULL",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "counting clients");
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int id = sqlite3_column_int(st, 0);
+
+		if (id >= 0 && (size_t)id < ncounts)
+			counts[id] = (uint64_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "counting clients");
+	return STORE_OK;
+}
+
+static enum store_status sq_campaigns(void *impl, int64_t day_from, int64_t day_to, size_t top,
+				      store_campaigns_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	struct store_campaign c;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db,
+		"WITH top AS (SELECT campaign, sum(messages) AS n FROM campaign_daily"
+		"  WHERE day >= ?1 AND day < ?2 GROUP BY campaign ORDER BY n DESC, campaign"
+		"  LIMIT ?3)"
+		" SELECT c.campaign, c.family_id, sum(c.messages), top.n FROM campaign_daily c"
+		" JOIN top ON top.campaign = c.campaign WHERE c.day >= ?1 AND c.day < ?2"
+		" GROUP BY c.campaign, c.family_id ORDER BY top.n DESC, c.campaign, c.family_id",
+		-1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading campaigns");
+	sqlite3_bind_int64(st, 1, day_from);
+	sqlite3_bind_int64(st, 2, day_to);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)top);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		c.campaign = (const char *)sqlite3_column_text(st, 0);
+		c.family_id = sqlite3_column_int(st, 1);
+		c.messages = (uint64_t)sqlite3_column_int64(st, 2);
+		fn(ctx, &c);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "reading campaigns");
+	return STORE_OK;
+}
+
+const struct store_backend store_sqlite_backend = {
+	.scheme = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.begin = sq_begin,
+	.add = sq_add,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.span = sq_span,
+	.names = sq_names,
+	.minutes = sq_minutes,
+	.hours = sq_hours,
+	.clients = sq_clients,
+	.campaigns = sq_campaigns,
+};

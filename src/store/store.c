@@ -1,0 +1,125 @@
+/*
+ * store.c - the backend-neutral store interface: picks a backend by URL
+ * and forwards; see store.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "store/backend.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+struct store {
+	const struct store_backend *be;
+	void *impl;
+};
+
+enum store_status store_open(const char *url, enum store_mode mode, store **out,
+			     char *err, size_t errlen)
+{
+	const struct store_backend *be = &store_sqlite_backend;
+	const char *location = url;
+	enum store_status st;
+	void *impl = NULL;
+
+	*out = NULL;
+	if (strncmp(url, "sqlite:", 7) == 0) {
+		location = url + 7;
+	} else if (strstr(url, "://")) {
+		snprintf(err, errlen, "database URL '%s': only sqlite:PATH is supported "
+			 "(ClickHouse arrives with the fleet backend)", url);
+		return STORE_ERROR;
+	}
+	if (!*location) {
+		snprintf(err, errlen, "database URL '%s': no path", url);
+		return STORE_ERROR;
+	}
+	st = be->open(location, mode, &impl, err, errlen);
+	if (st != STORE_OK)
+		return st;
+	*out = xcalloc(1, sizeof(**out));
+	(*out)->be = be;
+	(*out)->impl = impl;
+	return STORE_OK;
+}
+
+void store_close(store *st)
+{
+	if (!st)
+		return;
+	st->be->close(st->impl);
+	free(st);
+}
+
+enum store_status store_begin(store *st, char *err, size_t errlen)
+{
+	return st->be->begin(st->impl, err, errlen);
+}
+
+enum store_status store_add(store *st, const struct store_message *m, char *err, size_t errlen)
+{
+	return st->be->add(st->impl, m, err, errlen);
+}
+
+enum store_status store_commit(store *st, char *err, size_t errlen)
+{
+	return st->be->commit(st->impl, err, errlen);
+}
+
+void store_rollback(store *st)
+{
+	st->be->rollback(st->impl);
+}
+
+enum store_status store_span(store *st, int64_t *first, int64_t *last, bool *empty,
+			     char *err, size_t errlen)
+{
+	return st->be->span(st->impl, first, last, empty, err, errlen);
+}
+
+enum store_status store_families(store *st, struct store_names *out, char *err, size_t errlen)
+{
+	return st->be->names(st->impl, "families", out, err, errlen);
+}
+
+enum store_status store_sensors(store *st, struct store_names *out, char *err, size_t errlen)
+{
+	return st->be->names(st->impl, "sensors", out, err, errlen);
+}
+
+void store_names_free(struct store_names *n)
+{
+	size_t i;
+
+	for (i = 0; i < n->count; i++)
+		free(n->name[i]);
+	free(n->name);
+	n->name = NULL;
+	n->count = 0;
+}
+
+enum store_status store_minutes(store *st, int64_t day_from, int64_t day_to,
+				store_minutes_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	return st->be->minutes(st->impl, day_from, day_to, fn, ctx, err, errlen);
+}
+
+enum store_status store_hours(store *st, int64_t hour_from, int64_t hour_to,
+			      store_hours_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	return st->be->hours(st->impl, hour_from, hour_to, fn, ctx, err, errlen);
+}
+
+enum store_status store_clients(store *st, int64_t from, int64_t to, uint64_t *counts,
+				size_t ncounts, char *err, size_t errlen)
+{
+	return st->be->clients(st->impl, from, to, counts, ncounts, err, errlen);
+}
+
+enum store_status store_campaigns(store *st, int64_t day_from, int64_t day_to, size_t top,
+				  store_campaigns_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	return st->be->campaigns(st->impl, day_from, day_to, top, fn, ctx, err, errlen);
+}

@@ -1,0 +1,152 @@
+/*
+ * store.h - where attributed messages live, and the rollups analysis reads.
+ *
+ * A backend-neutral interface: store_open() picks the backend from the URL
+ * ("sqlite:PATH", or a bare path; "clickhouse://" arrives with the fleet).
+ * Writers add messages inside a batch (store_begin .. store_commit); every
+ * add updates, in the same transaction, the per-minute counts per (sensor,
+ * family, day), the hourly and daily rollups and the campaign counts, so a
+ * reader never sees a message without its counts.
+ *
+ * De-duplication: a message added with a hash is skipped (STORE_DUPLICATE)
+ * when a message with the same hash is stored; the trap adds without a hash
+ * and is never de-duplicated.
+ *
+ * Errors: functions return STORE_ERROR with a message in err; the caller
+ * stops (DESIGN.md: exit 1). A failed commit rolls its batch back; earlier
+ * commits stay. Readers (STORE_READ) never create or change a database and
+ * can run while a writer is active (SQLite WAL).
+ */
+#ifndef SPAMTIDE_STORE_STORE_H
+#define SPAMTIDE_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_MINUTES_PER_DAY 1440
+
+enum store_status {
+	STORE_OK,
+	STORE_DUPLICATE,
+	STORE_ERROR,
+};
+
+enum store_mode {
+	STORE_READ,        /* never creates; fails on a missing database */
+	STORE_WRITE,       /* creates and migrates as needed */
+	STORE_WRITE_DURABLE, /* as WRITE, and every commit is on disk (the trap) */
+};
+
+/* One message as stored. Strings may be NULL. */
+struct store_message {
+	int64_t ts;
+	const char *sensor;
+	const char *source;
+	const unsigned char *hash;     /* 16 bytes, or NULL: never de-duplicated */
+	const char *family;            /* "unknown" when none */
+	double confidence;
+	const char *campaign;
+	const char *client_ip;
+	const char *helo;
+	const char *envelope_from;
+	unsigned rcpts;
+	uint64_t size;
+	const char *message_id;
+	const char *msgid_shape;
+	const char *subject;
+	const char *x_mailer;
+	const char *dialect_id;
+	const char *dialect;           /* the dialect facts, '\n'-joined */
+	bool encrypted;
+	unsigned warnings;
+	const void *features;          /* attribution's serialised features */
+	size_t features_len;
+};
+
+typedef struct store store;
+
+enum store_status store_open(const char *url, enum store_mode mode, store **out,
+			     char *err, size_t errlen);
+void store_close(store *st);
+
+enum store_status store_begin(store *st, char *err, size_t errlen);
+enum store_status store_add(store *st, const struct store_message *m, char *err, size_t errlen);
+enum store_status store_commit(store *st, char *err, size_t errlen);
+/* store_rollback: drop the open batch (after an error). */
+void store_rollback(store *st);
+
+/* ---- reading ---- */
+
+/* store_span: first and last message time; false when the store is empty. */
+enum store_status store_span(store *st, int64_t *first, int64_t *last, bool *empty,
+			     char *err, size_t errlen);
+
+/* Names known to the store, by id (ids are dense from 1). */
+struct store_names {
+	char **name;       /* name[id], name[0] unused */
+	size_t count;      /* highest id + 1 */
+};
+enum store_status store_families(store *st, struct store_names *out, char *err, size_t errlen);
+enum store_status store_sensors(store *st, struct store_names *out, char *err, size_t errlen);
+void store_names_free(struct store_names *n);
+
+/* Minute counts of one (sensor, family, day): counts[1440]. */
+typedef void store_minutes_fn(void *ctx, int sensor_id, int family_id, int64_t day,
+			      const uint32_t *counts);
+/* store_minutes: every row with day in [day_from, day_to), any order. */
+enum store_status store_minutes(store *st, int64_t day_from, int64_t day_to,
+				store_minutes_fn *fn, void *ctx, char *err, size_t errlen);
+
+/* Hourly rollup row; hour = unix time / 3600. */
+struct store_hour {
+	int sensor_id, family_id;
+	int64_t hour;
+	uint64_t messages, recipients, bytes;
+};
+typedef void store_hours_fn(void *ctx, const struct store_hour *h);
+enum store_status store_hours(store *st, int64_t hour_from, int64_t hour_to,
+			      store_hours_fn *fn, void *ctx, char *err, size_t errlen);
+
+/* Distinct client addresses of messages in [from, to), per family (index
+ * by family id, counts[0] = all families together). */
+enum store_status store_clients(store *st, int64_t from, int64_t to, uint64_t *counts,
+				size_t ncounts, char *err, size_t errlen);
+
+/* Campaigns by size in [day_from, day_to): per (campaign, family). */
+struct store_campaign {
+	const char *campaign;
+	int family_id;
+	uint64_t messages;
+};
+typedef void store_campaigns_fn(void *ctx, const struct store_campaign *c);
+enum store_status store_campaigns(store *st, int64_t day_from, int64_t day_to, size_t top,
+				  store_campaigns_fn *fn, void *ctx, char *err, size_t errlen);
+
+
+/*
+ * A period's volume in memory, loaded from the rollups (never by scanning
+ * messages): per family, messages per minute; per family and hour,
+ * recipients and bytes; distinct clients per family over the period.
+ * Family index f runs over names[] (store ids are dense, unused ids have no
+ * data); sensors likewise. Minute i covers [from + 60 i, from + 60 (i+1)).
+ */
+struct store_series {
+	int64_t from, to;          /* minute-aligned, half-open */
+	size_t nminutes, nhours;   /* hours counted from floor(from / 3600) */
+	int64_t hour0;             /* first hour: unix time / 3600 */
+	struct store_names families, sensors;
+	uint32_t **minutes;        /* [families.count][nminutes], NULL rows for unused ids */
+	uint64_t **hour_recipients;/* [families.count][nhours] */
+	uint64_t **hour_bytes;     /* [families.count][nhours] */
+	uint64_t *sensor_messages; /* [sensors.count] */
+	uint64_t *clients;         /* [families.count]; [0] = all families together */
+};
+
+/* store_load_series: fill out for [from, to) (both minute-aligned). */
+enum store_status store_load_series(store *st, int64_t from, int64_t to,
+				    struct store_series *out, char *err, size_t errlen);
+void store_series_free(struct store_series *s);
+
+#endif
