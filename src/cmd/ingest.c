@@ -187,10 +187,8 @@ int cmd_ingest(int argc, char **argv)
 	if (status == CMD_OK && pipeline_commit(pl, err, sizeof(err)) != PIPELINE_OK)
 		status = cmd_error("ingest", "%s", err);
 	progress_finish(&prog);
-	if (status != CMD_OK) {
-		/* what the failed batch held was not stored */
-		stored -= pipeline_pending(pl) < stored ? pipeline_pending(pl) : stored;
-	}
+	if (status != CMD_OK)
+		stored = pipeline_committed(pl);    /* the failed batch was not stored */
 	printf("ingest: %llu stored, %llu duplicates, %llu stored with fallbacks, %llu skipped "
 	       "(%.1f s, %.0f messages/s, %.1f MB/s)%s\n",
 	       (unsigned long long)stored, (unsigned long long)dups,

@@ -178,11 +178,12 @@ const char *mail_date_shape(struct arena *a, const char *s)
 				r = p;
 				buf_addstr(&out, n == 1 ? "H" : "HH");
 				p += n;
-				while (*p == ':' && isdigit((unsigned char)p[1])) {
+				for (int field = 0; *p == ':' && isdigit((unsigned char)p[1]); field++) {
 					size_t m = strspn(p + 1, "0123456789");
 
 					buf_addch(&out, ':');
-					buf_addstr(&out, m == 1 ? "M" : "MM");
+					buf_addstr(&out, field == 0 ? (m == 1 ? "M" : "MM")
+								     : (m == 1 ? "S" : "SS"));
 					p += 1 + m;
 				}
 				(void)r;

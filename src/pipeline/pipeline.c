@@ -18,6 +18,7 @@ struct pipeline {
 	struct pipeline_options opt;
 	struct mail_features f;
 	size_t pending;
+	uint64_t committed;
 };
 
 pipeline *pipeline_new(struct store *st, const struct pipeline_options *opt)
@@ -44,12 +45,18 @@ size_t pipeline_pending(const pipeline *p)
 	return p->pending;
 }
 
+uint64_t pipeline_committed(const pipeline *p)
+{
+	return p->committed;
+}
+
 enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen)
 {
 	if (!p->st || p->pending == 0)
 		return PIPELINE_OK;
 	if (store_commit(p->st, err, errlen) != STORE_OK)
 		return PIPELINE_STORE_FAILED;
+	p->committed += p->pending;
 	p->pending = 0;
 	return PIPELINE_OK;
 }

@@ -79,6 +79,8 @@ enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m
 enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen);
 /* pipeline_pending: messages pushed but not yet committed. */
 size_t pipeline_pending(const pipeline *p);
+/* pipeline_committed: messages made durable so far. */
+uint64_t pipeline_committed(const pipeline *p);
 void pipeline_free(pipeline *p);
 
 #endif

@@ -334,7 +334,14 @@ static bool separator(const char *p, size_t n)
 /* the message ends inside its header block, in the middle of a line */
 static bool cut_in_header(const struct buf *m)
 {
+	size_t n = 0;
+
 	if (m->len == 0 || m->data[m->len - 1] == '\n')
+		return false;
+	/* only what begins like a header block can be cut inside one */
+	while (n < m->len && m->data[n] > 0x20 && m->data[n] < 0x7f && m->data[n] != ':')
+		n++;
+	if (n == 0 || n >= m->len || m->data[n] != ':')
 		return false;
 	return !memmem(m->data, m->len, "\n\n", 2) && !memmem(m->data, m->len, "\n\r\n", 3);
 }

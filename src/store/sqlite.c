@@ -19,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "store/backend.h"
+#include "util/buf.h"
 #include "util/hash.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -165,7 +167,9 @@ static enum store_status fail(struct sq *s, char *err, size_t errlen, const char
 
 	if ((code & 0xff) == SQLITE_FULL)
 		snprintf(err, errlen, "%s: %s: %s (disk full?)", s->path, what, msg);
-	else if ((code & 0xff) == SQLITE_READONLY)
+	else if ((code & 0xff) == SQLITE_READONLY ||
+		 (s->mode != STORE_READ && (code & 0xff) == SQLITE_CANTOPEN &&
+		  access(s->path, F_OK) == 0 && access(s->path, W_OK) != 0))
 		snprintf(err, errlen, "%s: %s: %s (database is read-only)", s->path, what, msg);
 	else if ((code & 0xff) == SQLITE_NOTADB || (code & 0xff) == SQLITE_CORRUPT)
 		snprintf(err, errlen, "%s: %s: %s (not a spamtide database, or corrupt)", s->path,
@@ -274,8 +278,15 @@ static enum store_status sq_open(const char *path, enum store_mode mode, void **
 		return STORE_ERROR;
 	}
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		enum store_status st = fail(s, err, errlen, "cannot open");
+		enum store_status st;
 
+		if (mode != STORE_READ && access(path, F_OK) == 0 && access(path, W_OK) != 0) {
+			snprintf(err, errlen, "%s: cannot open for writing: %s (database is read-only)",
+				 path, strerror(errno));
+			st = STORE_ERROR;
+		} else {
+			st = fail(s, err, errlen, "cannot open");
+		}
 		sq_free(s);
 		return st;
 	}
@@ -306,6 +317,34 @@ static enum store_status sq_open(const char *path, enum store_mode mode, void **
 		exec(s, mode == STORE_WRITE_DURABLE ? "PRAGMA synchronous=FULL"
 						    : "PRAGMA synchronous=NORMAL");
 	} else {
+		int v;
+
+		/* A WAL database on a read-only medium cannot get its -shm file:
+		 * nobody can be writing it, so read it as immutable. */
+		if (user_version(s, &v) == SQLITE_CANTOPEN && access(path, W_OK) != 0) {
+			struct buf uri = BUF_INIT;
+			const char *c;
+
+			buf_addstr(&uri, "file:");
+			for (c = path; *c; c++) {
+				if (*c == '%' || *c == '?' || *c == '#')
+					buf_printf(&uri, "%%%02X", (unsigned char)*c);
+				else
+					buf_addch(&uri, *c);
+			}
+			buf_addstr(&uri, "?immutable=1");
+			sqlite3_close(s->db);
+			s->db = NULL;
+			if (sqlite3_open_v2(uri.data, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+					    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+				enum store_status st = fail(s, err, errlen, "cannot open");
+
+				buf_free(&uri);
+				sq_free(s);
+				return st;
+			}
+			buf_free(&uri);
+		}
 		exec(s, "PRAGMA query_only=1");
 	}
 	if (migrate(s, err, errlen) != STORE_OK) {

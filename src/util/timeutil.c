@@ -197,6 +197,7 @@ static bool zone_name(const char *w, size_t n, int *offset)
  */
 struct date_parts {
 	int day, mon, year, h, mi, s;
+	int year_digits;
 	int zone;
 	bool have_day, have_mon, have_year, have_time, have_zone;
 };
@@ -289,6 +290,7 @@ static void scan_date(const char *s, struct date_parts *d)
 				d->day = (int)v, d->have_day = true;      /* "Dec 2" */
 			} else if (!d->have_year && (end - p == 4 || end - p == 2 || end - p == 3)) {
 				d->year = (int)v, d->have_year = true;
+				d->year_digits = (int)(end - p);
 			}
 			p = end;
 			continue;
@@ -304,9 +306,9 @@ static bool finish_date(struct date_parts *d, int64_t *out)
 	if (!d->have_day || !d->have_mon || !d->have_year)
 		return false;
 	y = d->year;
-	if (y < 50)                     /* RFC 5322 4.3: two-digit years */
-		y += 2000;
-	else if (y < 1000)
+	if (d->year_digits == 2)        /* RFC 5322 4.3: obsolete two- and three-digit years */
+		y += y < 50 ? 2000 : 1900;
+	else if (d->year_digits == 3)
 		y += 1900;
 	if (!d->have_time)
 		d->h = d->mi = d->s = 0;

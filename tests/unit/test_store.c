@@ -1,0 +1,151 @@
+/*
+ * test_store.c - the SQLite store: rows and rollups in step, de-duplication,
+ * series loading, read-only and broken databases.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "store/store.h"
+#include "util/hash.h"
+#include "util/timeutil.h"
+
+static char dir[256], url[700], path[600];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/spamtide-store-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/t.db", dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[700];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static void add(store *st, int64_t ts, const char *family, const char *body, bool dedup,
+		enum store_status want)
+{
+	struct store_message m = { 0 };
+	unsigned char h[HASH_DIGEST_LEN];
+	char err[256];
+
+	hash_digest(body, strlen(body), h);
+	m.ts = ts;
+	m.sensor = "trap1";
+	m.family = family;
+	m.hash = dedup ? h : NULL;
+	m.rcpts = 2;
+	m.size = strlen(body);
+	m.client_ip = "192.0.2.1";
+	m.campaign = "campaign:0001";
+	assert_int_equal(store_add(st, &m, err, sizeof(err)), want);
+}
+
+static void test_roundtrip(void **state)
+{
+	store *st;
+	char err[256];
+	int64_t t0, first, last;
+	bool empty;
+	struct store_series s;
+	uint64_t sum = 0;
+	size_t i, f, rustock = 0;
+
+	(void)state;
+	assert_true(time_parse_iso("2011-03-16T15:29:00Z", &t0));
+	assert_int_equal(store_open(url, STORE_WRITE, &st, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_begin(st, err, sizeof(err)), STORE_OK);
+	add(st, t0, "rustock", "a", true, STORE_OK);
+	add(st, t0 + 30, "rustock", "b", true, STORE_OK);
+	add(st, t0 + 30, "rustock", "b", true, STORE_DUPLICATE);   /* same bytes */
+	add(st, t0 + 30, "rustock", "b", false, STORE_OK);         /* the trap never de-duplicates */
+	add(st, t0 + 60, "bagle", "c", true, STORE_OK);
+	add(st, t0 + 86400, "bagle", "d", true, STORE_OK);
+	assert_int_equal(store_commit(st, err, sizeof(err)), STORE_OK);
+	/* a second batch sees the first: duplicates across commits */
+	add(st, t0, "rustock", "a", true, STORE_DUPLICATE);
+	assert_int_equal(store_commit(st, err, sizeof(err)), STORE_OK);
+	store_close(st);
+
+	assert_int_equal(store_open(url, STORE_READ, &st, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_span(st, &first, &last, &empty, err, sizeof(err)), STORE_OK);
+	assert_false(empty);
+	assert_int_equal(first, t0);
+	assert_int_equal(last, t0 + 86400);
+	assert_int_equal(store_load_series(st, t0 - 29 * 60 - 15 * 3600, t0 + 2 * 86400, &s, err,
+					   sizeof(err)), STORE_OK);
+	for (f = 1; f < s.families.count; f++)
+		if (s.families.name[f] && strcmp(s.families.name[f], "rustock") == 0)
+			rustock = f;
+	assert_true(rustock > 0);
+	for (i = 0; i < s.nminutes; i++)
+		sum += s.minutes[rustock][i];
+	assert_int_equal(sum, 3);
+	/* 15:29 is minute 15*60+29 of the day; the period starts at midnight */
+	assert_int_equal(s.minutes[rustock][15 * 60 + 29], 3);
+	sum = 0;
+	for (i = 0; i < s.nhours; i++)
+		sum += s.hour_recipients[rustock][i];
+	assert_int_equal(sum, 6);
+	assert_int_equal(s.clients[0], 1);
+	assert_int_equal(s.sensor_messages[1], 5);
+	store_series_free(&s);
+	/* the read-only store refuses to write */
+	assert_int_equal(store_begin(st, err, sizeof(err)), STORE_ERROR);
+	store_close(st);
+}
+
+static void test_missing_and_broken(void **state)
+{
+	store *st;
+	char err[256], u[800], p[700];
+	struct stat sb;
+	FILE *f;
+
+	(void)state;
+	snprintf(p, sizeof(p), "%s/missing.db", dir);
+	snprintf(u, sizeof(u), "sqlite:%s", p);
+	assert_int_equal(store_open(u, STORE_READ, &st, err, sizeof(err)), STORE_ERROR);
+	assert_non_null(strstr(err, "no such database"));
+	assert_int_equal(stat(p, &sb), -1);     /* nothing created */
+
+	snprintf(p, sizeof(p), "%s/garbage.db", dir);
+	snprintf(u, sizeof(u), "sqlite:%s", p);
+	f = fopen(p, "wb");
+	assert_non_null(f);
+	for (int i = 0; i < 4096; i++)
+		fputc((i * 31) & 0xff, f);
+	fclose(f);
+	assert_int_equal(store_open(u, STORE_WRITE, &st, err, sizeof(err)), STORE_ERROR);
+	assert_non_null(strstr(err, "not a spamtide database, or corrupt"));
+	assert_int_equal(store_open(u, STORE_READ, &st, err, sizeof(err)), STORE_ERROR);
+
+	assert_int_equal(store_open("clickhouse://localhost:8123/x", STORE_READ, &st, err, sizeof(err)),
+			 STORE_ERROR);
+	assert_non_null(strstr(err, "only sqlite:PATH"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_missing_and_broken),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
