@@ -20,7 +20,7 @@ postfix
 python3 python3-statsmodels python3-aiosmtpd
 tshark tcpdump
 chromium
-openssl
+openssl time hyperfine
 "
 
 missing=""
