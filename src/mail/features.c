@@ -25,6 +25,7 @@
 #define PLAUSIBLE_FROM 788918400   /* 1995-01-01: before it, a date is forged or broken */
 #define STRUCTURE_MAX 512          /* bytes of the MIME structure string */
 #define VALUE_MAX 998              /* RFC 5322 line length: values kept as features */
+#define HEADER_VALUE_MAX 256       /* per sender field, for fingerprints: quirks are short */
 
 static GMimeParserOptions *parser_options;
 
@@ -336,6 +337,8 @@ static void read_sender_fields(struct mail_features *f, const struct header_scan
 
 	if (vmax > VALUE_MAX)
 		vmax = VALUE_MAX;
+	f->header_names = arena_alloc(&f->arena, sizeof(char *) * (nf + 1));
+	f->header_values = arena_alloc(&f->arena, sizeof(char *) * (nf + 1));
 	for (i = 0; i < nf; i++) {
 		const struct field *fl = &hs->fields[i];
 
@@ -348,6 +351,9 @@ static void read_sender_fields(struct mail_features *f, const struct header_scan
 				buf_addch(&order, '\n');
 			buf_add(&order, fl->name, fl->name_len);
 		}
+		f->header_names[f->nheaders] = arena_strndup(&f->arena, fl->name, fl->name_len);
+		f->header_values[f->nheaders] = unfold(&f->arena, fl->value, fl->value_len,
+						       HEADER_VALUE_MAX);
 		f->nheaders++;
 		if (name_is(fl, "Received"))
 			f->sender_received++;

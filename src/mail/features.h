@@ -110,6 +110,8 @@ struct mail_features {
 	 * sending software's. */
 	const char *header_order;
 	unsigned nheaders;             /* sender header fields */
+	const char **header_names;     /* the sender's fields: names as written */
+	const char **header_values;    /* values unfolded, bounded to 256 bytes */
 	unsigned nreceived;            /* all Received: lines */
 	unsigned sender_received;      /* Received: lines below the client hop */
 
