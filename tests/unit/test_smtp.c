@@ -792,6 +792,284 @@ static void test_driver_contract(void **state)
 	smtp_dialect_free(NULL);
 }
 
+/* ---- dialect: shapes, stability, real clients ---- */
+
+static void test_helo_shapes(void **state)
+{
+	static const struct { const char *in; const char *want; } shapes[] = {
+		{ "", "empty" },
+		{ "[192.0.2.7]", "ip-literal" },
+		{ "[IPv6:2001:db8::1]", "ip6-literal" },
+		{ "[2001:db8::1]", "bad-literal" },
+		{ "[300.1.1.1]", "bad-literal" },
+		{ "[192.0.2.7", "bad-literal" },
+		{ "192.0.2.7", "bare-ip" },
+		{ "2001:db8::1", "bare-ip" },
+		{ "JOHN-PC", "windows-pc" },
+		{ "john-pc", "windows-pc" },
+		{ "WIN-8K2J3H4G5F6", "windows-pc" },
+		{ "DESKTOP-AB12CD3", "windows-pc" },
+		{ "localhost", "word" },
+		{ "xqzvbnm", "word" },
+		{ "mail.example.net", "dotted" },
+		{ "mail.example.net.", "dotted" },
+		{ "gmail.com", "wellknown" },
+		{ "mx.Yahoo.COM", "wellknown" },
+		{ "notgmail.com", "dotted" },
+		{ "host-192-0-2-7.dyn.example.net", "dynamic-rdns" },
+		{ "7.2.0.192.in-addr.example.net", "dynamic-rdns" },
+		{ "1-2-3.example.net", "dotted" },
+		{ "a..b", "other" },
+		{ ".example", "other" },
+		{ "bad name", "other" },
+		{ "x@y", "other" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+		const char *got = smtp_helo_shape(shapes[i].in, strlen(shapes[i].in));
+
+		if (strcmp(got, shapes[i].want) != 0)
+			fail_msg("helo '%s': got %s, want %s", shapes[i].in, got, shapes[i].want);
+	}
+	assert_string_equal(smtp_helo_shape("a\0b", 3), "other");
+}
+
+/* facts_of: a live-style session from client segments; "" ends the list. */
+static char *session_id(const char *const *segs, bool pregreet, int64_t step_ms, char *facts_out,
+			size_t facts_len)
+{
+	static char id[SMTP_DIALECT_ID_LEN];
+	struct drv d;
+	struct smtp_dialect *dl;
+	size_t i;
+
+	drv_init(&d, &(struct smtp_config){ "trap.example", false, false });
+	if (pregreet)
+		drv_send(&d, segs[0], strlen(segs[0]));
+	drv_greet(&d);
+	for (i = pregreet ? 1 : 0; segs[i]; i++) {
+		drv_send(&d, segs[i], strlen(segs[i]));
+		d.now += step_ms;
+	}
+	smtp_session_closed(d.s, d.now);
+	dl = smtp_session_dialect(d.s);
+	memcpy(id, dl->id, sizeof(id));
+	if (facts_out) {
+		struct buf b = BUF_INIT;
+
+		for (i = 0; i < dl->nfacts; i++)
+			buf_printf(&b, "%s\n", dl->facts[i]);
+		snprintf(facts_out, facts_len, "%s", b.data);
+		buf_free(&b);
+	}
+	smtp_dialect_free(dl);
+	drv_free(&d);
+	return id;
+}
+
+/*
+ * An illustrative bot (not a real family's dialect): lower-case helo with a
+ * random word, the envelope pipelined in one write without waiting for
+ * PIPELINING, "MAIL FROM: <...>" with a space, bare LF in the body, no QUIT.
+ */
+static const char *const bot_a1[] = {
+	"helo qwzkrt\r\n",
+	"MAIL FROM: <jane@shop.example>\r\nRCPT TO: <u1@example.org>\r\nDATA\r\n",
+	"Subject: pills\n\nbuy\n.\r\n",
+	NULL,
+};
+static const char *const bot_a2[] = {       /* other name, more rcpts, two messages, QUIT */
+	"helo mmbvxa\r\n",
+	"MAIL FROM: <otto@deals.example>\r\nRCPT TO: <x@example.com>\r\nRCPT TO: <y@example.net>\r\n"
+	"RCPT TO: <z@example.com>\r\nDATA\r\n",
+	"Subject: watches\n\ncheap\n.\r\n",
+	"MAIL FROM: <otto@deals.example>\r\nRCPT TO: <w@example.com>\r\nDATA\r\n",
+	"Subject: watches\n\ncheap\n.\r\n",
+	"QUIT\r\n",
+	NULL,
+};
+/* a bot that differs in one habit only: HELO in upper case */
+static const char *const bot_b[] = {
+	"HELO qwzkrt\r\n",
+	"MAIL FROM: <jane@shop.example>\r\nRCPT TO: <u1@example.org>\r\nDATA\r\n",
+	"Subject: pills\n\nbuy\n.\r\n",
+	NULL,
+};
+/* ... or no space after the colon */
+static const char *const bot_c[] = {
+	"helo qwzkrt\r\n",
+	"MAIL FROM:<jane@shop.example>\r\nRCPT TO: <u1@example.org>\r\nDATA\r\n",
+	"Subject: pills\n\nbuy\n.\r\n",
+	NULL,
+};
+/* ... or waits for every reply */
+static const char *const bot_d[] = {
+	"helo qwzkrt\r\n", "MAIL FROM: <jane@shop.example>\r\n", "RCPT TO: <u1@example.org>\r\n",
+	"DATA\r\n", "Subject: pills\n\nbuy\n.\r\n",
+	NULL,
+};
+/* ... or CRLF in the body */
+static const char *const bot_e[] = {
+	"helo qwzkrt\r\n",
+	"MAIL FROM: <jane@shop.example>\r\nRCPT TO: <u1@example.org>\r\nDATA\r\n",
+	"Subject: pills\r\n\r\nbuy\r\n.\r\n",
+	NULL,
+};
+
+static void test_fingerprint_stability(void **state)
+{
+	char a1[SMTP_DIALECT_ID_LEN], facts[2048];
+	const char *const *others[] = { bot_b, bot_c, bot_d, bot_e };
+	size_t i, j;
+
+	(void)state;
+	limit_reset();
+	snprintf(a1, sizeof(a1), "%s", session_id(bot_a1, false, 10, facts, sizeof(facts)));
+	print_message("bot a: %s\n%s", a1, facts);
+	/* same software: other addresses, names, counts, timing, pregreet */
+	assert_string_equal(session_id(bot_a2, false, 10, NULL, 0), a1);
+	assert_string_equal(session_id(bot_a1, false, 5000, NULL, 0), a1);
+	assert_string_equal(session_id(bot_a1, true, 0, facts, sizeof(facts)), a1);
+	assert_true(has_fact(facts, "pregreet=yes"));
+	/* one habit changed: another id, and each pair differs */
+	for (i = 0; i < 4; i++) {
+		char x[SMTP_DIALECT_ID_LEN];
+
+		snprintf(x, sizeof(x), "%s", session_id(others[i], false, 10, NULL, 0));
+		if (strcmp(x, a1) == 0)
+			fail_msg("variant %zu has bot a's id %s", i, a1);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(x, session_id(others[j], false, 10, NULL, 0));
+	}
+}
+
+/* ---- transcripts of real clients (tests/data/smtp, see capture.sh) ---- */
+
+static void unescape(struct buf *out, const char *p)
+{
+	for (; *p && *p != '\n'; p++) {
+		if (*p != '\\') {
+			buf_addch(out, *p);
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'r': buf_addch(out, '\r'); break;
+		case 'n': buf_addch(out, '\n'); break;
+		case 't': buf_addch(out, '\t'); break;
+		case '\\': buf_addch(out, '\\'); break;
+		case 'x': {
+			unsigned v;
+
+			if (sscanf(p + 1, "%2x", &v) != 1)
+				fail_msg("bad escape in transcript");
+			buf_addch(out, (int)v);
+			p += 2;
+			break;
+		}
+		default:
+			fail_msg("bad escape \\%c in transcript", *p);
+		}
+	}
+}
+
+/*
+ * replay: a transcript as the pcap reader will drive it (greet and flush
+ * when the server's bytes appear; capture_style) or as the live trap does
+ * (flush after each client segment). Returns the dialect; the core's
+ * replies must equal the server's recorded ones (mimic.py answers alike).
+ */
+static struct smtp_dialect *replay(const char *name, bool capture_style)
+{
+	const char *dir = getenv("TESTDATA");
+	char path[512], line[65536];
+	struct buf want = BUF_INIT, seg = BUF_INIT;
+	struct smtp_dialect *dl;
+	struct drv d;
+	bool greeted = false;
+	FILE *f;
+
+	if (!dir)
+		fail_msg("TESTDATA is not set");
+	snprintf(path, sizeof(path), "%s/smtp/%s", dir, name);
+	if (!(f = fopen(path, "r")))
+		fail_msg("cannot open %s", path);
+	drv_init(&d, &(struct smtp_config){ "trap.example", false, false });
+	if (!capture_style) {
+		drv_greet(&d);
+		greeted = true;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		buf_reset(&seg);
+		unescape(&seg, line + 2);
+		if (line[0] == 'S') {
+			buf_add(&want, seg.data, seg.len);
+			if (capture_style) {
+				if (!greeted) {
+					smtp_session_greet(d.s, d.now);
+					pump(&d);
+					greeted = true;
+				}
+				smtp_session_flushed(d.s, d.now);
+			}
+		} else if (capture_style) {
+			buf_add(&d.in, seg.data, seg.len);
+			pump(&d);
+		} else {
+			drv_send(&d, seg.data, seg.len);
+		}
+		d.now += 3;
+	}
+	fclose(f);
+	smtp_session_closed(d.s, d.now);
+	if (d.out.len != want.len || memcmp(d.out.data, want.data, want.len) != 0)
+		fail_msg("%s: the core answered\n%s\nthe capture has\n%s", name, d.out.data, want.data);
+	dl = smtp_session_dialect(d.s);
+	buf_free(&want);
+	buf_free(&seg);
+	drv_free(&d);
+	return dl;
+}
+
+static void test_real_clients(void **state)
+{
+	static const char *const programs[] = { "swaks", "smtplib", "smtp-source" };
+	char ids[3][SMTP_DIALECT_ID_LEN];
+	size_t p, i;
+
+	(void)state;
+	limit_reset();
+	for (p = 0; p < 3; p++) {
+		char name[64];
+		struct smtp_dialect *one, *two, *live;
+
+		snprintf(name, sizeof(name), "%s-1.txt", programs[p]);
+		one = replay(name, true);
+		live = replay(name, false);
+		snprintf(name, sizeof(name), "%s-2.txt", programs[p]);
+		two = replay(name, true);
+		print_message("%s: %s\n", programs[p], one->id);
+		for (i = 0; i < one->nid_facts; i++)
+			print_message("  %s\n", one->facts[i]);
+		/* the same program, other addresses and counts: one dialect */
+		assert_string_equal(one->id, two->id);
+		/* the same session seen live or in a capture: one dialect */
+		assert_string_equal(one->id, live->id);
+		assert_string_equal(one->canonical, live->canonical);
+		snprintf(ids[p], sizeof(ids[p]), "%s", one->id);
+		smtp_dialect_free(one);
+		smtp_dialect_free(two);
+		smtp_dialect_free(live);
+	}
+	assert_string_not_equal(ids[0], ids[1]);
+	assert_string_not_equal(ids[0], ids[2]);
+	assert_string_not_equal(ids[1], ids[2]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -801,6 +1079,9 @@ int main(void)
 		cmocka_unit_test(test_message_too_big),
 		cmocka_unit_test(test_dialect_lines),
 		cmocka_unit_test(test_driver_contract),
+		cmocka_unit_test(test_helo_shapes),
+		cmocka_unit_test(test_fingerprint_stability),
+		cmocka_unit_test(test_real_clients),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
