@@ -121,6 +121,15 @@ static void escape_add(struct buf *b, const char *p, size_t n)
 	}
 }
 
+/* cap_shape: a shape is at most SHAPE_MAX bytes, then "...". */
+static void cap_shape(struct buf *b)
+{
+	if (b->len > SHAPE_MAX) {
+		buf_setlen(b, SHAPE_MAX);
+		buf_addstr(b, "...");
+	}
+}
+
 void rec_token(struct smtp_rec *r, const char *verb, size_t len, bool is_mail)
 {
 	struct buf *b;
@@ -190,6 +199,7 @@ void rec_helo(struct smtp_rec *r, const char *line, size_t len, size_t verb_len,
 	} else {
 		escape_add(&r->helo_syntax, line, len);
 	}
+	cap_shape(&r->helo_syntax);
 	r->helo_shape = smtp_helo_shape(line + arg_off, arg_len);
 	r->helo_case = letter_case(line + arg_off, arg_len);
 }
@@ -217,24 +227,33 @@ static bool all_digits(const char *p, size_t n)
  * colon); the address becomes <addr>, <> or addr; each parameter keeps
  * its keyword as typed, BODY its value, other values become n (digits) or v.
  */
-static void path_shape(struct buf *out, const char *p, size_t n, const char *keyword)
+size_t smtp_path_at(const char *p, size_t n, const char *keyword)
 {
-	size_t i = 0, kw = strlen(keyword), a;
+	size_t i = 0, kw = strlen(keyword);
 
 	while (i < n && !is_space(p[i]))
 		i++;
 	while (i < n && is_space(p[i]))
 		i++;
 	if (n - i < kw || strncasecmp(p + i, keyword, kw) != 0)
-		goto malformed;
+		return 0;
 	i += kw;
 	while (i < n && is_space(p[i]))
 		i++;
 	if (i == n || p[i] != ':')
-		goto malformed;
+		return 0;
 	i++;
 	while (i < n && is_space(p[i]))
 		i++;
+	return i;
+}
+
+static void path_shape(struct buf *out, const char *p, size_t n, const char *keyword)
+{
+	size_t i = smtp_path_at(p, n, keyword), a;
+
+	if (i == 0)
+		goto malformed;
 	escape_add(out, p, i);
 	if (i < n && p[i] == '<') {
 		const char *gt = memchr(p + i, '>', n - i);
@@ -277,10 +296,6 @@ static void path_shape(struct buf *out, const char *p, size_t n, const char *key
 		}
 		a = e;
 	}
-	if (out->len > SHAPE_MAX) {
-		buf_setlen(out, SHAPE_MAX);
-		buf_addstr(out, "...");
-	}
 	return;
 malformed:
 	i = 0;
@@ -297,6 +312,7 @@ void rec_path_syntax(struct smtp_rec *r, const char *line, size_t len, bool mail
 	if (r->frozen || b->len)
 		return;
 	path_shape(b, line, len, mail ? "FROM" : "TO");
+	cap_shape(b);
 }
 
 void rec_freeze(struct smtp_rec *r)

@@ -189,20 +189,10 @@ static bool parse_path(const struct cmd *c, const char *keyword, const char **pa
 		       size_t *path_len, size_t *params_off)
 {
 	const char *p = c->line;
-	size_t n = c->len, i = c->verb_len, kw = strlen(keyword);
+	size_t n = c->len, i = smtp_path_at(p, n, keyword);
 
-	while (i < n && blank(p[i]))
-		i++;
-	if (n - i < kw || strncasecmp(p + i, keyword, kw) != 0)
+	if (i == 0)
 		return false;
-	i += kw;
-	while (i < n && blank(p[i]))
-		i++;
-	if (i == n || p[i] != ':')
-		return false;
-	i++;
-	while (i < n && blank(p[i]))
-		i++;
 	if (i < n && p[i] == '<') {
 		const char *gt = memchr(p + i, '>', n - i);
 

@@ -79,6 +79,13 @@ void rec_helo(struct smtp_rec *r, const char *line, size_t len, size_t verb_len,
 void rec_path_syntax(struct smtp_rec *r, const char *line, size_t len, bool mail);
 void rec_freeze(struct smtp_rec *r);
 
+/*
+ * smtp_path_at: in "MAIL FROM:<a>" or "RCPT TO: <b>": after the verb,
+ * blanks, KEYWORD (any case), blanks, ':' and blanks, the offset of the
+ * path; 0 if the line is not shaped so.
+ */
+size_t smtp_path_at(const char *line, size_t len, const char *keyword);
+
 /* What the session knows beyond the recorder, for facts and snapshots. */
 struct smtp_rec_summary {
 	size_t commands, junk, recipients;

@@ -155,6 +155,21 @@ static void drv_send(struct drv *d, const char *p, size_t n)
 	d->now += 10;
 }
 
+/* drv_start: default limits, a plain session, the banner sent. */
+static void drv_start(struct drv *d)
+{
+	limit_reset();
+	drv_init(d, &(struct smtp_config){ "trap.example", false, false });
+	drv_greet(d);
+}
+
+/* repeat: n copies of byte c. */
+static void repeat(struct buf *b, int c, size_t n)
+{
+	while (n--)
+		buf_addch(b, c);
+}
+
 #define SEND(d, lit) drv_send(d, lit, sizeof(lit) - 1)
 
 static void drv_free(struct drv *d)
@@ -624,12 +639,9 @@ static void test_long_line(void **state)
 	size_t i;
 
 	(void)state;
-	limit_reset();
-	drv_init(&d, &(struct smtp_config){ "trap.example", false, false });
-	drv_greet(&d);
+	drv_start(&d);
 	buf_addstr(&line, "HELO ");
-	for (i = 0; i < 100000; i++)
-		buf_addch(&line, 'a');
+	repeat(&line, 'a', 100000);
 	buf_addstr(&line, "\r\n");
 	/* in 1000-byte chunks: the core keeps only LIMIT_SMTP_LINE of it */
 	for (i = 0; i < line.len; i += 1000)
@@ -655,9 +667,7 @@ static void test_ten_thousand_rcpts(void **state)
 	size_t i;
 
 	(void)state;
-	limit_reset();
-	drv_init(&d, &(struct smtp_config){ "trap.example", false, false });
-	drv_greet(&d);
+	drv_start(&d);
 	buf_addstr(&cmds, "EHLO x\r\nMAIL FROM:<a@b>\r\n");
 	for (i = 0; i < 10000; i++)
 		buf_printf(&cmds, "RCPT TO:<r%zu@example.org>\r\n", i);
@@ -761,6 +771,31 @@ static void test_dialect_lines(void **state)
 	smtp_dialect_free(dl);
 	drv_free(&d);
 	limit_reset();
+}
+
+static void test_shape_caps(void **state)
+{
+	struct drv d;
+	struct buf line = BUF_INIT;
+	struct smtp_dialect *dl;
+
+	(void)state;
+	drv_start(&d);
+	buf_addstr(&line, "HELO");
+	repeat(&line, '\t', 1000);
+	buf_addstr(&line, "x\r\nMAIL");
+	repeat(&line, ' ', 1000);
+	buf_addstr(&line, "FROM:<a@b>\r\n");
+	drv_send(&d, line.data, line.len);
+	assert_string_equal(d.out.data, BANNER HELO_R MAIL_OK);
+	dl = smtp_session_dialect(d.s);
+	/* shapes are capped (96 bytes and "..."), whatever the line holds */
+	assert_int_equal(strlen(dl->facts[1]), strlen("helo_syntax=") + 96 + 3);
+	assert_int_equal(strlen(dl->facts[4]), strlen("mail_syntax=") + 96 + 3);
+	assert_int_equal(strncmp(dl->facts[1], "helo_syntax=HELO\\x09\\x09", 24), 0);
+	smtp_dialect_free(dl);
+	buf_free(&line);
+	drv_free(&d);
 }
 
 static void test_driver_contract(void **state)
@@ -1078,6 +1113,7 @@ int main(void)
 		cmocka_unit_test(test_ten_thousand_rcpts),
 		cmocka_unit_test(test_message_too_big),
 		cmocka_unit_test(test_dialect_lines),
+		cmocka_unit_test(test_shape_caps),
 		cmocka_unit_test(test_driver_contract),
 		cmocka_unit_test(test_helo_shapes),
 		cmocka_unit_test(test_fingerprint_stability),
