@@ -36,7 +36,8 @@
 
 struct step {
 	char op;             /* C client bytes, G greet, S/F stored ok/failed, M manual store,
-				L TLS done, X closed, T timeout, O expect output so far */
+				L TLS done, U TLS unseen (a capture), Y TLS failed, X closed,
+				T timeout, O expect output so far */
 	const char *p;
 	size_t n;
 };
@@ -386,6 +387,16 @@ static const struct tcase cases[] = {
 	  BANNER EHLO_TLS_R TLS_GO BYE,
 	  { "starttls_injection=yes", "starttls=yes", "pre=EHLO STARTTLS" },
 	  "", SMTP_END_QUIT },
+	{ "a capture cannot see inside TLS", NULL, false, true, false,
+	  { C("EHLO x\r\n"), C("STARTTLS\r\n"), OP('U'), C("\x16\x03\x01 encrypted") },
+	  BANNER EHLO_TLS_R TLS_GO,
+	  { "starttls=yes", "tls=no", "end=tls-unseen", "pre=EHLO STARTTLS" },
+	  "", SMTP_END_TLS_UNSEEN },
+	{ "TLS handshake fails", NULL, false, true, false,
+	  { C("EHLO x\r\n"), C("STARTTLS\r\n"), OP('Y'), C("QUIT\r\n") },
+	  BANNER EHLO_TLS_R TLS_GO,
+	  { "end=tls-failed", "quit=no" },
+	  "", SMTP_END_TLS_FAILED },
 	{ "STARTTLS offered, not used", NULL, false, true, false,
 	  { C("EHLO x\r\n"), C("QUIT\r\n") },
 	  BANNER EHLO_TLS_R BYE,
@@ -531,6 +542,11 @@ static void run(const struct tcase *tc, size_t split_step, size_t split_at,
 			assert_int_equal(smtp_session_want(d.s), SMTP_WANT_TLS);
 			buf_reset(&d.in);       /* the rest belongs to the TLS layer */
 			smtp_session_tls_done(d.s, SMTP_TLS_OK, d.now);
+			pump(&d);
+			break;
+		case 'U':
+		case 'Y':
+			smtp_session_tls_done(d.s, st->op == 'U' ? SMTP_TLS_UNSEEN : SMTP_TLS_FAILED, d.now);
 			pump(&d);
 			break;
 		case 'X':
