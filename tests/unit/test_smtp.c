@@ -1,4 +1,3 @@
-#define _GNU_SOURCE    /* memmem */
 /*
  * test_smtp.c - the SMTP core: exact replies, messages and dialect facts
  * for scripted sessions, each also fed split at every byte position of
