@@ -33,7 +33,7 @@
 #define FONT "DejaVu Sans"
 #define TEXT_CAP (CHART_TEXT_MAX + 4)   /* room for the ellipsis and NUL */
 #define NAME_CAP (CHART_NAME_MAX + 4)
-#define MARKER_ROWS 4                   /* rows of marker labels above the plot */
+#define MARKER_ROWS 5                   /* rows of marker labels above the plot */
 #define MIN_SPAN 120                    /* seconds: narrower x ranges are widened */
 
 struct rgb {
@@ -597,6 +597,8 @@ static int legend_place(cairo_t *cr, const struct chart *c, const struct legend_
  * beside its own line; a line runs from its label's row down through the
  * plot. A label may cross neither another label in its row nor a line that
  * runs through its row, and its own line may not cross a label below.
+ * Placing the rightmost marker first makes a cluster a staircase rising to
+ * the left, each label clear of the lines to its right.
  */
 static bool marker_fits(const struct chart *c, const double *mx, const double *mw,
 			size_t m, int row, double lx)
@@ -604,10 +606,10 @@ static bool marker_fits(const struct chart *c, const double *mx, const double *m
 	double gap = 10 * c->s, rx = lx + mw[m];
 	size_t k;
 
-	for (k = 0; k < m; k++) {
+	for (k = 0; k < c->spec->nmarkers; k++) {
 		int r = c->marker_row[k];
 
-		if (r < 0)
+		if (r < 0 || k == m)
 			continue;
 		if (r == row && lx < c->marker_lx[k] + mw[k] + gap && c->marker_lx[k] < rx + gap)
 			return false;
@@ -624,14 +626,21 @@ static int marker_place(cairo_t *cr, struct chart *c)
 {
 	const struct chart_spec *sp = c->spec;
 	double mx[CHART_MARKERS_MAX], mw[CHART_MARKERS_MAX], lx, off = 5 * c->s;
+	size_t order[CHART_MARKERS_MAX], m, j, k;
 	int rows = 0, r;
-	size_t m;
 
 	font(cr, 12 * c->s, false);
 	for (m = 0; m < sp->nmarkers; m++) {
 		c->marker_row[m] = -1;
 		mx[m] = x_of(c, (double)sp->markers[m].t);
 		mw[m] = text_w(cr, c->marker_label[m]);
+		/* insertion sort by x, rightmost first; ties keep their order */
+		for (j = m; j > 0 && mx[order[j - 1]] < mx[m]; j--)
+			order[j] = order[j - 1];
+		order[j] = m;
+	}
+	for (k = 0; k < sp->nmarkers; k++) {
+		m = order[k];
 		if (!in_range(c, sp->markers[m].t))
 			continue;
 		lx = mx[m] + off;
@@ -697,8 +706,14 @@ static enum chart_status layout(struct chart *c, cairo_t *cr, char *err, size_t 
 	font_box(cr, 12 * s, false, &asc, &tick_h);
 	font_box(cr, 13 * s, false, &asc, &axis_h);
 	bottom = c->h - c->pad - axis_h - 6 * s - tick_h - 9 * s;
+	/*
+	 * The rows of marker labels depend on where the plot starts, which
+	 * depends on the y labels, which depend on the plot's height: iterate
+	 * until the rows reserved are the rows used; if that does not settle,
+	 * reserve the most there can be.
+	 */
 	rows = c->spec->nmarkers ? 1 : 0;
-	for (iter = 0; iter < 3; iter++) {
+	for (iter = 0;; iter++) {
 		c->py = c->marker_top + rows * c->marker_row_h;
 		c->ph = bottom - c->py;
 		max_ticks = (int)(c->ph / (48 * s)) + 1;
@@ -715,9 +730,9 @@ static enum chart_status layout(struct chart *c, cairo_t *cr, char *err, size_t 
 			return fail(err, errlen, CHART_EINVAL,
 				    "chart %dx%d too small for its legend and labels", c->w, c->h);
 		c->marker_rows = marker_place(cr, c);
-		if (c->marker_rows <= rows)
+		if (c->marker_rows == rows || (iter >= 4 && c->marker_rows < rows))
 			break;
-		rows = c->marker_rows;
+		rows = iter >= 4 ? MARKER_ROWS : c->marker_rows;
 	}
 
 	/* x ticks: as many as fit side by side with room between labels */

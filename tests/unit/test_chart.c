@@ -796,6 +796,19 @@ static void test_explicit_range(void **state)
 	char err[256];
 
 	(void)state;
+	/* the cessation chart zoomed to two days: hour ticks, the event centred */
+	{
+		struct sample z;
+
+		sample_build(&z, 0, V_NORMAL);
+		z.spec.t_from = T_CEASE - DAY;
+		z.spec.t_to = T_CEASE + DAY;
+		z.spec.subtitle = "The same, zoomed to the day before and after (illustrative synthetic data)";
+		assert_int_equal(chart_render_buf(&z.spec, CHART_PNG, &png, err, sizeof(err)), CHART_OK);
+		write_sample("a-rustock-cessation-zoom", "png", &png);
+		buf_reset(&png);
+		sample_free(&z);
+	}
 	assert_int_equal(chart_render_buf(&sp, CHART_PNG, &png, err, sizeof(err)), CHART_OK);
 	img = png_load(&png);
 	assert_int_equal(chart_plot_area(&sp, &px, &py, &pw, &ph, err, sizeof(err)), CHART_OK);
@@ -942,6 +955,42 @@ static void test_hostile_text(void **state)
 	buf_free(&png);
 }
 
+/* Markers close together: labels stack in rows above the plot. */
+static void test_crowded_markers(void **state)
+{
+	struct sample s;
+	struct chart_marker mk[7] = {
+		{ T_CEASE - 3 * HOUR, "sensor 2 offline" },
+		{ T_CEASE, "rustock ceased" },
+		{ T_CEASE, "total drop (same minute)" },
+		{ T_CEASE + 2 * HOUR, "bagle surge" },
+		{ T_CEASE + 5 * HOUR, "cutwail drop" },
+		{ iso("2011-03-19T22:00:00Z"), "at the right edge" },
+		{ iso("2011-03-25"), "outside the range" },
+	};
+	struct buf png = BUF_INIT, svg = BUF_INIT;
+	double px, py, pw, ph, px0, py0, pw0, ph0;
+	char err[256];
+
+	(void)state;
+	sample_build(&s, 0, V_NORMAL);
+	assert_int_equal(chart_plot_area(&s.spec, &px0, &py0, &pw0, &ph0, err, sizeof(err)), CHART_OK);
+	s.spec.markers = mk;
+	s.spec.nmarkers = 7;
+	assert_int_equal(chart_render_buf(&s.spec, CHART_PNG, &png, err, sizeof(err)), CHART_OK);
+	assert_int_equal(chart_render_buf(&s.spec, CHART_SVG, &svg, err, sizeof(err)), CHART_OK);
+	assert_int_equal(chart_plot_area(&s.spec, &px, &py, &pw, &ph, err, sizeof(err)), CHART_OK);
+	/* more rows of labels than the single marker needed: a lower plot top */
+	if (!(py > py0 + 20))
+		fail_msg("plot top %g with seven markers, %g with one: no rows added", py, py0);
+	assert_non_null(strstr(svg.data, "outside the range at 2011-03-25 00:00 UTC (outside the plotted range)"));
+	assert_non_null(strstr(svg.data, "total drop (same minute) at 2011-03-16 15:30 UTC"));
+	write_sample("robust-crowded-markers", "png", &png);
+	buf_free(&png);
+	buf_free(&svg);
+	sample_free(&s);
+}
+
 /* svg_id_prefix: every id and reference carries it. */
 static void test_id_prefix(void **state)
 {
@@ -1075,6 +1124,7 @@ int main(void)
 		cmocka_unit_test(test_explicit_range),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_hostile_text),
+		cmocka_unit_test(test_crowded_markers),
 		cmocka_unit_test(test_id_prefix),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_sizes),
