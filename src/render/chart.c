@@ -26,6 +26,7 @@
 
 #include "render/chart.h"
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/timeutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -306,8 +307,11 @@ static enum chart_status validate(const struct chart_spec *sp, char *err, size_t
 			      (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
 				return fail(err, errlen, CHART_EINVAL,
 					    "svg_id_prefix: only letters, digits, '-' and '_'");
-		if (sp->svg_id_prefix[0] >= '0' && sp->svg_id_prefix[0] <= '9')
-			return fail(err, errlen, CHART_EINVAL, "svg_id_prefix must not start with a digit");
+		/* an XML name starts with a letter or '_' */
+		if ((sp->svg_id_prefix[0] >= '0' && sp->svg_id_prefix[0] <= '9') ||
+		    sp->svg_id_prefix[0] == '-')
+			return fail(err, errlen, CHART_EINVAL,
+				    "svg_id_prefix must start with a letter or '_'");
 	}
 	return CHART_OK;
 }
@@ -890,6 +894,34 @@ static size_t lower_bound(const int64_t *t, size_t n, int64_t t0)
 	return lo;
 }
 
+/* visible: the points i0 <= i < i1 of t[n] that lie in the x range */
+static void visible(const struct chart *c, const int64_t *t, size_t n, size_t *i0, size_t *i1)
+{
+	*i0 = lower_bound(t, n, c->from);
+	*i1 = lower_bound(t, n, c->to + 1);
+}
+
+/*
+ * area: the polygon between top[] and bottom[] (values) over the points
+ * a <= i < e, added to the current path; a lone point is a thin bar.
+ */
+static void area(const struct chart *c, cairo_t *cr, const double *x, const double *top,
+		 const double *bottom, size_t a, size_t e)
+{
+	size_t i;
+
+	if (e - a == 1) {
+		cairo_rectangle(cr, x[a] - 1.5 * c->s, y_of(c, top[a]), 3 * c->s,
+				y_of(c, bottom[a]) - y_of(c, top[a]));
+		return;
+	}
+	for (i = a; i < e; i++)
+		(i == a ? cairo_move_to : cairo_line_to)(cr, x[i], y_of(c, top[i]));
+	for (i = e; i-- > a;)
+		cairo_line_to(cr, x[i], y_of(c, bottom[i]));
+	cairo_close_path(cr);
+}
+
 /* the value at time tb on the segment from point a to point b */
 static double interp(const int64_t *t, const double *v, size_t a, size_t b, int64_t tb)
 {
@@ -908,8 +940,7 @@ static void draw_line_series(const struct chart *c, cairo_t *cr, size_t si)
 
 	if (s->n == 0)
 		return;
-	i0 = lower_bound(s->t, s->n, c->from);
-	i1 = lower_bound(s->t, s->n, c->to + 1);
+	visible(c, s->t, s->n, &i0, &i1);
 	color(cr, palette[series_color(c, si)], 1);
 	cairo_set_line_width(cr, 1.6 * c->s);
 	cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
@@ -963,28 +994,25 @@ static void draw_band(const struct chart *c, cairo_t *cr, size_t bi)
 {
 	const struct chart_band *b = &c->spec->bands[bi];
 	size_t i0, i1, i, m = 0, a, k;
-	double *x, *lo, *hi;
-	bool *brk;
+	double *x, *lo, *hi, xi;
+	bool *brk, gap = true;
 	long col, prev_col = 0;
 
 	if (b->n == 0)
 		return;
-	i0 = lower_bound(b->t, b->n, c->from);
-	i1 = lower_bound(b->t, b->n, c->to + 1);
+	visible(c, b->t, b->n, &i0, &i1);
 	if (i1 <= i0)
 		return;
 	x = xcalloc(i1 - i0, sizeof(*x));
 	lo = xcalloc(i1 - i0, sizeof(*lo));
 	hi = xcalloc(i1 - i0, sizeof(*hi));
 	brk = xcalloc(i1 - i0, sizeof(*brk));   /* brk[k]: a gap before point k */
-	bool gap = true;
 	for (i = i0; i < i1; i++) {
 		if (!isfinite(b->lo[i]) || !isfinite(b->hi[i])) {
 			gap = true;
 			continue;
 		}
-		double xi = x_of(c, (double)b->t[i]);
-
+		xi = x_of(c, (double)b->t[i]);
 		col = (long)floor(xi - c->px);
 		if (!gap && m > 0 && col == prev_col) {
 			lo[m - 1] = fmin(lo[m - 1], fmin(b->lo[i], b->hi[i]));
@@ -1003,16 +1031,7 @@ static void draw_band(const struct chart *c, cairo_t *cr, size_t bi)
 	for (a = 0; a < m; a = k) {
 		for (k = a + 1; k < m && !brk[k]; k++)
 			;
-		if (k - a == 1) {
-			cairo_rectangle(cr, x[a] - 1.5 * c->s, y_of(c, hi[a]), 3 * c->s,
-					y_of(c, lo[a]) - y_of(c, hi[a]));
-			continue;
-		}
-		for (i = a; i < k; i++)
-			(i == a ? cairo_move_to : cairo_line_to)(cr, x[i], y_of(c, hi[i]));
-		for (i = k; i-- > a;)
-			cairo_line_to(cr, x[i], y_of(c, lo[i]));
-		cairo_close_path(cr);
+		area(c, cr, x, hi, lo, a, k);
 	}
 	cairo_fill(cr);
 	free(x);
@@ -1028,20 +1047,20 @@ static void draw_stacked(const struct chart *c, cairo_t *cr)
 	const struct chart_spec *sp = c->spec;
 	const struct chart_series *s0 = &sp->series[0];
 	size_t ns = sp->nseries, i0, i1, i, k, m = 0, a, e, j;
-	double *x, *val, *cum, *cnt;
+	double *x, *val, *cum, *top, *cnt;
 	bool *ok;
 	long col, prev_col = 0;
 
 	if (ns == 0 || s0->n == 0)
 		return;
-	i0 = lower_bound(s0->t, s0->n, c->from);
-	i1 = lower_bound(s0->t, s0->n, c->to + 1);
+	visible(c, s0->t, s0->n, &i0, &i1);
 	if (i1 <= i0)
 		return;
 	x = xcalloc(i1 - i0, sizeof(*x));
 	cnt = xcalloc(i1 - i0, sizeof(*cnt));
 	ok = xcalloc(i1 - i0, sizeof(*ok));
 	cum = xcalloc(i1 - i0, sizeof(*cum));
+	top = xcalloc(i1 - i0, sizeof(*top));
 	val = xcalloc(i1 - i0, ns * sizeof(*val));
 	for (i = i0; i < i1; i++) {
 		double xi = x_of(c, (double)s0->t[i]);
@@ -1079,6 +1098,8 @@ static void draw_stacked(const struct chart *c, cairo_t *cr)
 		}
 	}
 	for (k = 0; k < ns; k++) {
+		for (j = 0; j < m; j++)
+			top[j] = cum[j] + val[j * ns + k];
 		color(cr, palette[series_color(c, k)], 1);
 		for (a = 0; a < m; a = e) {
 			if (!ok[a]) {
@@ -1087,21 +1108,10 @@ static void draw_stacked(const struct chart *c, cairo_t *cr)
 			}
 			for (e = a + 1; e < m && ok[e]; e++)
 				;
-			if (e - a == 1) {
-				double top = y_of(c, cum[a] + val[a * ns + k]);
-
-				cairo_rectangle(cr, x[a] - 1.5 * c->s, top, 3 * c->s, y_of(c, cum[a]) - top);
-				continue;
-			}
-			for (i = a; i < e; i++)
-				(i == a ? cairo_move_to : cairo_line_to)(cr, x[i], y_of(c, cum[i] + val[i * ns + k]));
-			for (i = e; i-- > a;)
-				cairo_line_to(cr, x[i], y_of(c, cum[i]));
-			cairo_close_path(cr);
+			area(c, cr, x, top, cum, a, e);
 		}
 		cairo_fill(cr);
-		for (j = 0; j < m; j++)
-			cum[j] += val[j * ns + k];
+		memcpy(cum, top, m * sizeof(*cum));
 	}
 	/* thin white seams between layers help where colours are close; on
 	 * dense data (under 3 pixels a point) they would only add noise */
@@ -1130,6 +1140,7 @@ static void draw_stacked(const struct chart *c, cairo_t *cr)
 	free(cnt);
 	free(ok);
 	free(cum);
+	free(top);
 	free(val);
 }
 
@@ -1239,6 +1250,48 @@ static void draw(struct chart *c, cairo_t *cr)
 	}
 }
 
+/*
+ * spec_digest: a hash of everything that shapes the drawing. cairo numbers
+ * glyphs glyph0-1, glyph0-2, ... afresh in every SVG, so two SVGs inlined
+ * in one page clash; ids prefixed with this digest differ between charts
+ * that differ, and charts that do not differ have the same glyphs anyway.
+ */
+static uint64_t spec_digest(const struct chart_spec *sp)
+{
+	uint64_t h = 0x63686172745f6964ULL;   /* "chart_id" */
+	int64_t nums[5] = { sp->mode, sp->width, sp->height, sp->t_from, sp->t_to };
+	const char *texts[4] = { sp->title, sp->subtitle, sp->x_label, sp->y_label };
+	size_t i;
+
+#define HASH_STR(str) do { if (str) h = hash64((str), strlen(str) + 1, h); \
+			   else h = hash_mix(h + 1); } while (0)
+	h = hash64(nums, sizeof(nums), h);
+	for (i = 0; i < 4; i++)
+		HASH_STR(texts[i]);
+	for (i = 0; i < sp->nseries; i++) {
+		const struct chart_series *s = &sp->series[i];
+
+		HASH_STR(s->name);
+		h = hash64(s->t, s->n * sizeof(*s->t), hash_mix(h + s->n));
+		h = hash64(s->v, s->n * sizeof(*s->v), h ^ (uint64_t)(s->color * 16 + s->dash));
+	}
+	for (i = 0; i < sp->nbands; i++) {
+		const struct chart_band *b = &sp->bands[i];
+
+		HASH_STR(b->name);
+		h = hash64(b->t, b->n * sizeof(*b->t), hash_mix(h + b->n));
+		h = hash64(b->lo, b->n * sizeof(*b->lo), h);
+		h = hash64(b->hi, b->n * sizeof(*b->hi), h ^ (uint64_t)b->color);
+		h = hash64(&b->opacity, sizeof(b->opacity), h);
+	}
+	for (i = 0; i < sp->nmarkers; i++) {
+		HASH_STR(sp->markers[i].label);
+		h = hash64(&sp->markers[i].t, sizeof(sp->markers[i].t), h);
+	}
+#undef HASH_STR
+	return h;
+}
+
 /* ---- setup shared by every entry point ---- */
 
 static void prepare(struct chart *c, const struct chart_spec *sp)
@@ -1262,7 +1315,11 @@ static void prepare(struct chart *c, const struct chart_spec *sp)
 		clean_text(sp->bands[i].name, CHART_NAME_MAX, c->band_name[i]);
 	for (i = 0; i < sp->nmarkers; i++)
 		clean_text(sp->markers[i].label, CHART_NAME_MAX, c->marker_label[i]);
-	clean_text(sp->svg_id_prefix, CHART_PREFIX_MAX, c->prefix);
+	if (sp->svg_id_prefix)
+		clean_text(sp->svg_id_prefix, CHART_PREFIX_MAX, c->prefix);
+	else
+		snprintf(c->prefix, sizeof(c->prefix), "c%012llx-",
+			 (unsigned long long)(spec_digest(sp) >> 16));
 	x_range(c);
 	y_range(c);
 }

@@ -144,10 +144,13 @@ struct chart_spec {
 	const struct chart_marker *markers;
 	size_t nmarkers;
 	int64_t t_from, t_to;     /* the x range; both 0: from the data (else t_from < t_to) */
-	int width, height;        /* pixels (SVG: user units); 0 = 1200 x 600 */
+	int width, height;        /* pixels (in SVG, px); 0 = 1200 x 600 */
 	/*
-	 * Prepended to every id in the SVG (letters, digits, '-', '_'), so that
-	 * several SVGs inlined in one HTML page do not share glyph ids. NULL = "".
+	 * Prepended to every id in the SVG, so that several SVGs inlined in
+	 * one HTML page do not share glyph ids: letters, digits, '-' and '_',
+	 * starting with a letter or '_'. NULL: "c" and 12 hex digits of a hash
+	 * of the spec, then '-' (charts that differ get different ids); ""
+	 * keeps cairo's bare ids.
 	 */
 	const char *svg_id_prefix;
 };

@@ -91,6 +91,19 @@ with tempfile.TemporaryDirectory(prefix="chart-svg.") as out:
             for w in wants:
                 check(w in desc, "%s: desc lacks %r: %s" % (name, w, desc))
 
+    # inlined together in one page, the charts must not share an id (cairo
+    # restarts glyph0-1, ... in every SVG; the default prefix tells them apart)
+    seen = {}
+    for name in svgs:
+        if not name[0] in "abcdef" or name[1] != "-":
+            continue
+        for e in ET.parse(os.path.join(out, name)).getroot().iter():
+            i = e.get("id")
+            if i:
+                check(i not in seen or seen[i] == name,
+                      "id %s in both %s and %s" % (i, seen.get(i), name))
+                seen.setdefault(i, name)
+
     # hostile family names survive as text, escaped in the file
     hostile = os.path.join(out, "robust-hostile-text.svg")
     if os.path.exists(hostile):

@@ -693,7 +693,7 @@ static void test_kinds(void **state)
 
 			/* SVG: title and desc name the families, dates, events */
 			assert_non_null(strstr(svg.data, "<?xml"));
-			assert_non_null(strstr(svg.data, "<title id=\"chart-title\">"));
+			assert_non_null(strstr(svg.data, "chart-title\">"));
 			assert_non_null(strstr(svg.data, s.spec.title));
 			for (j = 0; j < 8 && s.want[j]; j++) {
 				char *desc = strstr(svg.data, "<desc");
@@ -728,7 +728,8 @@ static void test_desc_range(void **state)
 	assert_int_equal(chart_render_buf(&s.spec, CHART_SVG, &svg, err, sizeof(err)), CHART_OK);
 	assert_non_null(strstr(svg.data, "Time range: 2011-03-13 00:00 UTC to 2011-03-19 23:00 UTC."));
 	assert_non_null(strstr(svg.data, "Y axis: messages per hour."));
-	assert_non_null(strstr(svg.data, " role=\"img\" aria-labelledby=\"chart-title chart-desc\">"));
+	assert_non_null(strstr(svg.data, "-chart-desc\">"));
+	assert_non_null(strstr(svg.data, " role=\"img\" aria-labelledby=\"c"));
 	buf_free(&svg);
 	sample_free(&s);
 }
@@ -922,7 +923,7 @@ static void test_hostile_text(void **state)
 	};
 	struct chart_marker mk = { T_CEASE, "ceased ]]> <!--" };
 	struct chart_spec sp = { .title = "T & <T>", .series = se, .nseries = 3,
-				 .markers = &mk, .nmarkers = 1 };
+				 .markers = &mk, .nmarkers = 1, .svg_id_prefix = "" };
 	struct buf svg = BUF_INIT, png = BUF_INIT;
 	char err[256], *desc;
 
@@ -1013,8 +1014,48 @@ static void test_id_prefix(void **state)
 		assert_int_equal(strncmp(p + 5, "c3-", 3), 0);
 	assert_true(ids > 10);   /* glyphs, clips and our title/desc */
 	assert_non_null(strstr(svg.data, "aria-labelledby=\"c3-chart-title c3-chart-desc\""));
+	write_sample("robust-id-prefix-c3", "svg", &svg);
 	buf_free(&svg);
 	sample_free(&s);
+}
+
+/* Without a prefix, ids carry a digest of the spec: charts that differ
+ * never share glyph ids when inlined in one page; "" keeps bare ids. */
+static void test_default_prefix(void **state)
+{
+	struct sample a, b;
+	struct buf sa = BUF_INIT, sb = BUF_INIT, sc = BUF_INIT;
+	char err[256], pa[32], pb[32], pc[32];
+	const char *p;
+
+	(void)state;
+	sample_build(&a, 0, V_NORMAL);
+	sample_build(&b, 0, V_NORMAL);
+	b.v[0][10] += 1;   /* one value differs */
+	assert_int_equal(chart_render_buf(&a.spec, CHART_SVG, &sa, err, sizeof(err)), CHART_OK);
+	assert_int_equal(chart_render_buf(&b.spec, CHART_SVG, &sb, err, sizeof(err)), CHART_OK);
+	assert_int_equal(chart_render_buf(&a.spec, CHART_SVG, &sc, err, sizeof(err)), CHART_OK);
+	p = strstr(sa.data, "<title id=\"");
+	assert_non_null(p);
+	assert_int_equal(sscanf(p, "<title id=\"%14[0-9a-fc-]", pa), 1);
+	assert_int_equal(sscanf(strstr(sb.data, "<title id=\""), "<title id=\"%14[0-9a-fc-]", pb), 1);
+	assert_int_equal(sscanf(strstr(sc.data, "<title id=\""), "<title id=\"%14[0-9a-fc-]", pc), 1);
+	if (strlen(pa) != 14 || pa[0] != 'c' || pa[13] != '-')
+		fail_msg("default prefix '%s', want c + 12 hex digits + '-'", pa);
+	if (strcmp(pa, pb) == 0 || strcmp(pa, pc) != 0)
+		fail_msg("prefixes: a %s, a changed %s, a again %s", pa, pb, pc);
+	for (p = sa.data; (p = strstr(p, " id=\"")) != NULL; p++)
+		assert_int_equal(strncmp(p + 5, pa, 14), 0);
+	buf_free(&sa);
+	buf_free(&sb);
+	buf_free(&sc);
+	a.spec.svg_id_prefix = "";
+	assert_int_equal(chart_render_buf(&a.spec, CHART_SVG, &sa, err, sizeof(err)), CHART_OK);
+	assert_non_null(strstr(sa.data, "<title id=\"chart-title\">"));
+	assert_non_null(strstr(sa.data, " id=\"glyph0-1\""));
+	buf_free(&sa);
+	sample_free(&a);
+	sample_free(&b);
 }
 
 /* Files: the bytes of chart_render_buf; an unwritable path is EIO. */
@@ -1126,6 +1167,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_text),
 		cmocka_unit_test(test_crowded_markers),
 		cmocka_unit_test(test_id_prefix),
+		cmocka_unit_test(test_default_prefix),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_sizes),
 	};
