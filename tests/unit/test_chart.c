@@ -783,6 +783,74 @@ static void test_nan_negative_zero_span(void **state)
 	buf_free(&png);
 }
 
+/* One minute's spike among 200,000 flat points stays visible: the reduction
+ * keeps each pixel column's highest point (striding would drop it). */
+static void test_spike_survives(void **state)
+{
+	int64_t *t = calloc(LONG_N, sizeof(*t));
+	double *v = calloc(LONG_N, sizeof(*v));
+	struct chart_series se = { "x", t, v, LONG_N, CHART_VERMILLION, 0 };
+	struct chart_spec sp = { .series = &se, .nseries = 1 };
+	struct buf png = BUF_INIT;
+	double px, py, pw, ph;
+	cairo_surface_t *img;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < LONG_N; i++) {
+		t[i] = T_CEASE + (int64_t)i * 60;
+		v[i] = 100;
+	}
+	v[123457] = 10000;
+	assert_int_equal(chart_render_buf(&sp, CHART_PNG, &png, err, sizeof(err)), CHART_OK);
+	img = png_load(&png);
+	assert_int_equal(chart_plot_area(&sp, &px, &py, &pw, &ph, err, sizeof(err)), CHART_OK);
+	/* the upper half of the plot (above 5,000 on an axis to 10,000 or 12,000)
+	 * holds only the spike, a vertical line in one or two columns */
+	if (count_color(img, px, py, pw, ph / 2, 0xD55E00, 30) < ph / 4)
+		fail_msg("the spike at point 123457 is not drawn");
+	write_sample("robust-spike", "png", &png);
+	cairo_surface_destroy(img);
+	buf_free(&png);
+	free(t);
+	free(v);
+}
+
+/* Stacked areas (absolute): the axis covers the sum, each layer shows. */
+static void test_stacked_absolute(void **state)
+{
+	int64_t t[48];
+	double a[48], b[48];
+	struct chart_series se[2] = { { "bagle", t, a, 48, 0, 0 }, { "rustock", t, b, 48, 0, 0 } };
+	struct chart_spec sp = { .title = "stacked", .mode = CHART_MODE_STACKED, .series = se,
+				 .nseries = 2, .y_label = "messages per hour" };
+	struct buf png = BUF_INIT, svg = BUF_INIT;
+	double px, py, pw, ph;
+	cairo_surface_t *img;
+	char err[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 48; i++) {
+		t[i] = T_CEASE + (int64_t)i * HOUR;
+		a[i] = 2000;
+		b[i] = i == 5 ? NAN : i == 6 ? -50 : 3000;   /* gaps count as 0 */
+	}
+	assert_int_equal(chart_render_buf(&sp, CHART_PNG, &png, err, sizeof(err)), CHART_OK);
+	assert_int_equal(chart_render_buf(&sp, CHART_SVG, &svg, err, sizeof(err)), CHART_OK);
+	assert_non_null(strstr(svg.data, "Stacked areas: bagle, rustock."));
+	img = png_load(&png);
+	assert_int_equal(chart_plot_area(&sp, &px, &py, &pw, &ph, err, sizeof(err)), CHART_OK);
+	/* the axis reaches 5,000 or more: bagle's 2,000 is the lower 40 % or less */
+	assert_true(count_color(img, px, py + ph * 0.65, pw, ph * 0.3, 0x0072B2, 24) > pw * ph * 0.2);
+	assert_true(count_color(img, px, py + ph * 0.15, pw, ph * 0.3, 0xD55E00, 24) > pw * ph * 0.1);
+	write_sample("robust-stacked", "png", &png);
+	cairo_surface_destroy(img);
+	buf_free(&png);
+	buf_free(&svg);
+}
+
 /* An explicit range narrower than the data: lines end on the plot edges. */
 static void test_explicit_range(void **state)
 {
@@ -1163,6 +1231,8 @@ int main(void)
 		cmocka_unit_test(test_desc_range),
 		cmocka_unit_test(test_nan_negative_zero_span),
 		cmocka_unit_test(test_explicit_range),
+		cmocka_unit_test(test_spike_survives),
+		cmocka_unit_test(test_stacked_absolute),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_hostile_text),
 		cmocka_unit_test(test_crowded_markers),
