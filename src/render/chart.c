@@ -35,6 +35,7 @@
 #define TEXT_CAP (CHART_TEXT_MAX + 4)   /* room for the ellipsis and NUL */
 #define NAME_CAP (CHART_NAME_MAX + 4)
 #define MARKER_ROWS 5                   /* rows of marker labels above the plot */
+#define VALUE_MAX 1e15                  /* |values| beyond are drawn at it: counts never come near */
 #define MIN_SPAN 120                    /* seconds: narrower x ranges are widened */
 
 struct rgb {
@@ -320,7 +321,7 @@ static enum chart_status validate(const struct chart_spec *sp, char *err, size_t
 
 static double val_clamped(double v)
 {
-	return (isfinite(v) && v > 0) ? v : 0;
+	return (isfinite(v) && v > 0) ? fmin(v, VALUE_MAX) : 0;
 }
 
 static enum chart_color series_color(const struct chart *c, size_t i)
@@ -338,6 +339,7 @@ static void extend(double *lo, double *hi, bool *any, double v)
 {
 	if (!isfinite(v))
 		return;
+	v = fmax(-VALUE_MAX, fmin(v, VALUE_MAX));
 	if (!*any || v < *lo)
 		*lo = v;
 	if (!*any || v > *hi)
@@ -545,7 +547,14 @@ static double x_of(const struct chart *c, double t)
 
 static double y_of(const struct chart *c, double v)
 {
-	return c->py + c->ph - (v - c->yt.lo) / (c->yt.hi - c->yt.lo) * c->ph;
+	double y;
+
+	v = fmax(-VALUE_MAX, fmin(v, VALUE_MAX));
+	y = c->py + c->ph - (v - c->yt.lo) / (c->yt.hi - c->yt.lo) * c->ph;
+
+	/* far outside the plot a point is clipped anyway; keep cairo's fixed
+	 * point coordinates in range */
+	return fmax(c->py - 4 * c->ph, fmin(y, c->py + 5 * c->ph));
 }
 
 /* The legend: every named series and band, in rows from the left margin. */

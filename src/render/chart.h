@@ -25,7 +25,8 @@
  *
  * Robust inputs: NaN or infinite values are gaps (a line breaks, a lone
  * point gets a dot); negative values extend the y axis below zero in line
- * charts and count as 0 in stacked charts; an empty chart draws its frame
+ * charts and count as 0 in stacked charts; magnitudes beyond 1e15 are drawn
+ * at that bound; an empty chart draws its frame
  * and "no data"; a zero-width time span is widened to two hours around the
  * instant; a long series (hundreds of thousands of points) is reduced per
  * pixel column to its first, lowest, highest and last point, so spikes stay

@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <limits.h>
 #include <errno.h>
+#include <float.h>
 #include <sys/stat.h>
 #include <cmocka.h>
 
@@ -773,6 +774,19 @@ static void test_nan_negative_zero_span(void **state)
 	assert_non_null(strstr(svg.data, "No data."));
 	buf_free(&svg);
 	buf_free(&png);
+
+	/* absurd magnitudes: drawn at the clamp, the axis stays finite */
+	{
+		double big[4] = { 1e300, -DBL_MAX, 5, DBL_MAX };
+		struct chart_series sb = { "big", t, big, 4, 0, 0 };
+		struct chart_spec bs = { .series = &sb, .nseries = 1 };
+
+		for (i = 0; i < 4; i++)
+			t[i] = T_CEASE + (int64_t)i * HOUR;
+		assert_int_equal(chart_render_buf(&bs, CHART_PNG, &png, err, sizeof(err)), CHART_OK);
+		write_sample("robust-huge-values", "png", &png);
+		buf_reset(&png);
+	}
 
 	/* a spec with nothing at all */
 	struct chart_spec bare = { 0 };
