@@ -16,6 +16,9 @@
 
 static const struct cmd commands[] = {
 	{ "ingest", cmd_ingest, "read mbox, Maildir and .eml files; attribute and store each message" },
+	{ "classify", cmd_classify, "attribute messages to botnet families; store nothing" },
+	{ "learn", cmd_learn, "learn a family's fingerprint from labelled samples" },
+	{ "reattribute", cmd_reattribute, "attribute stored messages again after the knowledge base changed" },
 	{ "report", cmd_report, "shares, daily volume, events and projection over what is stored" },
 	{ NULL, NULL, NULL },
 };

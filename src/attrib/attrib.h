@@ -66,8 +66,10 @@ struct attrib_session {
 void attrib_vector_init(struct attrib_vector *v);
 void attrib_vector_reset(struct attrib_vector *v);
 void attrib_vector_free(struct attrib_vector *v);
-/* attrib_vector_build: the vector of a message (f may be NULL for an
- * encrypted session, which has dialect only). */
+/* attrib_vector_build: the vector of a message; for an encrypted session
+ * (s->encrypted) only the HELO's shape and the dialect. The HELO's shape is
+ * smtp_helo_shape's, whether the HELO came from a session or a Received:
+ * line, so the same bot looks the same in a capture and in a quarantine. */
 void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 			 const struct attrib_session *s);
 void attrib_vector_add(struct attrib_vector *v, const char *kind, const char *value);
@@ -77,9 +79,6 @@ const char *attrib_vector_value(const struct attrib_vector *v, const char *kind)
 void attrib_vector_serialize(const struct attrib_vector *v, struct buf *out);
 bool attrib_vector_parse(struct attrib_vector *v, const char *p, size_t n);
 
-/* attrib_helo_shape: "ip-literal", "bare-ip", "windows-pc", "localhost",
- * "word", "domain", "empty". */
-const char *attrib_helo_shape(const char *helo);
 
 /* ---- knowledge base ---- */
 
@@ -113,6 +112,42 @@ void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v,
 		     struct attrib_result *out);
 /* attrib_campaign: the campaign id of a message's subject and body text. */
 void attrib_campaign(const struct mail_features *f, char out[24]);
+
+/* ---- measuring attribution against labels (classify --truth) ---- */
+
+/*
+ * A truth label that names a family of the knowledge base expects that
+ * family; any other label (a family never learned, "legit", "unknown")
+ * expects "unknown". Precision and recall are per expected family;
+ * the confusion matrix keeps the labels as given.
+ */
+struct attrib_eval_row {
+	const char *label;          /* as in the truth file */
+	unsigned long *predicted;   /* [npredicted] */
+	unsigned long total;
+};
+
+struct attrib_eval_family {
+	const char *name;           /* a kb family, or "unknown" */
+	unsigned long tp, fp, fn;
+	double precision, recall;   /* NAN when undefined */
+};
+
+typedef struct attrib_eval attrib_eval;
+
+attrib_eval *attrib_eval_new(const attrib_kb *kb);
+void attrib_eval_add(attrib_eval *e, const char *truth_label, const char *predicted);
+void attrib_eval_unlabelled(attrib_eval *e);
+/* the results; valid until attrib_eval_free */
+const struct attrib_eval_family *attrib_eval_families(attrib_eval *e, size_t *n);
+const struct attrib_eval_row *attrib_eval_matrix(const attrib_eval *e, size_t *nrows,
+						 const char *const **columns, size_t *ncolumns);
+/* accuracy on messages whose label is a kb family; share of the others
+ * called unknown; messages without a label */
+void attrib_eval_summary(const attrib_eval *e, double *learned_accuracy,
+			 unsigned long *learned_n, double *unknown_rate, unsigned long *other_n,
+			 unsigned long *unlabelled);
+void attrib_eval_free(attrib_eval *e);
 
 /* ---- learning ---- */
 

@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "attrib/attrib.h"
+#include "smtp/smtp.h"
 #include "util/ip.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -63,29 +64,6 @@ const char *attrib_vector_value(const struct attrib_vector *v, const char *kind)
 		if (strcmp(v->f[i].kind, kind) == 0)
 			return v->f[i].value;
 	return NULL;
-}
-
-const char *attrib_helo_shape(const char *helo)
-{
-	struct ip_addr a;
-	size_t n;
-
-	if (!helo || !*helo)
-		return "empty";
-	n = strlen(helo);
-	if (helo[0] == '[' && helo[n - 1] == ']')
-		return "ip-literal";
-	if (ip_parse(helo, &a))
-		return "bare-ip";
-	if (strcasecmp(helo, "localhost") == 0 || strncasecmp(helo, "localhost.", 10) == 0)
-		return "localhost";
-	if (!strchr(helo, '.')) {
-		/* Windows default machine names: "JOHN-PC", "WIN-7X2AB", "USER-A1B2C3" */
-		if ((n > 3 && strcasecmp(helo + n - 3, "-pc") == 0) || strncasecmp(helo, "win-", 4) == 0)
-			return "windows-pc";
-		return "word";
-	}
-	return "domain";
 }
 
 /* coarse shape: character classes without lengths, repeats collapsed */
@@ -272,7 +250,7 @@ void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 		}
 	}
 	if (f && f->helo)
-		attrib_vector_add(v, "helo_shape", attrib_helo_shape(f->helo));
+		attrib_vector_add(v, "helo_shape", smtp_helo_shape(f->helo, strlen(f->helo)));
 	if (s) {
 		v->encrypted = s->encrypted;
 		if (s->dialect_id) {

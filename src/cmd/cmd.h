@@ -45,6 +45,8 @@ int cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(print
 bool cmd_parse_time(const char *cmd, const char *opt, const char *value, int64_t *out);
 /* cmd_apply_limit: a --limit NAME=VALUE (or "help": prints the table). */
 bool cmd_apply_limit(const char *cmd, const char *value);
+/* cmd_valid_name: a sensor or family name: [A-Za-z0-9._-]{1,64}. */
+bool cmd_valid_name(const char *s);
 /* cmd_default_db: the --db default, "sqlite:./spamtide.db". */
 extern const char cmd_default_db[];
 extern const char cmd_default_kb[];

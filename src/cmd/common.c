@@ -1,6 +1,7 @@
 /*
  * common.c - what the subcommands share; see cmd.h.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,4 +60,14 @@ bool cmd_apply_limit(const char *cmd, const char *value)
 		return true;
 	cmd_usage_error(cmd, "%s", err);
 	return false;
+}
+
+bool cmd_valid_name(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!isalnum((unsigned char)s[n]) && s[n] != '.' && s[n] != '_' && s[n] != '-')
+			return false;
+	return n > 0 && n <= 64;
 }

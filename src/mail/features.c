@@ -231,7 +231,7 @@ static bool receiver_field(const struct field *f)
 		"X-Spam-", "X-Virus-", "X-Amavis-", "X-Quarantine-", "X-Mozilla-", "X-Spamtide-",
 		"X-MS-Exchange-Organization-", "ARC-", "X-Envelope-", "X-Brightmail-",
 		"X-Cloudmark-", "X-Barracuda-", "X-IronPort-", "X-Proofpoint-", "X-Razor-",
-		"X-DSPAM-", "X-Bogosity", "X-Filter-",
+		"X-DSPAM-", "X-Bogosity", "X-Filter-", "X-ASG-",
 	};
 	size_t i;
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attrib/attrib.h"
 #include "pipeline/pipeline.h"
 #include "store/store.h"
 #include "util/hash.h"
@@ -17,6 +18,9 @@ struct pipeline {
 	store *st;
 	struct pipeline_options opt;
 	struct mail_features f;
+	struct attrib_vector vec;
+	struct attrib_result attribution;
+	struct buf serialized;
 	size_t pending;
 	uint64_t committed;
 };
@@ -29,6 +33,8 @@ pipeline *pipeline_new(struct store *st, const struct pipeline_options *opt)
 	if (opt)
 		p->opt = *opt;
 	mail_features_init(&p->f);
+	attrib_vector_init(&p->vec);
+	buf_init(&p->serialized);
 	return p;
 }
 
@@ -37,6 +43,8 @@ void pipeline_free(pipeline *p)
 	if (!p)
 		return;
 	mail_features_free(&p->f);
+	attrib_vector_free(&p->vec);
+	buf_free(&p->serialized);
 	free(p);
 }
 
@@ -88,14 +96,33 @@ enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m
 	if (!is_mail && !ses)
 		return PIPELINE_NOT_MAIL;
 
+	{
+		struct attrib_session as = { 0 };
+
+		if (ses) {
+			as.dialect_id = ses->dialect_id;
+			as.dialect_facts = ses->dialect_facts;
+			as.encrypted = ses->encrypted;
+		}
+		attrib_vector_build(&p->vec, f, ses ? &as : NULL);
+		attrib_classify(p->opt.kb, &p->vec, &p->attribution);
+		if (m->raw)
+			attrib_campaign(f, p->attribution.campaign);
+		else
+			p->attribution.campaign[0] = '\0';
+	}
 	memset(res, 0, sizeof(*res));
-	res->family = "unknown";
-	res->confidence = 0;
+	res->family = p->attribution.family;
+	res->confidence = p->attribution.confidence;
+	res->campaign = p->attribution.campaign[0] ? p->attribution.campaign : NULL;
 	res->warnings = f->warnings;
+	res->encrypted = ses && ses->encrypted;
 	res->features = f;
+	res->attribution = &p->attribution;
 
 	if (!p->st)
 		return PIPELINE_OK;
+	attrib_vector_serialize(&p->vec, &p->serialized);
 	memset(&sm, 0, sizeof(sm));
 	sm.ts = f->ts;
 	sm.sensor = p->opt.sensor;
@@ -106,7 +133,9 @@ enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m
 	}
 	sm.family = res->family;
 	sm.confidence = res->confidence;
-	sm.campaign = res->campaign[0] ? res->campaign : NULL;
+	sm.campaign = res->campaign;
+	sm.features = p->serialized.data;
+	sm.features_len = p->serialized.len;
 	sm.client_ip = f->client_ip;
 	sm.helo = f->helo;
 	sm.envelope_from = f->envelope_from;

@@ -26,7 +26,7 @@
 #include "mail/features.h"
 
 struct store;
-struct attrib_kb;
+typedef struct attrib_kb attrib_kb;
 
 /* What an SMTP session (live or from a capture) says about one message. */
 struct pipeline_session {
@@ -56,18 +56,21 @@ enum pipeline_status {
 	PIPELINE_STORE_FAILED,       /* the store could not be written: stop */
 };
 
-/* The answer for one message, as stored (and as classify prints it). */
+/* The answer for one message, as stored (and as classify prints it);
+ * valid until the next push. */
 struct pipeline_result {
 	const char *family;          /* "unknown" when no family claims it */
 	double confidence;
-	char campaign[32];           /* "campaign:xxxxxxxx" */
+	const char *campaign;        /* "campaign:xxxxxxxx", NULL without text */
 	unsigned warnings;           /* enum mail_warning bits */
-	const struct mail_features *features;   /* valid until the next push */
+	bool encrypted;
+	const struct mail_features *features;
+	const struct attrib_result *attribution;   /* evidence */
 };
 
 struct pipeline_options {
 	const char *sensor;          /* sensor name stored with each message */
-	const struct attrib_kb *kb;  /* knowledge base; NULL: everything unknown */
+	const attrib_kb *kb;         /* knowledge base; NULL: everything unknown */
 };
 
 typedef struct pipeline pipeline;

@@ -27,6 +27,11 @@ struct store_backend {
 				     size_t ncounts, char *err, size_t errlen);
 	enum store_status (*campaigns)(void *impl, int64_t day_from, int64_t day_to, size_t top,
 				       store_campaigns_fn *fn, void *ctx, char *err, size_t errlen);
+	enum store_status (*rows)(void *impl, int64_t from, int64_t to, int64_t after_id, size_t max,
+				  store_rows_fn *fn, void *ctx, char *err, size_t errlen);
+	enum store_status (*set_family)(void *impl, int64_t id, const char *family, double confidence,
+					char *err, size_t errlen);
+	enum store_status (*rebuild)(void *impl, int64_t from, int64_t to, char *err, size_t errlen);
 };
 
 extern const struct store_backend store_sqlite_backend;

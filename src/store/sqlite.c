@@ -453,13 +453,30 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
+/* a message's share of the rollups, into the batch's deltas */
+static void count_message(struct sq *s, int sensor, int family, int64_t ts, unsigned rcpts,
+			  uint64_t size, const char *campaign)
+{
+	int64_t day = floor_div(ts, 86400), hour = floor_div(ts, 3600);
+	struct delta *d;
+
+	d = delta_get(&s->minutes, sensor, family, day, NULL, true);
+	d->minutes[(ts - day * 86400) / 60]++;
+	d = delta_get(&s->hours, sensor, family, hour, NULL, false);
+	d->messages++, d->recipients += rcpts, d->bytes += size;
+	d = delta_get(&s->days, sensor, family, day, NULL, false);
+	d->messages++, d->recipients += rcpts, d->bytes += size;
+	if (campaign) {
+		d = delta_get(&s->campaigns, family, day, 0, campaign, false);
+		d->messages++;
+	}
+}
+
 static enum store_status sq_add(void *impl, const struct store_message *m, char *err,
 				size_t errlen)
 {
 	struct sq *s = impl;
 	int sensor, family, rc;
-	int64_t day = floor_div(m->ts, 86400), hour = floor_div(m->ts, 3600);
-	struct delta *d;
 	unsigned rcpts = m->rcpts ? m->rcpts : 1;
 
 	if (!s->in_batch && sq_begin(s, err, errlen) != STORE_OK)
@@ -507,16 +524,7 @@ static enum store_status sq_add(void *impl, const struct store_message *m, char 
 	if (sqlite3_changes(s->db) == 0)
 		return STORE_DUPLICATE;
 
-	d = delta_get(&s->minutes, sensor, family, day, NULL, true);
-	d->minutes[(m->ts - day * 86400) / 60]++;
-	d = delta_get(&s->hours, sensor, family, hour, NULL, false);
-	d->messages++, d->recipients += rcpts, d->bytes += m->size;
-	d = delta_get(&s->days, sensor, family, day, NULL, false);
-	d->messages++, d->recipients += rcpts, d->bytes += m->size;
-	if (m->campaign) {
-		d = delta_get(&s->campaigns, family, day, 0, m->campaign, false);
-		d->messages++;
-	}
+	count_message(s, sensor, family, m->ts, rcpts, m->size, m->campaign);
 	return STORE_OK;
 }
 
@@ -833,6 +841,107 @@ static enum store_status sq_campaigns(void *impl, int64_t day_from, int64_t day_
 	return STORE_OK;
 }
 
+static enum store_status sq_rows(void *impl, int64_t from, int64_t to, int64_t after_id,
+				 size_t max, store_rows_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	struct store_row r;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT m.id, m.ts, m.client_ip, f.name, m.confidence,"
+			       " m.source, m.message_id, m.features FROM messages m JOIN families f"
+			       " ON f.id = m.family_id WHERE m.id > ?1 AND m.ts >= ?2 AND m.ts < ?3"
+			       " ORDER BY m.id LIMIT ?4", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading messages");
+	sqlite3_bind_int64(st, 1, after_id);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, to);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.ts = sqlite3_column_int64(st, 1);
+		r.client_ip = (const char *)sqlite3_column_text(st, 2);
+		r.family = (const char *)sqlite3_column_text(st, 3);
+		r.confidence = sqlite3_column_double(st, 4);
+		r.source = (const char *)sqlite3_column_text(st, 5);
+		r.message_id = (const char *)sqlite3_column_text(st, 6);
+		r.features = sqlite3_column_blob(st, 7);
+		r.features_len = (size_t)sqlite3_column_bytes(st, 7);
+		if (!fn(ctx, &r)) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "reading messages");
+	return STORE_OK;
+}
+
+static enum store_status sq_set_family(void *impl, int64_t id, const char *family,
+				       double confidence, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	int fam, rc;
+
+	if (!s->in_batch && sq_begin(s, err, errlen) != STORE_OK)
+		return STORE_ERROR;
+	fam = name_id(s, &s->families, "families", family);
+	if (fam < 0)
+		return fail(s, err, errlen, "storing a name");
+	if (sqlite3_prepare_v2(s->db, "UPDATE messages SET family_id = ?1, confidence = ?2 WHERE"
+			       " id = ?3", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "updating a message");
+	sqlite3_bind_int(st, 1, fam);
+	sqlite3_bind_double(st, 2, confidence);
+	sqlite3_bind_int64(st, 3, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "updating a message");
+	return STORE_OK;
+}
+
+static enum store_status sq_rebuild(void *impl, int64_t from, int64_t to, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	int64_t day0 = floor_div(from, 86400), day1 = floor_div(to - 1, 86400) + 1;
+	sqlite3_stmt *st;
+	char sql[256];
+	static const char *const tables[] = { "minute_counts", "daily", "campaign_daily" };
+	size_t i;
+	int rc;
+
+	if (!s->in_batch && sq_begin(s, err, errlen) != STORE_OK)
+		return STORE_ERROR;
+	for (i = 0; i < 3; i++) {
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE day >= %lld AND day < %lld", tables[i],
+			 (long long)day0, (long long)day1);
+		if (exec(s, sql) != SQLITE_OK)
+			return fail(s, err, errlen, "rebuilding rollups");
+	}
+	snprintf(sql, sizeof(sql), "DELETE FROM hourly WHERE hour >= %lld AND hour < %lld",
+		 (long long)day0 * 24, (long long)day1 * 24);
+	if (exec(s, sql) != SQLITE_OK)
+		return fail(s, err, errlen, "rebuilding rollups");
+	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, ts, rcpts, size, campaign FROM"
+			       " messages WHERE ts >= ?1 AND ts < ?2", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "rebuilding rollups");
+	sqlite3_bind_int64(st, 1, day0 * 86400);
+	sqlite3_bind_int64(st, 2, day1 * 86400);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		count_message(s, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
+			      sqlite3_column_int64(st, 2), (unsigned)sqlite3_column_int(st, 3),
+			      (uint64_t)sqlite3_column_int64(st, 4),
+			      (const char *)sqlite3_column_text(st, 5));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "rebuilding rollups");
+	return STORE_OK;
+}
+
 const struct store_backend store_sqlite_backend = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -847,4 +956,7 @@ const struct store_backend store_sqlite_backend = {
 	.hours = sq_hours,
 	.clients = sq_clients,
 	.campaigns = sq_campaigns,
+	.rows = sq_rows,
+	.set_family = sq_set_family,
+	.rebuild = sq_rebuild,
 };

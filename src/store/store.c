@@ -123,3 +123,21 @@ enum store_status store_campaigns(store *st, int64_t day_from, int64_t day_to, s
 {
 	return st->be->campaigns(st->impl, day_from, day_to, top, fn, ctx, err, errlen);
 }
+
+enum store_status store_rows(store *st, int64_t from, int64_t to, int64_t after_id, size_t max,
+			     store_rows_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	return st->be->rows(st->impl, from, to, after_id, max, fn, ctx, err, errlen);
+}
+
+enum store_status store_set_family(store *st, int64_t id, const char *family, double confidence,
+				   char *err, size_t errlen)
+{
+	return st->be->set_family(st->impl, id, family, confidence, err, errlen);
+}
+
+enum store_status store_rebuild_rollups(store *st, int64_t from, int64_t to, char *err,
+					size_t errlen)
+{
+	return st->be->rebuild(st->impl, from, to, err, errlen);
+}

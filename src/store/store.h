@@ -125,6 +125,33 @@ enum store_status store_campaigns(store *st, int64_t day_from, int64_t day_to, s
 				  store_campaigns_fn *fn, void *ctx, char *err, size_t errlen);
 
 
+/* ---- rows, for learning and re-attribution ---- */
+
+struct store_row {
+	int64_t id;
+	int64_t ts;
+	const char *client_ip;
+	const char *family;
+	double confidence;
+	const char *source;
+	const char *message_id;
+	const void *features;          /* attribution's serialised vector */
+	size_t features_len;
+};
+/* Return false to stop. Strings are valid during the call only. */
+typedef bool store_rows_fn(void *ctx, const struct store_row *r);
+/* store_rows: messages with from <= ts < to and id > after_id, by id, at
+ * most max of them. */
+enum store_status store_rows(store *st, int64_t from, int64_t to, int64_t after_id, size_t max,
+			     store_rows_fn *fn, void *ctx, char *err, size_t errlen);
+/* store_set_family: a stored message attributed again (inside a batch). */
+enum store_status store_set_family(store *st, int64_t id, const char *family, double confidence,
+				   char *err, size_t errlen);
+/* store_rebuild_rollups: recount the rollups of the whole UTC days that
+ * [from, to) touches from the rows (inside a batch). */
+enum store_status store_rebuild_rollups(store *st, int64_t from, int64_t to, char *err,
+					size_t errlen);
+
 /*
  * A period's volume in memory, loaded from the rollups (never by scanning
  * messages): per family, messages per minute; per family and hour,

@@ -1,0 +1,114 @@
+/*
+ * campaign.c - a message's campaign id from its own template.
+ *
+ * The subject and body text are normalised (lower case, words of letters
+ * only: numbers, URLs, e-mail addresses and capitalised words inside a
+ * sentence (names), where templates put their variables, are dropped), cut
+ * into 3-word shingles, and each shingle is
+ * hashed; the id is the smallest hash (a one-row MinHash band). Two
+ * messages of one template share the id with probability equal to the
+ * Jaccard similarity of their shingle sets, which for a template with a few
+ * variable words is high; the id depends on nothing but the message, so it
+ * is the same in classify, ingest and the trap, in any batch, with no
+ * memory of other messages.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attrib/attrib.h"
+#include "util/hash.h"
+#include "util/banned.h"
+
+#define CAMPAIGN_WORDS 400     /* words read: the opening screens carry the template */
+#define CAMPAIGN_WORD_MAX 32   /* longer "words" are base64 or junk, skipped */
+#define SHINGLE 3
+
+struct words {
+	uint64_t h[CAMPAIGN_WORDS];
+	size_t n;
+};
+
+static bool word_byte(unsigned char c)
+{
+	return isalpha(c) || c >= 0x80;    /* letters, and UTF-8 sequences */
+}
+
+static void add_words(struct words *w, const char *s)
+{
+	const char *p = s;
+	bool sentence_start = true;
+
+	while (*p && w->n < CAMPAIGN_WORDS) {
+		const char *start;
+		char word[CAMPAIGN_WORD_MAX];
+		size_t n = 0;
+		bool skip = false, capital, ends_sentence;
+
+		while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80) {
+			if (*p == '.' || *p == '!' || *p == '?' || *p == ':' || *p == '\n')
+				sentence_start = true;
+			p++;
+		}
+		start = p;
+		/* a token runs to the next space: URLs and addresses are one token */
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if (p == start)
+			continue;
+		capital = isupper((unsigned char)*start) && !sentence_start;
+		ends_sentence = strchr(".!?:", p[-1]) != NULL;
+		sentence_start = ends_sentence;
+		/* variables of templates: links, addresses, numbers, and names
+		 * (capitalised words inside a sentence) */
+		if (capital || memchr(start, '@', (size_t)(p - start)) ||
+		    memchr(start, '/', (size_t)(p - start)) ||
+		    (p - start > 4 && strncmp(start, "www", 3) == 0))
+			continue;
+		for (const char *q = start; q < p; q++) {
+			unsigned char c = (unsigned char)*q;
+
+			if (isdigit(c)) {
+				skip = true;
+				break;
+			}
+			if (!word_byte(c))
+				continue;
+			if (n + 1 >= sizeof(word)) {
+				skip = true;
+				break;
+			}
+			word[n++] = (char)tolower(c);
+		}
+		if (skip || n < 2)
+			continue;
+		w->h[w->n++] = hash64(word, n, 0x6361);
+	}
+}
+
+void attrib_campaign(const struct mail_features *f, char out[24])
+{
+	struct words w;
+	uint64_t best = UINT64_MAX;
+	size_t i;
+
+	out[0] = '\0';
+	w.n = 0;
+	if (f->subject)
+		add_words(&w, f->subject);
+	if (f->body_text)
+		add_words(&w, f->body_text);
+	if (w.n == 0)
+		return;
+	if (w.n < SHINGLE) {
+		best = hash64(w.h, w.n * sizeof(uint64_t), 0x6361);
+	} else {
+		for (i = 0; i + SHINGLE <= w.n; i++) {
+			uint64_t h = hash64(&w.h[i], SHINGLE * sizeof(uint64_t), 0x6361);
+
+			if (h < best)
+				best = h;
+		}
+	}
+	snprintf(out, 24, "campaign:%08x", (unsigned)(best >> 32));
+}

@@ -1,0 +1,100 @@
+/*
+ * inputs.c - walking FILE/DIR arguments as messages; see inputs.h.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/inputs.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+bool inputs_interrupted(void)
+{
+	return interrupted != 0;
+}
+
+bool inputs_add_trusted(struct inputs *in, const char *cidr)
+{
+	in->trusted = xreallocarray(in->trusted, in->ntrusted + 1, sizeof(*in->trusted));
+	if (!ip_cidr_parse(cidr, &in->trusted[in->ntrusted])) {
+		cmd_usage_error(in->cmd, "--trusted '%s': not an address range such as 192.0.2.0/24",
+				cidr);
+		return false;
+	}
+	in->ntrusted++;
+	return true;
+}
+
+void inputs_note(struct inputs *in, const char *fmt, ...)
+{
+	va_list ap;
+
+	progress_clear(&in->prog);
+	fprintf(stderr, "spamtide %s: ", in->cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, void *ctx)
+{
+	struct buf err = BUF_INIT, name = BUF_INIT;
+	uint64_t total = 0, done = 0, items = 0;
+	bool go_on = true;
+	int i;
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	if (in->progress)
+		for (i = 0; i < npaths; i++)
+			total += source_size_estimate(paths[i]);
+	progress_start(&in->prog, in->progress && isatty(STDERR_FILENO), total);
+	for (i = 0; i < npaths && go_on && !interrupted; i++) {
+		source *src = source_open(paths[i], &in->sopt);
+		struct source_item item;
+		enum source_status st;
+
+		while (go_on && !interrupted && (st = source_next(src, &item, &err)) != SOURCE_END) {
+			progress_update(&in->prog, done + source_bytes_read(src), ++items);
+			if (st == SOURCE_SKIP) {
+				inputs_note(in, "%s", err.data);
+				in->skipped++;
+				continue;
+			}
+			item.ctx.trusted = in->trusted;
+			item.ctx.ntrusted = in->ntrusted;
+			buf_reset(&name);
+			buf_printf(&name, "%s#%lu", item.path, item.index);
+			go_on = fn(ctx, &item, name.data);
+		}
+		done += source_bytes_read(src);
+		source_close(src);
+	}
+	progress_finish(&in->prog);
+	buf_free(&err);
+	buf_free(&name);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	return go_on && !interrupted;
+}
+
+void inputs_free(struct inputs *in)
+{
+	free(in->trusted);
+	in->trusted = NULL;
+	in->ntrusted = 0;
+}

@@ -1,0 +1,40 @@
+/*
+ * inputs.h - what ingest, classify and learn share: walking the FILE/DIR
+ * arguments as messages, and the --trusted ranges.
+ */
+#ifndef SPAMTIDE_CMD_INPUTS_H
+#define SPAMTIDE_CMD_INPUTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cmd/progress.h"
+#include "source/source.h"
+#include "util/ip.h"
+
+struct inputs {
+	const char *cmd;                  /* for messages: "ingest" */
+	struct source_options sopt;
+	struct ip_cidr *trusted;
+	size_t ntrusted;
+	bool progress;                    /* a progress line on a terminal */
+	uint64_t skipped;                 /* inputs reported and skipped */
+	struct progress prog;
+};
+
+/* Called per message; name is "path#index". Return false to stop. */
+typedef bool inputs_fn(void *ctx, const struct source_item *item, const char *name);
+
+/* inputs_add_trusted: a --trusted CIDR; false (usage error printed) when bad. */
+bool inputs_add_trusted(struct inputs *in, const char *cidr);
+/* inputs_walk: every message of every path; skips are reported on stderr
+ * and counted. Returns false when fn asked to stop or a signal came. */
+bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, void *ctx);
+/* inputs_note: print a line on stderr without breaking the progress line. */
+void inputs_note(struct inputs *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void inputs_free(struct inputs *in);
+/* inputs_interrupted: SIGINT or SIGTERM arrived during a walk. */
+bool inputs_interrupted(void);
+
+#endif
