@@ -74,7 +74,8 @@ void kb_quote(struct buf *out, const char *value)
 static bool valid_kind(const char *k)
 {
 	static const char *const plain[] = {
-		"header_order", "msgid_shape", "date_shape", "x_mailer", "mime", "boundary_shape",
+		"header_order", "msgid_shape", "message_id", "date_shape", "x_mailer", "mime",
+		"boundary_shape",
 		"charset", "encoding", "helo_shape", "from_shape", "to_shape", "url_shape",
 		"received_shape", "dialect_id",
 	};

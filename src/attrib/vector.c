@@ -4,6 +4,7 @@
  * Kinds (docs/rules.md has the list with examples):
  *   header_order    the sender's header names in order, space-separated
  *   msgid_shape, date_shape, boundary_shape   from the mail module
+ *   message_id      as written (for patterns; never constant, never learned)
  *   x_mailer, mime, charset, encoding         as the message has them ("" absent)
  *   helo_shape      the class of the HELO name
  *   from_shape, to_shape, url_shape, received_shape   coarse shapes
@@ -221,6 +222,7 @@ void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 		attrib_vector_add(v, "header_order", order.data);
 		buf_free(&order);
 		attrib_vector_add(v, "msgid_shape", f->msgid_shape);
+		attrib_vector_add(v, "message_id", f->message_id);
 		attrib_vector_add(v, "date_shape", f->date_shape);
 		attrib_vector_add(v, "x_mailer", f->x_mailer);
 		attrib_vector_add(v, "mime", f->mime_structure);
