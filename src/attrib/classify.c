@@ -35,7 +35,11 @@ struct token {
 	const char *p;
 	size_t n;
 	size_t cls;      /* length of the class prefix (letters before digits), shapes only */
+	double w;        /* what matching it is worth */
 };
+
+#define PARTIAL_FLOOR 0.6     /* below this similarity a value is another program's */
+#define FRAME_WEIGHT 0.3      /* punctuation and DOMAIN/IP: every identifier has them */
 
 static size_t tokenize_words(const char *s, struct token *t, size_t max)
 {
@@ -51,6 +55,7 @@ static size_t tokenize_words(const char *s, struct token *t, size_t max)
 			s++;
 		t[n].n = (size_t)(s - t[n].p);
 		t[n].cls = 0;
+		t[n].w = 1;
 		n++;
 	}
 	return n;
@@ -74,6 +79,8 @@ static size_t tokenize_shape(const char *s, struct token *t, size_t max)
 			t[n].cls = 0;
 		}
 		t[n].n = (size_t)(s - t[n].p);
+		t[n].w = !t[n].cls || (t[n].n == 6 && memcmp(t[n].p, "DOMAIN", 6) == 0) ||
+			 (t[n].n == 2 && memcmp(t[n].p, "IP", 2) == 0) ? FRAME_WEIGHT : 1;
 		n++;
 	}
 	return n;
@@ -82,21 +89,25 @@ static size_t tokenize_shape(const char *s, struct token *t, size_t max)
 static double token_match(const struct token *a, const struct token *b, bool shapes)
 {
 	if (a->n == b->n && memcmp(a->p, b->p, a->n) == 0)
-		return 1;
+		return a->w;
 	if (shapes) {
 		if (a->cls && a->cls == b->cls && memcmp(a->p, b->p, a->cls) == 0)
-			return 0.5;
+			return 0.5 * a->w;
 	} else if (a->n == b->n && strncasecmp(a->p, b->p, a->n) == 0) {
-		return 0.5;
+		return 0.5 * a->w;
 	}
 	return 0;
 }
 
-/* weighted LCS similarity: 2·W / (m + n) */
+/*
+ * Weighted LCS similarity 2·W / (Wa + Wb), turned into credit: nothing below
+ * PARTIAL_FLOOR (another program's value that merely shares the frame),
+ * rising linearly to 1 for an identical value.
+ */
 static double sequence_similarity(const char *x, const char *y, bool shapes)
 {
 	struct token a[MAX_TOKENS], b[MAX_TOKENS];
-	double row[2][MAX_TOKENS + 1];
+	double row[2][MAX_TOKENS + 1], wa = 0, wb = 0, sim;
 	size_t m, n, i, j;
 
 	if (strcmp(x, y) == 0)
@@ -105,6 +116,10 @@ static double sequence_similarity(const char *x, const char *y, bool shapes)
 	n = shapes ? tokenize_shape(y, b, MAX_TOKENS) : tokenize_words(y, b, MAX_TOKENS);
 	if (m == 0 || n == 0)
 		return 0;
+	for (i = 0; i < m; i++)
+		wa += a[i].w;
+	for (j = 0; j < n; j++)
+		wb += b[j].w;
 	memset(row, 0, sizeof(row));
 	for (i = 1; i <= m; i++) {
 		double *cur = row[i & 1], *prev = row[(i - 1) & 1];
@@ -117,7 +132,8 @@ static double sequence_similarity(const char *x, const char *y, bool shapes)
 			cur[j] = diag > best ? diag : best;
 		}
 	}
-	return 2 * row[m & 1][n] / (double)(m + n);
+	sim = 2 * row[m & 1][n] / (wa + wb);
+	return sim <= PARTIAL_FLOOR ? 0 : (sim - PARTIAL_FLOOR) / (1 - PARTIAL_FLOOR);
 }
 
 static bool shape_kind(const char *kind)
@@ -179,9 +195,9 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 			if (m > best)
 				best = m;
 		}
-		num += gr->weight * best;
-		den += gr->weight;
-		if (evidence && *nevidence < ATTRIB_MAX_EVIDENCE && gr->weight >= 1) {
+		num += gr->effective * best;
+		den += gr->effective;
+		if (evidence && *nevidence < ATTRIB_MAX_EVIDENCE && gr->effective >= 0.5) {
 			char shown[48];
 
 			snprintf(shown, sizeof(shown), "%s", value ? value : "(absent)");

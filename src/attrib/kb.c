@@ -383,7 +383,55 @@ static void build_groups(struct family *f)
 	for (g = 0; g < f->ngroups; g++) {
 		if (f->groups[g].weight < 0)
 			f->groups[g].weight = kb_base_weight(f->groups[g].kind);
-		f->total_weight += f->groups[g].weight;
+		f->groups[g].effective = f->groups[g].weight;
+		f->total_weight += f->groups[g].effective;
+	}
+}
+
+static bool same_line(const struct rule_line *a, const struct rule_line *b)
+{
+	return a->op == b->op && strcmp(a->kind, b->kind) == 0 && strcmp(a->value, b->value) == 0;
+}
+
+/*
+ * Distinctiveness: a value that many families share (no X-Mailer, a plain
+ * text/html body) says little about which one sent a message, and is common
+ * in the world too. A group's effective weight is its weight times the mean,
+ * over its lines weighted by how often each was seen, of 1/k, k being the
+ * number of families with the same line. With one family, nothing changes.
+ */
+static void kb_finish(attrib_kb *kb)
+{
+	size_t i, j, g, l, m, n;
+
+	for (i = 0; i < kb->n; i++) {
+		struct family *f = &kb->fam[i];
+
+		f->total_weight = 0;
+		for (g = 0; g < f->ngroups; g++) {
+			struct rule_group *gr = &f->groups[g];
+			double num = 0, den = 0;
+
+			for (l = 0; l < gr->nlines; l++) {
+				const struct rule_line *line = &f->lines[gr->lines[l]];
+				double w = line->seen ? (double)line->seen : 1;
+				unsigned k = 1;
+
+				for (j = 0; j < kb->n; j++) {
+					if (j == i)
+						continue;
+					for (m = 0, n = kb->fam[j].nlines; m < n; m++)
+						if (same_line(line, &kb->fam[j].lines[m])) {
+							k++;
+							break;
+						}
+				}
+				num += w / k;
+				den += w;
+			}
+			gr->effective = gr->weight * (den > 0 ? num / den : 1);
+			f->total_weight += gr->effective;
+		}
 	}
 }
 
@@ -504,6 +552,7 @@ attrib_kb *attrib_kb_parse(const char *name, const char *text, size_t len, char 
 		return NULL;
 	}
 	kb_add(kb, &f);
+	kb_finish(kb);
 	return kb;
 }
 
@@ -566,6 +615,7 @@ attrib_kb *attrib_kb_load(const char *dir, char *err, size_t errlen)
 			attrib_kb_free(kb);
 			return NULL;
 		}
+		kb_finish(kb);
 		return kb;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -590,6 +640,8 @@ attrib_kb *attrib_kb_load(const char *dir, char *err, size_t errlen)
 		free(names[i]);
 	}
 	free(names);
+	if (kb)
+		kb_finish(kb);
 	return kb;
 }
 

@@ -24,7 +24,8 @@ struct rule_line {
 
 struct rule_group {
 	const char *kind;
-	double weight;
+	double weight;           /* as written (or the kind's default) */
+	double effective;        /* weight × distinctiveness across the kb */
 	size_t *lines;           /* indexes into family.lines */
 	size_t nlines;
 };
@@ -41,7 +42,7 @@ struct family {
 	size_t nlines;
 	struct rule_group *groups;
 	size_t ngroups;
-	double total_weight;
+	double total_weight;     /* of effective weights */
 };
 
 struct attrib_kb {

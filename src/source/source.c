@@ -324,10 +324,17 @@ static bool separator(const char *p, size_t n)
 	char line[512];
 	int64_t t;
 
+	size_t i = 5;
+
 	if (!is_from_line(p, n) || n >= sizeof(line))
 		return false;
-	memcpy(line, p + 5, n - 5);
-	line[n - 5] = '\0';
+	/* the date follows the sender word, which may hold digits of its own */
+	while (i < n && p[i] == ' ')
+		i++;
+	while (i < n && p[i] != ' ' && p[i] != '\n')
+		i++;
+	memcpy(line, p + i, n - i);
+	line[n - i] = '\0';
 	return time_parse_ctime(line, &t);
 }
 

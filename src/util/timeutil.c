@@ -274,6 +274,12 @@ static void scan_date(const char *s, struct date_parts *d)
 			p++;
 			continue;
 		}
+		if (isdigit((unsigned char)*p) && p > s && isalnum((unsigned char)p[-1])) {
+			/* digits glued to a word ("nguyen43") are not a date field */
+			while (isalnum((unsigned char)*p))
+				p++;
+			continue;
+		}
 		if (isdigit((unsigned char)*p)) {
 			const char *q = p;
 			long v;

@@ -99,7 +99,7 @@ static void test_mbox(void **state)
 		"From alice@example.com Mon Dec  2 12:00:00 2002\n"
 		"Subject: one\n\nbody one\n>From the desk of\n>>From quoted twice\n"
 		"From here on, not a separator (no date)\n\n"
-		"From bob@example.com Tue Dec  3 13:00:00 2002\n"
+		"From bob43@example.com Tue Dec  3 13:00:00 2002\n"
 		"Subject: two\n\nbody two\n\n"
 		"From - Wed Dec 04 14:00:00 2002\n"
 		"Subject: three\n\nbody three\n";

@@ -74,6 +74,9 @@ static void test_mail_dates(void **state)
 	assert_true(time_parse_ctime("Thu Mar 17 03:04:05 +0000 2011", &t));
 	assert_string_equal(time_format_iso(t, out), "2011-03-17T03:04:05Z");
 	assert_false(time_parse_ctime("MAILER-DAEMON", &t));
+	/* digits inside the sender are not the day */
+	assert_true(time_parse_ctime("robert43@example.com Wed Dec  1 00:16:08 2010", &t));
+	assert_string_equal(time_format_iso(t, out), "2010-12-01T00:16:08Z");
 }
 
 static void test_ip(void **state)
