@@ -15,6 +15,7 @@
 #include "util/banned.h"
 
 static const struct cmd commands[] = {
+	{ "simulate", cmd_simulate, "simulated botnet traffic with ground truth (mbox, pcap, SMTP)" },
 	{ NULL, NULL, NULL },
 };
 
