@@ -1,12 +1,14 @@
 /*
  * gen.c - the message stream of a scenario.
  *
- * Minute by minute, each source's expected volume is its base rate times
- * its time-of-day shape, its current level (level changes, the level after
- * a pause), zero while paused or after a takedown, times a gamma-distributed
- * burst multiplier per burst slot (so counts are over-dispersed: a
- * gamma-mixed Poisson). Connections are drawn as Poisson with that mean
- * divided by the messages per connection; each carries several messages.
+ * Each source's expected volume is its base rate times its time-of-day
+ * shape and its current level (level changes, the level after a pause),
+ * zero while paused or after a takedown. Day by day, the expected number of
+ * connections is rounded (carrying the fraction) and the connections are
+ * spread over the day's minutes at random in proportion to that intensity
+ * times a gamma burst multiplier per burst slot: minute counts are
+ * over-dispersed like a gamma-mixed Poisson, daily totals follow the
+ * scenario (see plan_day). Each connection carries one or more messages.
  * A minute's connections are sorted by start time, then emitted message
  * by message.
  *
@@ -43,9 +45,10 @@ struct conn {
 struct sim_gen {
 	const sim_scenario *s;
 	struct sim_options o;
-	gsl_rng **grng;            /* per source: counts and bursts */
-	double *burst;             /* per source: current burst multiplier */
-	int64_t *burst_slot;
+	gsl_rng **grng;            /* per source: burst multipliers */
+	double *carry;             /* per source: fraction of a connection carried */
+	uint16_t *day_conns;       /* [source][minute of the day]: connections */
+	double weights[1440];
 	int64_t minute;            /* next minute to draw */
 	struct conn *conns;
 	size_t nconns, capconns, pos;
@@ -206,38 +209,105 @@ static int cmp_conn(const void *a, const void *b)
 	return x->src < y->src ? -1 : x->src > y->src;
 }
 
+/*
+ * plan_day: how many connections each source opens in each minute of the
+ * day starting at day_start. The day's expected number of connections
+ * (rate, time-of-day shape, level) is rounded with a carry from day to day,
+ * so daily totals follow the rates closely; the connections are spread
+ * over the minutes at random in proportion to the intensity times a gamma
+ * burst multiplier per burst slot (normalised over the day), so minute
+ * counts are over-dispersed like a gamma-mixed Poisson while the day's
+ * total stays what the scenario asks for.
+ */
+static void plan_day(sim_gen *g, int64_t day_start)
+{
+	const sim_scenario *s = g->s;
+	double *w = g->weights;
+	size_t i;
+	int m;
+
+	for (i = 0; i < s->nsources; i++) {
+		const struct source *src = &s->sources[i];
+		uint16_t *cnt = g->day_conns + i * 1440;
+		double total = 0, cv = src->info.burstiness, sum1 = 0, sum2 = 0;
+		struct rng r;
+		uint64_t n, k;
+
+		memset(cnt, 0, 1440 * sizeof(*cnt));
+		for (m = 0; m < 1440; m++) {
+			int64_t t = day_start + m * 60;
+			int mod = (int)(((t / 60) % 1440 + 1440) % 1440);
+			const struct style *st;
+
+			w[m] = 0;
+			if (t >= s->end)
+				continue;
+			st = style_at(src, t);
+			w[m] = src->info.rate_per_hour / 60 * src->shape[mod] * level_at(src, t) /
+			       ((st->conn_min + st->conn_max) / 2.0);
+		}
+		if (cv > 0) {
+			double gmul = 1;
+
+			for (m = 0; m < 1440; m++) {
+				if (m % src->burst_minutes == 0)
+					gmul = gsl_ran_gamma(g->grng[i], 1 / (cv * cv), cv * cv);
+				sum1 += w[m];
+				w[m] *= gmul;
+				sum2 += w[m];
+			}
+			if (sum2 > 0)
+				for (m = 0; m < 1440; m++)
+					w[m] *= sum1 / sum2;
+		}
+		for (m = 0; m < 1440; m++) {
+			total += w[m];
+			w[m] = total;   /* cumulative */
+		}
+		g->carry[i] += total;
+		n = (uint64_t)g->carry[i];
+		g->carry[i] -= (double)n;
+		if (!n || total <= 0)
+			continue;
+		rng_seed(&r, sim_seed_mix(sim_seed_mix(g->o.seed, src->salt), (uint64_t)day_start));
+		for (k = 0; k < n; k++) {
+			double u = rng_unit(&r) * total;
+			int lo = 0, hi = 1439;
+
+			while (lo < hi) {
+				int mid = (lo + hi) / 2;
+
+				if (w[mid] > u)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+			if (cnt[lo] < UINT16_MAX)
+				cnt[lo]++;
+		}
+	}
+}
+
 /* draw_minute: the connections starting in minute g->minute. */
 static void draw_minute(sim_gen *g)
 {
 	const sim_scenario *s = g->s;
 	int64_t t = g->minute;
-	int mod = (int)(((t / 60) % 1440 + 1440) % 1440);
+	int64_t rel = (t - s->start) / 60;
 	size_t i;
 
+	if (rel % 1440 == 0)
+		plan_day(g, t);
 	g->nconns = g->pos = 0;
 	for (i = 0; i < s->nsources; i++) {
 		const struct source *src = &s->sources[i];
-		const struct style *st = style_at(src, t);
-		double lambda, level = level_at(src, t), mean_conn;
-		unsigned k, n;
-		int64_t slot;
+		const struct style *st;
+		unsigned k, n = g->day_conns[i * 1440 + (size_t)(rel % 1440)];
 		struct rng r;
 
-		/* the burst multiplier: gamma with mean 1 and CV burstiness */
-		slot = (t - s->start) / 60 / src->burst_minutes;
-		if (slot != g->burst_slot[i]) {
-			double cv = src->info.burstiness;
-
-			g->burst_slot[i] = slot;
-			g->burst[i] = cv > 0 ? gsl_ran_gamma(g->grng[i], 1 / (cv * cv), cv * cv) : 1;
-		}
-		if (level <= 0 || src->info.rate_per_hour <= 0 || src->shape[mod] <= 0)
-			continue;
-		mean_conn = (st->conn_min + st->conn_max) / 2.0;
-		lambda = src->info.rate_per_hour / 60 * src->shape[mod] * level * g->burst[i] / mean_conn;
-		n = gsl_ran_poisson(g->grng[i], lambda);
 		if (!n)
 			continue;
+		st = style_at(src, t);
 		rng_seed(&r, sim_seed_mix(sim_seed_mix(g->o.seed, src->salt), (uint64_t)t));
 		for (k = 0; k < n; k++) {
 			struct conn c;
@@ -776,13 +846,13 @@ sim_gen *sim_gen_new(const sim_scenario *s, const struct sim_options *o, char *e
 			g->o.max = g->o.count;
 	}
 	g->grng = xcalloc(s->nsources, sizeof(*g->grng));
-	g->burst = xcalloc(s->nsources, sizeof(*g->burst));
-	g->burst_slot = xcalloc(s->nsources, sizeof(*g->burst_slot));
+	g->carry = xcalloc(s->nsources, sizeof(*g->carry));
+	g->day_conns = xcalloc(s->nsources * 1440, sizeof(*g->day_conns));
 	g->per_source = xcalloc(s->nsources, sizeof(*g->per_source));
 	for (i = 0; i < s->nsources; i++) {
 		g->grng[i] = gsl_rng_alloc(gsl_rng_mt19937);
 		gsl_rng_set(g->grng[i], (unsigned long)(sim_seed_mix(g->o.seed, s->sources[i].salt) & 0xffffffffUL));
-		g->burst_slot[i] = -1;
+		g->carry[i] = gsl_rng_uniform(g->grng[i]);
 	}
 	g->nminutes = (size_t)((s->end - s->start) / 60);
 	g->counts = xcalloc(g->nminutes * s->nsources, sizeof(*g->counts));
@@ -804,8 +874,8 @@ void sim_gen_free(sim_gen *g)
 	for (i = 0; i < g->s->nsources; i++)
 		gsl_rng_free(g->grng[i]);
 	free(g->grng);
-	free(g->burst);
-	free(g->burst_slot);
+	free(g->carry);
+	free(g->day_conns);
 	free(g->per_source);
 	free(g->counts);
 	free(g->conns);
@@ -1042,4 +1112,139 @@ json_t *sim_gen_events(const sim_gen *g)
 	free(items);
 	json_decref(arr);
 	return sorted;
+}
+
+/* --- claims measured on what was generated ------------------------------------------ */
+
+static int64_t minute_of(const sim_gen *g, int64_t t)
+{
+	int64_t m = (t - g->s->start) / 60;
+
+	if (m < 0)
+		m = 0;
+	if (m > (int64_t)g->nminutes)
+		m = (int64_t)g->nminutes;
+	return m;
+}
+
+/* spam_in: messages of every source but legit in [from, to) minutes. */
+static uint64_t spam_in(const sim_gen *g, int64_t from, int64_t to)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < g->s->nsources; i++)
+		if (g->s->sources[i].info.kind != SIM_LEGIT)
+			n += count_range(g, i, from, to);
+	return n;
+}
+
+static bool hourly_cv(const sim_gen *g, size_t src, int64_t from, int64_t to, double *cv)
+{
+	double sum = 0, sq = 0, n = 0, mean;
+	int64_t h;
+
+	for (h = from; h + 60 <= to; h += 60) {
+		double c = (double)count_range(g, src, h, h + 60);
+
+		sum += c;
+		sq += c * c;
+		n++;
+	}
+	if (n < 2 || sum <= 0)
+		return false;
+	mean = sum / n;
+	*cv = sqrt(fmax(0, sq / n - mean * mean)) / mean;
+	return true;
+}
+
+bool sim_gen_claim_value(const sim_gen *g, const struct sim_claim *c, double *value)
+{
+	int64_t from = minute_of(g, c->from), to = minute_of(g, c->to);
+	int fi = c->family ? sim_source_index(g->s, c->family) : -1;
+	int oi = c->other ? sim_source_index(g->s, c->other) : -1;
+
+	switch (c->kind) {
+	case SIM_CLAIM_SHARE: {
+		uint64_t all = spam_in(g, from, to);
+
+		if (fi < 0 || !all)
+			return false;
+		*value = (double)count_range(g, (size_t)fi, from, to) / (double)all;
+		return true;
+	}
+	case SIM_CLAIM_CHANGE: {
+		uint64_t a = spam_in(g, from, from + 1440), b = spam_in(g, to, to + 1440);
+
+		if (!a)
+			return false;
+		*value = ((double)b - (double)a) / (double)a;
+		return true;
+	}
+	case SIM_CLAIM_STEADIER: {
+		double x, y;
+
+		if (fi < 0 || oi < 0 || !hourly_cv(g, (size_t)fi, from, to, &x) ||
+		    !hourly_cv(g, (size_t)oi, from, to, &y))
+			return false;
+		*value = x - y;
+		return true;
+	}
+	case SIM_CLAIM_AT_LEAST: {
+		uint64_t b;
+
+		if (fi < 0 || oi < 0 || !(b = count_range(g, (size_t)oi, from, to)))
+			return false;
+		*value = (double)count_range(g, (size_t)fi, from, to) / (double)b;
+		return true;
+	}
+	case SIM_CLAIM_RATE:
+		if (fi < 0 || to <= from)
+			return false;
+		*value = (double)count_range(g, (size_t)fi, from, to) * 60.0 / (double)(to - from);
+		return true;
+	case SIM_CLAIM_CEASED:
+	case SIM_CLAIM_RESUMED: {
+		json_t *ev = sim_gen_events(g), *e;
+		const char *want = c->kind == SIM_CLAIM_CEASED ? "ceased" : "resumed";
+		bool found = false;
+		size_t k;
+
+		json_array_foreach(ev, k, e) {
+			int64_t at;
+			double d;
+
+			if (strcmp(json_string_value(json_object_get(e, "family")), c->family) ||
+			    strcmp(json_string_value(json_object_get(e, "type")), want) ||
+			    !time_parse_iso(json_string_value(json_object_get(e, "at")), &at))
+				continue;
+			d = (double)(at - c->at) / 60.0;
+			if (!found || fabs(d) < fabs(*value))
+				*value = d;
+			found = true;
+		}
+		json_decref(ev);
+		return found;
+	}
+	}
+	return false;
+}
+
+bool sim_claim_holds(const struct sim_claim *c, double v)
+{
+	switch (c->kind) {
+	case SIM_CLAIM_SHARE:
+	case SIM_CLAIM_CHANGE:
+		return fabs(v - c->value) <= c->tolerance;
+	case SIM_CLAIM_STEADIER:
+		return v < 0;
+	case SIM_CLAIM_AT_LEAST:
+		return v >= 1;
+	case SIM_CLAIM_RATE:
+		return v >= c->value;
+	case SIM_CLAIM_CEASED:
+	case SIM_CLAIM_RESUMED:
+		return fabs(v) <= c->tolerance;
+	}
+	return false;
 }

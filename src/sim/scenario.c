@@ -502,6 +502,7 @@ static bool parse_plans(struct parser *p, struct section *sec, struct source *sr
 		double f = 1;
 		int k;
 
+		memset(pl, 0, sizeof(*pl));
 		if (strcmp(e->key, "pause") == 0) {
 			k = sscanf(e->value.data, "%63s %63s %lf %c", t1, t2, &f, &tail);
 			if ((k != 2 && k != 3) || !parse_time(t1, &pl->t1) || !parse_time(t2, &pl->t2) ||

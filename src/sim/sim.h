@@ -179,6 +179,19 @@ size_t sim_gen_label_count(const sim_gen *g, size_t i);
 json_t *sim_gen_events(const sim_gen *g);
 void sim_gen_free(sim_gen *g);
 
+/*
+ * sim_gen_claim_value: what the messages generated so far show for a claim
+ * (legit mail excluded from "all spam"): SHARE the family's share; CHANGE
+ * the day-over-day change of total spam; STEADIER the family's hourly
+ * coefficient of variation minus the other's; AT_LEAST the family's count
+ * over the other's; CEASED/RESUMED minutes from the claim's `at` to the
+ * nearest such event of the family; RATE messages per hour. false when it
+ * cannot be computed (no data, no such event).
+ */
+bool sim_gen_claim_value(const sim_gen *g, const struct sim_claim *c, double *value);
+/* sim_claim_holds: whether a value from sim_gen_claim_value satisfies the claim. */
+bool sim_claim_holds(const struct sim_claim *c, double value);
+
 /* A consumer of the stream; a non-zero return stops sim_run. */
 typedef int sim_message_fn(const struct sim_message *m, void *ctx);
 /* sim_run: every message through fn; 0, or fn's non-zero value, or -1. */
