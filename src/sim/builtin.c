@@ -111,8 +111,7 @@ static const char *const u_fromhdr[] = {
 	"From: {from}", "From: \"{Word}\" <{from}>", "From: {upper:1}{lower:4-8} <{from}>", NULL,
 };
 static const char *const u_tohdr[] = {
-	"To: {to}", "To: <{rcpt}>", "To: {to_angle}", "To: \"{rcpt_local}\" <{rcpt}>",
-	"To: undisclosed-recipients:;", NULL,
+	"To: {to}", "To: {to_angle}", "To: {to}", NULL,
 };
 static const char *const u_boundary[] = {
 	"----=_NextPart_{digits:3}_{HEX:4}_{HEX:8}.{HEX:8}", "{hex:28}", "--{alnum:20-30}",
@@ -251,7 +250,7 @@ static const struct mua_def muas[] = {
 	    "Sender: {from}" },
 	  MIME_PLAIN, "us-ascii", CTE_7BIT, "================{digits:19}==" },
 	{ "out{int:1-20}.notify.example.com", "noreply@notify.example.com",
-	  { "Date: {date}", "From: {Word} {choice:Tracker|Shop|Billing} <{from}>", "To: {rcpt}",
+	  { "Date: {date}", "From: {Word} {choice:Tracker|Shop|Billing} <{from}>", "To: {to}",
 	    "Message-ID: <{lower:4-9}.{hex:32}@notify.example.com>", "Subject: {subject}",
 	    "MIME-Version: 1.0", "Content-Type: {content_type}", "Content-Transfer-Encoding: {cte}",
 	    "Auto-Submitted: auto-generated", NULL },
