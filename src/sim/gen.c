@@ -320,7 +320,8 @@ static void draw_minute(sim_gen *g)
 			add_conn(g, &c);
 		}
 	}
-	qsort(g->conns, g->nconns, sizeof(*g->conns), cmp_conn);
+	if (g->nconns > 1)
+		qsort(g->conns, g->nconns, sizeof(*g->conns), cmp_conn);
 }
 
 /* --- building a message ---------------------------------------------------------- */

@@ -245,7 +245,8 @@ static void flush(sim_pcap *w, int64_t before_us)
 	struct buf keep = BUF_INIT;
 	size_t i, nk = 0;
 
-	qsort(w->pk, w->npk, sizeof(*w->pk), cmp_pkt);
+	if (w->npk > 1)
+		qsort(w->pk, w->npk, sizeof(*w->pk), cmp_pkt);
 	for (i = 0; i < w->npk; i++) {
 		struct pkt *p = &w->pk[i];
 
