@@ -326,9 +326,10 @@ too_long:
 
 /* --- dates ------------------------------------------------------------------ */
 
-static const char wday_names[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
-static const char mon_names[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-				       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+/* indexed by days since 1970-01-01 (a Thursday) modulo 7, and month - 1 */
+const char sim_wday_names[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
+const char sim_mon_names[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 static char *put2(char *p, unsigned v)
 {
@@ -349,7 +350,7 @@ void sim_format_date(struct buf *out, int64_t t, int zone_min, enum date_style s
 	sod = lt - days * 86400;
 	civil_from_days(days, &y, &m, &d);
 	if (st != DATE_LOCAL_NODAY) {
-		memcpy(p, wday_names[((days % 7) + 7) % 7], 3);
+		memcpy(p, sim_wday_names[((days % 7) + 7) % 7], 3);
 		p[3] = ',';
 		p[4] = ' ';
 		p += 5;
@@ -359,7 +360,7 @@ void sim_format_date(struct buf *out, int64_t t, int zone_min, enum date_style s
 	else
 		*p++ = (char)('0' + d);
 	*p++ = ' ';
-	memcpy(p, mon_names[m - 1], 3);
+	memcpy(p, sim_mon_names[m - 1], 3);
 	p += 3;
 	*p++ = ' ';
 	if (st != DATE_2DIGIT)

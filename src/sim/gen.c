@@ -688,7 +688,10 @@ static void build_message(sim_gen *g)
 	/* when: the first message a second or so after connecting, then 1-4 s apart */
 	g->next_us += 700000 + (int64_t)rng_below(&env, 2500000);
 	t = g->next_us / 1000000;
-	last = g->cur_index + 1 >= g->cur.nmsg || (g->o.max && g->total + 1 >= g->o.max);
+	/* the session ends here if it is done, at --max, or if its next message
+	 * (at most 3.2 s later) could fall after the end of the scenario */
+	last = g->cur_index + 1 >= g->cur.nmsg || (g->o.max && g->total + 1 >= g->o.max) ||
+	       g->next_us + 3200000 >= g->s->end * 1000000;
 
 	memset(&c, 0, sizeof(c));
 	c.s = s;
@@ -943,9 +946,11 @@ const struct sim_message *sim_gen_next(sim_gen *g)
 		}
 		build_message(g);
 		g->cur_index++;
+		if (g->msg.last_in_session)
+			g->cur_index = g->cur.nmsg;
 		if (g->msg.time < s->end)
 			break;
-		/* past the end of the scenario: the session is cut off */
+		/* a session starting too late for the scenario is left out whole */
 		g->cur_index = g->cur.nmsg;
 	}
 	mi = (g->msg.time - s->start) / 60;

@@ -194,6 +194,10 @@ struct msg_ctx {
 
 void tpl_expand(struct buf *out, const struct tpl *t, struct msg_ctx *c);
 
+/* day names by days since 1970-01-01 modulo 7 (Thursday first); month names */
+extern const char sim_wday_names[7][4];
+extern const char sim_mon_names[12][4];
+
 /* mail dates as bots and MUAs write them */
 void sim_format_date(struct buf *out, int64_t t, int zone_min, enum date_style st);
 

@@ -45,16 +45,13 @@ void sim_mbox_free(sim_mbox *w)
 
 static void asctime_utc(struct buf *b, int64_t t)
 {
-	static const char wd[7][4] = { "Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed" };
-	static const char mn[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	int64_t days = t / 86400, sod = t % 86400;
 	int y;
 	unsigned m, d;
 
 	civil_from_days(days, &y, &m, &d);
-	buf_printf(b, "%s %s %2u %02d:%02d:%02d %d", wd[days % 7], mn[m - 1], d, (int)(sod / 3600),
-		   (int)(sod / 60 % 60), (int)(sod % 60), y);
+	buf_printf(b, "%s %s %2u %02d:%02d:%02d %d", sim_wday_names[days % 7], sim_mon_names[m - 1], d,
+		   (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), y);
 }
 
 /* The trap's queue id of a message: stable, 10 upper-case hex digits. */

@@ -1004,6 +1004,21 @@ static bool do_claim(struct parser *p, struct section *sec, struct sim_claim *c)
 	return !p->failed && check_unused(p, sec);
 }
 
+static void free_sections(struct parser *p)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->nsec; i++) {
+		for (j = 0; j < p->sec[i].n; j++) {
+			free(p->sec[i].e[j].key);
+			buf_free(&p->sec[i].e[j].value);
+		}
+		free(p->sec[i].e);
+		free(p->sec[i].name);
+	}
+	free(p->sec);
+}
+
 /* --- assembly ------------------------------------------------------------------------ */
 
 static int cmp_event(const void *a, const void *b)
@@ -1153,30 +1168,10 @@ sim_scenario *sim_scenario_parse(const char *text, size_t len, const char *origi
 			goto fail;
 	build_events(s);
 	s->builtin = builtin_compile(&s->arena);
-	for (i = 0; i < p.nsec; i++) {
-		size_t j;
-
-		for (j = 0; j < p.sec[i].n; j++) {
-			free(p.sec[i].e[j].key);
-			buf_free(&p.sec[i].e[j].value);
-		}
-		free(p.sec[i].e);
-		free(p.sec[i].name);
-	}
-	free(p.sec);
+	free_sections(&p);
 	return s;
 fail:
-	for (i = 0; i < p.nsec; i++) {
-		size_t j;
-
-		for (j = 0; j < p.sec[i].n; j++) {
-			free(p.sec[i].e[j].key);
-			buf_free(&p.sec[i].e[j].value);
-		}
-		free(p.sec[i].e);
-		free(p.sec[i].name);
-	}
-	free(p.sec);
+	free_sections(&p);
 	sim_scenario_free(s);
 	return NULL;
 }

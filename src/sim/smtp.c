@@ -244,16 +244,15 @@ int sim_smtp_run(sim_gen *g, const struct sim_smtp_options *o, struct sim_smtp_s
 			l->src_ip = (127u << 24) | ((uint32_t)(m->source + 1) << 16) | (m->bot & 0xffff);
 			add_step(l, "", 0, 2, -1);   /* the banner */
 			for (;;) {
+				uint64_t session = m->session;
+				bool last = m->last_in_session;
+
 				if (o->truth)
 					sim_truth_write(o->truth, m);
 				add_message(l, m);
 				started_msgs++;
-				if (m->last_in_session) {
-					m = sim_gen_next(g);
-					break;
-				}
 				m = sim_gen_next(g);
-				if (!m)
+				if (last || !m || m->session != session)
 					break;
 			}
 			st->sessions++;

@@ -112,6 +112,9 @@ struct check {
 	size_t *sources;
 	int64_t start;
 	const char *bad;
+	uint64_t prev_session;
+	unsigned prev_index;
+	bool prev_last;
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -154,6 +157,15 @@ static int collect(const struct sim_message *m, void *ctx)
 		c->bad = "no end of header";
 	if (!ip_parse(m->client_text, &ip) || ip_is_local(&ip))
 		c->bad = "client address local or unreadable";
+	/* sessions are contiguous, numbered from 0, and end with a last message */
+	if (c->n > 1 && m->session != c->prev_session && (!c->prev_last || m->index_in_session != 0))
+		c->bad = "a session left open or not starting at message 0";
+	if (c->n > 1 && m->session == c->prev_session &&
+	    (c->prev_last || m->index_in_session != c->prev_index + 1))
+		c->bad = "messages of a session not in sequence";
+	c->prev_session = m->session;
+	c->prev_index = m->index_in_session;
+	c->prev_last = m->last_in_session;
 	if (m->index_in_session == 0 && strncasecmp(m->commands[0], "EHLO", 4) &&
 	    strncasecmp(m->commands[0], "HELO", 4))
 		c->bad = "a session that does not start with a greeting";
@@ -173,6 +185,8 @@ static void test_stream_properties(void **state)
 	(void)state;
 	c.start = sim_scenario_start(s);
 	assert_int_equal(sim_run(g, collect, &c), 0);
+	if (!c.prev_last)
+		c.bad = "the last session is left open";
 	if (c.bad)
 		fail_msg("%s", c.bad);
 	/* unique Message-IDs */
