@@ -113,7 +113,9 @@ static const struct var_def vars[] = {
 	{ "date", OP_DATE, 3 }, { "subject", OP_SUBJECT, 0 }, { "choice", OP_CHOICE, 4 },
 	{ "boundary", OP_BOUNDARY, 0 }, { "trap", OP_TRAP, 0 }, { "rand_ip", OP_RAND_IP, 0 },
 	{ "rand_host", OP_RAND_HOST, 0 }, { "content_type", OP_CONTENT_TYPE, 0 },
-	{ "cte", OP_CTE, 0 }, { "charset", OP_CHARSET, 0 },
+	{ "cte", OP_CTE, 0 }, { "charset", OP_CHARSET, 0 }, { "sfirst", OP_SFIRST, 0 },
+	{ "slast", OP_SLAST, 0 }, { "sfirst_lc", OP_SFIRST_LC, 0 }, { "slast_lc", OP_SLAST_LC, 0 },
+	{ "org", OP_ORG, 0 },
 };
 
 static const char *const date_styles[] = { "utc", "local", "local-noday", "gmt", "2digit", NULL };
@@ -689,7 +691,25 @@ void tpl_expand(struct buf *out, const struct tpl *t, struct msg_ctx *c)
 			if (c->charset)
 				buf_addstr(out, c->charset);
 			break;
-		case OP_MAILFROM_ADDR:
+		case OP_ORG: {
+			/* a name stable per bot across templates: the bot's own domain */
+			struct rng orgr;
+
+			rng_seed(&orgr, sim_seed_mix(c->bot_seed, 0x0e6));
+			add_random(out, &orgr, alnum, 26, rng_range(&orgr, 4, 9));
+			break;
+		}
+		case OP_SFIRST:
+			buf_addstr(out, c->sfirst ? c->sfirst : "");
+			break;
+		case OP_SLAST:
+			buf_addstr(out, c->slast ? c->slast : "");
+			break;
+		case OP_SFIRST_LC:
+			add_lower(out, c->sfirst ? c->sfirst : "");
+			break;
+		case OP_SLAST_LC:
+			add_lower(out, c->slast ? c->slast : "");
 			break;
 		}
 	}

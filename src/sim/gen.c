@@ -716,6 +716,8 @@ static void build_message(sim_gen *g)
 	}
 	if (camp->nproducts)
 		c.product = camp->products[rng_below(&env, (uint32_t)camp->nproducts)];
+	c.sfirst = sim_pick(&env, sim_first_names, sim_nfirst_names);
+	c.slast = sim_pick(&env, sim_last_names, sim_nlast_names);
 	/* envelope */
 	nr = (size_t)rng_range(&env, g->style.rcpt_min, g->style.rcpt_max);
 	g->rcpts = arena_alloc(a, nr * sizeof(*g->rcpts));

@@ -44,7 +44,7 @@ enum tpl_op {
 	OP_DOMAIN, OP_RCPT, OP_RCPT_LOCAL, OP_RCPT_DOMAIN, OP_TO, OP_TO_ANGLE,
 	OP_FROM, OP_FROM_LOCAL, OP_FROM_DOMAIN, OP_HELO, OP_IP, OP_DATE,
 	OP_SUBJECT, OP_CHOICE, OP_BOUNDARY, OP_TRAP, OP_RAND_IP, OP_RAND_HOST,
-	OP_CONTENT_TYPE, OP_CTE, OP_CHARSET, OP_MAILFROM_ADDR,
+	OP_CONTENT_TYPE, OP_CTE, OP_CHARSET, OP_SFIRST, OP_SLAST, OP_SFIRST_LC, OP_SLAST_LC, OP_ORG,
 };
 
 enum date_style { DATE_UTC, DATE_LOCAL, DATE_LOCAL_NODAY, DATE_GMT, DATE_2DIGIT, DATE_NAMED };
@@ -188,6 +188,7 @@ struct msg_ctx {
 	const char *content_type;
 	const char *charset;
 	const char *cte;
+	const char *sfirst, *slast;   /* the sender's name, one per message */
 	const char *product;          /* the product of this message */
 	const char *domain;           /* the URL domain of this message */
 };
