@@ -21,9 +21,10 @@
  * sim_gen_free(). Errors: functions returning NULL or -1 fill err with one
  * line; parse errors read "FILE:LINE: what".
  *
- * Limits: a scenario file at most SIM_MAX_FILE bytes, families at most
- * SIM_MAX_SOURCES (including unknown and legit), templates expand to at
- * most 64 KiB per message.
+ * Limits: a scenario file at most SIM_MAX_FILE bytes and 400 days, at most
+ * SIM_MAX_SOURCES sources (families, unknown, legit), 256 parts per
+ * template, random strings of at most 64 characters, at most 100
+ * recipients per message and 100 messages per connection.
  */
 #ifndef SPAMTIDE_SIM_SIM_H
 #define SPAMTIDE_SIM_SIM_H
