@@ -11,6 +11,12 @@
  *                     class and another length (HEX8 vs HEX12) counts half;
  *   patterns          1 when the PCRE2 pattern matches;
  *   has NAME          1 when the header is present.
+ * A group the family's samples nearly always matched (consistency >= 0.9)
+ * that the message answers with another value altogether counts against the
+ * family (-MISMATCH_PENALTY × weight): a bot writes its quirks every time,
+ * so a different Message-ID shape or charset means different software. A
+ * field present on one side only (an added or dropped header, the usual bot
+ * update) only misses its credit.
  * A group applies when the message can have the kind: dialect kinds only
  * with an SMTP session, content kinds only with content, helo_shape when a
  * HELO is known. score = Σ weight·match / Σ weight over applying groups.
@@ -30,6 +36,8 @@
 #define AMBIGUOUS_MARGIN 0.02   /* two families this close: say unknown, not a coin toss */
 #define CLEAR_MARGIN 0.15       /* a lead this large gives full confidence */
 #define MIN_COVERAGE 0.25       /* share of a family's weight that must apply */
+#define CONSISTENT 0.9          /* a group the family (nearly) always matches... */
+#define MISMATCH_PENALTY 2.0    /* ...counts against it this much when nothing matches */
 
 struct token {
 	const char *p;
@@ -160,6 +168,19 @@ static double line_match(const struct rule_line *l, const char *value)
 	return 0;
 }
 
+static bool group_has_absent(const struct family *f, const struct rule_group *g)
+{
+	size_t k;
+
+	for (k = 0; k < g->nlines; k++) {
+		const struct rule_line *l = &f->lines[g->lines[k]];
+
+		if (l->op == RULE_HAS || (l->op == RULE_EQ && !*l->value))
+			return true;
+	}
+	return false;
+}
+
 static bool group_applies(const struct rule_group *g, const struct attrib_vector *v, bool content)
 {
 	if (strncmp(g->kind, "dialect", 7) == 0)
@@ -195,7 +216,14 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 			if (m > best)
 				best = m;
 		}
-		num += gr->effective * best;
+		/* What the family always writes, written otherwise: other software.
+		 * A field added or dropped (absent on one side) is what a bot
+		 * update looks like, and costs only the missing credit. */
+		if (best == 0 && gr->consistency >= CONSISTENT && value && *value &&
+		    !group_has_absent(f, gr))
+			num -= MISMATCH_PENALTY * gr->effective;
+		else
+			num += gr->effective * best;
 		den += gr->effective;
 		if (evidence && *nevidence < ATTRIB_MAX_EVIDENCE && gr->effective >= 0.5) {
 			char shown[48];
@@ -209,7 +237,7 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 				 f->name, best >= 0.999 ? "" : shown[0] ? "" : "", best);
 		}
 	}
-	s.score = den > 0 ? num / den : 0;
+	s.score = den > 0 && num > 0 ? num / den : 0;
 	s.coverage = f->total_weight > 0 ? den / f->total_weight : 0;
 	return s;
 }

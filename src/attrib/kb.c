@@ -430,6 +430,18 @@ static void kb_finish(attrib_kb *kb)
 				den += w;
 			}
 			gr->effective = gr->weight * (den > 0 ? num / den : 1);
+			gr->consistency = 1;
+			if (f->learned) {
+				unsigned long seen = 0;
+				bool counted = true;
+
+				for (l = 0; l < gr->nlines; l++) {
+					seen += f->lines[gr->lines[l]].seen;
+					counted &= f->lines[gr->lines[l]].seen > 0;
+				}
+				if (counted)
+					gr->consistency = seen >= f->learned ? 1 : (double)seen / (double)f->learned;
+			}
 			f->total_weight += gr->effective;
 		}
 	}

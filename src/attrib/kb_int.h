@@ -26,6 +26,7 @@ struct rule_group {
 	const char *kind;
 	double weight;           /* as written (or the kind's default) */
 	double effective;        /* weight × distinctiveness across the kb */
+	double consistency;      /* share of the family's samples its lines cover (1: hand-written) */
 	size_t *lines;           /* indexes into family.lines */
 	size_t nlines;
 };

@@ -125,6 +125,18 @@ static void test_scoring(void **state)
 	if (!(r.score > 0.75 && r.score < 0.99))
 		fail_msg("updated bot scores %.3f", r.score);
 
+	/* an added X-Mailer is an update (absent on one side): still alpha */
+	vec(&v, "Message-ID Date From To Subject X-Mailer MIME-Version Content-Type", "<HEX16@DOMAIN>",
+	    "NewMailer 1.0", true);
+	attrib_classify(kb, &v, &r);
+	assert_string_equal(r.family, "alpha");
+
+	/* the same layout with another Message-ID altogether: other software */
+	vec(&v, "Message-ID Date From To Subject MIME-Version Content-Type", "<DIGIT14.DIGIT5@IP>", "",
+	    true);
+	attrib_classify(kb, &v, &r);
+	assert_string_equal(r.family, "unknown");
+
 	/* another program entirely: unknown, never the nearest family */
 	vec(&v, "Received From To Subject Date Message-ID", "<DIGIT14.DIGIT5@IP>", "Outlook", false);
 	attrib_classify(kb, &v, &r);
