@@ -94,13 +94,44 @@ static size_t tokenize_shape(const char *s, struct token *t, size_t max)
 	return n;
 }
 
+/*
+ * The characters a shape class may hold (mail_shape's classes): a random
+ * string drawn from a larger alphabet lands in a smaller class now and then
+ * (12 random hex digits are all decimal one time in 300), so a class inside
+ * the other's alphabet is a near match.
+ */
+static unsigned class_chars(const char *p, size_t n)
+{
+	static const struct { const char *name; unsigned chars; } classes[] = {
+		{ "DIGIT", 1 }, { "HEX", 1 | 2 }, { "UHEX", 1 | 4 }, { "LOWER", 2 | 8 },
+		{ "UPPER", 4 | 16 }, { "ALPHA", 2 | 4 | 8 | 16 }, { "ALNUM", 31 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
+		if (strlen(classes[i].name) == n && memcmp(classes[i].name, p, n) == 0)
+			return classes[i].chars;
+	return 0;
+}
+
 static double token_match(const struct token *a, const struct token *b, bool shapes)
 {
 	if (a->n == b->n && memcmp(a->p, b->p, a->n) == 0)
 		return a->w;
 	if (shapes) {
-		if (a->cls && a->cls == b->cls && memcmp(a->p, b->p, a->cls) == 0)
-			return 0.5 * a->w;
+		unsigned ca, cb;
+		bool same_len;
+
+		if (!a->cls || !b->cls)
+			return 0;
+		same_len = a->n - a->cls == b->n - b->cls &&
+			   memcmp(a->p + a->cls, b->p + b->cls, a->n - a->cls) == 0;
+		if (a->cls == b->cls && memcmp(a->p, b->p, a->cls) == 0)
+			return 0.5 * a->w;                 /* same class, another length */
+		ca = class_chars(a->p, a->cls);
+		cb = class_chars(b->p, b->cls);
+		if (ca && cb && ((ca & cb) == ca || (ca & cb) == cb))
+			return (same_len ? 0.75 : 0.4) * a->w;
 	} else if (a->n == b->n && strncasecmp(a->p, b->p, a->n) == 0) {
 		return 0.5 * a->w;
 	}
