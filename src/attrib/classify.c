@@ -5,10 +5,7 @@
  * Per family, each feature group (the lines of one kind) that applies to
  * the message contributes weight × match, match in [0, 1]:
  *   exact values      1 when equal;
- *   header_order      2·LCS/(m+n) over header names (an added header keeps
- *                     most of the credit), names equal but for case count half;
- *   shapes            the same over shape tokens, where a token of the same
- *                     class and another length (HEX8 vs HEX12) counts half;
+ *   header_order and shapes: partial credit for near values (seq.c);
  *   patterns          1 when the PCRE2 pattern matches;
  *   has NAME          1 when the header is present.
  * A group the family's samples nearly always matched (consistency >= 0.9)
@@ -21,168 +18,52 @@
  * with an SMTP session, content kinds only with content, helo_shape when a
  * HELO is known. score = Σ weight·match / Σ weight over applying groups.
  */
-#include <ctype.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "attrib/kb_int.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define MAX_TOKENS 96           /* tokens compared per value: bounds the O(m·n) LCS */
 #define AMBIGUOUS_MARGIN 0.02   /* two families this close: say unknown, not a coin toss */
 #define CLEAR_MARGIN 0.15       /* a lead this large gives full confidence */
 #define MIN_COVERAGE 0.25       /* share of a family's weight that must apply */
 #define CONSISTENT 0.9          /* a group the family (nearly) always matches... */
 #define MISMATCH_PENALTY 2.0    /* ...counts against it this much when nothing matches */
 
-struct token {
-	const char *p;
-	size_t n;
-	size_t cls;      /* length of the class prefix (letters before digits), shapes only */
-	double w;        /* what matching it is worth */
+/* the message's tokens of one kind, cut once per classification */
+struct msg_seq {
+	const char *value;
+	struct seq seq;
+	struct seq_token tok[SEQ_MAX_TOKENS];
 };
 
-#define PARTIAL_FLOOR 0.6     /* below this similarity a value is another program's */
-#define FRAME_WEIGHT 0.3      /* punctuation and DOMAIN/IP: every identifier has them */
+struct msg_seqs {
+	struct msg_seq *s;
+	size_t n, cap;
+};
 
-static size_t tokenize_words(const char *s, struct token *t, size_t max)
+static const struct seq *message_seq(struct msg_seqs *ms, const char *value, bool shapes)
 {
-	size_t n = 0;
-
-	while (*s && n < max) {
-		while (*s == ' ')
-			s++;
-		if (!*s)
-			break;
-		t[n].p = s;
-		while (*s && *s != ' ')
-			s++;
-		t[n].n = (size_t)(s - t[n].p);
-		t[n].cls = 0;
-		t[n].w = 1;
-		n++;
-	}
-	return n;
-}
-
-/* shape tokens: "HEX8" (class + length) or single punctuation characters */
-static size_t tokenize_shape(const char *s, struct token *t, size_t max)
-{
-	size_t n = 0;
-
-	while (*s && n < max) {
-		t[n].p = s;
-		if (isupper((unsigned char)*s)) {
-			while (isupper((unsigned char)*s))
-				s++;
-			t[n].cls = (size_t)(s - t[n].p);
-			while (isdigit((unsigned char)*s))
-				s++;
-		} else {
-			s++;
-			t[n].cls = 0;
-		}
-		t[n].n = (size_t)(s - t[n].p);
-		t[n].w = !t[n].cls || (t[n].n == 6 && memcmp(t[n].p, "DOMAIN", 6) == 0) ||
-			 (t[n].n == 2 && memcmp(t[n].p, "IP", 2) == 0) ? FRAME_WEIGHT : 1;
-		n++;
-	}
-	return n;
-}
-
-/*
- * The characters a shape class may hold (mail_shape's classes): a random
- * string drawn from a larger alphabet lands in a smaller class now and then
- * (12 random hex digits are all decimal one time in 300), so a class inside
- * the other's alphabet is a near match.
- */
-static unsigned class_chars(const char *p, size_t n)
-{
-	static const struct { const char *name; unsigned chars; } classes[] = {
-		{ "DIGIT", 1 }, { "HEX", 1 | 2 }, { "UHEX", 1 | 4 }, { "LOWER", 2 | 8 },
-		{ "UPPER", 4 | 16 }, { "ALPHA", 2 | 4 | 8 | 16 }, { "ALNUM", 31 },
-	};
 	size_t i;
 
-	for (i = 0; i < sizeof(classes) / sizeof(classes[0]); i++)
-		if (strlen(classes[i].name) == n && memcmp(classes[i].name, p, n) == 0)
-			return classes[i].chars;
-	return 0;
-}
-
-static double token_match(const struct token *a, const struct token *b, bool shapes)
-{
-	if (a->n == b->n && memcmp(a->p, b->p, a->n) == 0)
-		return a->w;
-	if (shapes) {
-		unsigned ca, cb;
-		bool same_len;
-
-		if (!a->cls || !b->cls)
-			return 0;
-		same_len = a->n - a->cls == b->n - b->cls &&
-			   memcmp(a->p + a->cls, b->p + b->cls, a->n - a->cls) == 0;
-		if (a->cls == b->cls && memcmp(a->p, b->p, a->cls) == 0)
-			return 0.5 * a->w;                 /* same class, another length */
-		ca = class_chars(a->p, a->cls);
-		cb = class_chars(b->p, b->cls);
-		if (ca && cb && ((ca & cb) == ca || (ca & cb) == cb))
-			return (same_len ? 0.75 : 0.4) * a->w;
-	} else if (a->n == b->n && strncasecmp(a->p, b->p, a->n) == 0) {
-		return 0.5 * a->w;
+	for (i = 0; i < ms->n; i++)
+		if (ms->s[i].value == value)
+			return &ms->s[i].seq;
+	if (ms->n == ms->cap) {
+		ms->cap = ms->cap ? ms->cap * 2 : 8;
+		ms->s = xreallocarray(ms->s, ms->cap, sizeof(*ms->s));
+		/* tokens live inside the entries: re-point them after the move */
+		for (i = 0; i < ms->n; i++)
+			ms->s[i].seq.t = ms->s[i].tok;
 	}
-	return 0;
+	ms->s[ms->n].value = value;
+	seq_tokenize(&ms->s[ms->n].seq, ms->s[ms->n].tok, value, shapes);
+	return &ms->s[ms->n++].seq;
 }
 
-/*
- * Weighted LCS similarity 2·W / (Wa + Wb), turned into credit: nothing below
- * PARTIAL_FLOOR (another program's value that merely shares the frame),
- * rising linearly to 1 for an identical value.
- */
-static double sequence_similarity(const char *x, const char *y, bool shapes)
-{
-	struct token a[MAX_TOKENS], b[MAX_TOKENS];
-	double row[2][MAX_TOKENS + 1], wa = 0, wb = 0, sim;
-	size_t m, n, i, j;
-
-	if (strcmp(x, y) == 0)
-		return 1;
-	m = shapes ? tokenize_shape(x, a, MAX_TOKENS) : tokenize_words(x, a, MAX_TOKENS);
-	n = shapes ? tokenize_shape(y, b, MAX_TOKENS) : tokenize_words(y, b, MAX_TOKENS);
-	if (m == 0 || n == 0)
-		return 0;
-	for (i = 0; i < m; i++)
-		wa += a[i].w;
-	for (j = 0; j < n; j++)
-		wb += b[j].w;
-	memset(row, 0, sizeof(row));
-	for (i = 1; i <= m; i++) {
-		double *cur = row[i & 1], *prev = row[(i - 1) & 1];
-
-		cur[0] = 0;
-		for (j = 1; j <= n; j++) {
-			double best = prev[j] > cur[j - 1] ? prev[j] : cur[j - 1];
-			double diag = prev[j - 1] + token_match(&a[i - 1], &b[j - 1], shapes);
-
-			cur[j] = diag > best ? diag : best;
-		}
-	}
-	sim = 2 * row[m & 1][n] / (wa + wb);
-	return sim <= PARTIAL_FLOOR ? 0 : (sim - PARTIAL_FLOOR) / (1 - PARTIAL_FLOOR);
-}
-
-static bool shape_kind(const char *kind)
-{
-	size_t n = strlen(kind);
-
-	return n > 6 && strcmp(kind + n - 6, "_shape") == 0 && strcmp(kind, "helo_shape") != 0;
-}
-
-static double line_match(const struct rule_line *l, const char *value)
+static double line_match(const struct rule_line *l, const char *value, struct msg_seqs *ms)
 {
 	if (l->op == RULE_HAS)
 		return value ? 1 : 0;
@@ -192,10 +73,8 @@ static double line_match(const struct rule_line *l, const char *value)
 		return pcre2_match(l->re, (PCRE2_SPTR)value, strlen(value), 0, 0, l->md, NULL) >= 0;
 	if (strcmp(l->value, value) == 0)
 		return 1;
-	if (strcmp(l->kind, "header_order") == 0)
-		return sequence_similarity(l->value, value, false);
-	if (shape_kind(l->kind) && *l->value && *value)
-		return sequence_similarity(l->value, value, true);
+	if (l->is_seq && *l->value && *value)
+		return seq_credit(&l->seq, message_seq(ms, value, l->shapes), l->shapes);
 	return 0;
 }
 
@@ -227,7 +106,8 @@ struct scored {
 };
 
 static struct scored score_family(const struct family *f, const struct attrib_vector *v,
-				  bool content, char evidence[][128], size_t *nevidence)
+				  bool content, struct msg_seqs *ms, char evidence[][128],
+				  size_t *nevidence)
 {
 	struct scored s = { 0, 0 };
 	double num = 0, den = 0;
@@ -241,8 +121,15 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 		if (!group_applies(gr, v, content))
 			continue;
 		value = attrib_vector_value(v, gr->kind);
-		for (k = 0; k < gr->nlines; k++) {
-			double m = line_match(&f->lines[gr->lines[k]], value);
+		/* an exact value first: most groups end here */
+		for (k = 0; value && k < gr->nlines && best < 1; k++) {
+			const struct rule_line *l = &f->lines[gr->lines[k]];
+
+			if (l->op == RULE_EQ && strcmp(l->value, value) == 0)
+				best = 1;
+		}
+		for (k = 0; k < gr->nlines && best < 1; k++) {
+			double m = line_match(&f->lines[gr->lines[k]], value, ms);
 
 			if (m > best)
 				best = m;
@@ -284,6 +171,7 @@ void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v, struct 
 	size_t i, best = (size_t)-1, second = (size_t)-1;
 	double bs = -1, ss = -1;
 	struct scored sc;
+	struct msg_seqs ms = { NULL, 0, 0 };
 
 	out->family = ATTRIB_UNKNOWN;
 	out->confidence = 0;
@@ -292,7 +180,7 @@ void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v, struct 
 	out->runner_up_score = 0;
 	out->nevidence = 0;
 	for (i = 0; kb && i < kb->n; i++) {
-		sc = score_family(&kb->fam[i], v, content, NULL, NULL);
+		sc = score_family(&kb->fam[i], v, content, &ms, NULL, NULL);
 		if (sc.coverage < MIN_COVERAGE)
 			continue;
 		if (sc.score > bs) {
@@ -302,6 +190,9 @@ void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v, struct 
 			second = i, ss = sc.score;
 		}
 	}
+	free(ms.s);
+	ms.s = NULL;
+	ms.n = ms.cap = 0;
 	if (best == (size_t)-1) {
 		snprintf(out->evidence[out->nevidence++], 128, "no family's features apply");
 		out->confidence = 1;
@@ -336,5 +227,6 @@ void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v, struct 
 	snprintf(out->evidence[out->nevidence++], 128, "%s scores %.2f%s%s%s", out->family, bs,
 		 out->runner_up ? ", next " : "", out->runner_up ? out->runner_up : "",
 		 out->runner_up ? "" : "");
-	score_family(&kb->fam[best], v, content, out->evidence, &out->nevidence);
+	score_family(&kb->fam[best], v, content, &ms, out->evidence, &out->nevidence);
+	free(ms.s);
 }

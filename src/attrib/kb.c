@@ -106,6 +106,7 @@ void kb_family_free(struct family *f)
 	for (i = 0; i < f->nlines; i++) {
 		free(f->lines[i].kind);
 		free(f->lines[i].value);
+		free(f->lines[i].seq.t);
 		if (f->lines[i].md)
 			pcre2_match_data_free(f->lines[i].md);
 		if (f->lines[i].re)
@@ -407,6 +408,18 @@ static void kb_finish(attrib_kb *kb)
 	for (i = 0; i < kb->n; i++) {
 		struct family *f = &kb->fam[i];
 
+		/* values compared by similarity are cut into tokens once */
+		for (l = 0; l < f->nlines; l++) {
+			struct rule_line *line = &f->lines[l];
+			struct seq_token tmp[SEQ_MAX_TOKENS];
+
+			if (line->op != RULE_EQ || line->seq.t || !seq_kind(line->kind, &line->shapes))
+				continue;
+			line->is_seq = true;
+			seq_tokenize(&line->seq, tmp, line->value, line->shapes);
+			line->seq.t = xcalloc(line->seq.n + 1, sizeof(*tmp));
+			memcpy(line->seq.t, tmp, line->seq.n * sizeof(*tmp));
+		}
 		f->total_weight = 0;
 		for (g = 0; g < f->ngroups; g++) {
 			struct rule_group *gr = &f->groups[g];

@@ -11,12 +11,37 @@
 
 enum rule_op { RULE_EQ, RULE_RE, RULE_HAS };
 
+/* A value cut into tokens for partial matching (header names, shape parts). */
+struct seq_token {
+	uint64_t h;              /* hash of the token */
+	uint64_t hci;            /* of its lower case (header names) */
+	float w;                 /* what matching it is worth */
+	uint8_t cls;             /* shape class id (1..7), 0: not a class token */
+};
+
+struct seq {
+	struct seq_token *t;
+	size_t n;
+	double wsum;
+};
+
+#define SEQ_MAX_TOKENS 96        /* tokens compared per value: bounds the O(m·n) LCS */
+
+/* seq_kind: the kind compares by partial similarity; *shapes for shapes. */
+bool seq_kind(const char *kind, bool *shapes);
+/* seq_tokenize: s into out (tokens in buf[SEQ_MAX_TOKENS]). */
+void seq_tokenize(struct seq *out, struct seq_token *buf, const char *s, bool shapes);
+/* seq_credit: 0..1 credit of b against a: 0 below the partial floor. */
+double seq_credit(const struct seq *a, const struct seq *b, bool shapes);
+
 struct rule_line {
 	char *kind;              /* "header_order", "header:X-Mailer", "dialect.helo_verb" */
 	enum rule_op op;
 	char *value;             /* RULE_EQ: the value; RULE_RE: the pattern */
 	pcre2_code *re;
 	pcre2_match_data *md;
+	struct seq seq;          /* tokens, for kinds compared by similarity */
+	bool is_seq, shapes;
 	double weight;           /* < 0: not given on this line */
 	unsigned long seen;      /* learned lines: samples that had this value */
 	unsigned lineno;
