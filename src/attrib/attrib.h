@@ -46,7 +46,10 @@
 struct attrib_feature {
 	const char *kind;      /* "header_order", "header:X-Mailer", "dialect.helo_verb", ... */
 	const char *value;
+	uint64_t kind_hash;    /* hash64 of kind, for fast lookups */
 };
+
+struct attrib_memo;
 
 struct attrib_vector {
 	struct arena arena;
@@ -54,6 +57,9 @@ struct attrib_vector {
 	size_t n, cap;
 	bool have_dialect;     /* an SMTP session's dialect facts are in it */
 	bool encrypted;        /* dialect only: the content was encrypted */
+	/* partial similarities already computed, kept across messages: the
+	 * same shapes come back message after message (owned; freed with v) */
+	struct attrib_memo *memo;
 };
 
 /* The SMTP session side, when there was one (trap, pcap). */
@@ -75,6 +81,8 @@ void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 void attrib_vector_add(struct attrib_vector *v, const char *kind, const char *value);
 /* attrib_vector_value: the value of kind, or NULL. */
 const char *attrib_vector_value(const struct attrib_vector *v, const char *kind);
+/* attrib_vector_lookup: the same, with kind's hash64(kind, len, 0) known. */
+const char *attrib_vector_lookup(const struct attrib_vector *v, const char *kind, uint64_t kind_hash);
 /* Serialised as "kind\tvalue\n" lines (\\, \t, \n escaped) for the store. */
 void attrib_vector_serialize(const struct attrib_vector *v, struct buf *out);
 bool attrib_vector_parse(struct attrib_vector *v, const char *p, size_t n);
@@ -108,8 +116,9 @@ struct attrib_result {
 	size_t nevidence;
 };
 
-void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v,
-		     struct attrib_result *out);
+/* attrib_classify: v's memo is updated (so v is not const); not for use
+ * by two threads on one vector. */
+void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib_result *out);
 /* attrib_campaign: the campaign id of a message's subject and body text. */
 void attrib_campaign(const struct mail_features *f, char out[24]);
 

@@ -20,7 +20,7 @@
 #include "util/hash.h"
 #include "util/banned.h"
 
-#define CAMPAIGN_WORDS 400     /* words read: the opening screens carry the template */
+#define CAMPAIGN_WORDS 200     /* words read: the opening screens carry the template */
 #define CAMPAIGN_WORD_MAX 32   /* longer "words" are base64 or junk, skipped */
 #define SHINGLE 3
 
@@ -41,7 +41,7 @@ static void add_words(struct words *w, const char *s)
 
 	while (*p && w->n < CAMPAIGN_WORDS) {
 		const char *start;
-		char word[CAMPAIGN_WORD_MAX];
+		uint64_t h;
 		size_t n = 0;
 		bool skip = false, capital, ends_sentence;
 
@@ -65,24 +65,23 @@ static void add_words(struct words *w, const char *s)
 		    memchr(start, '/', (size_t)(p - start)) ||
 		    (p - start > 4 && strncmp(start, "www", 3) == 0))
 			continue;
+		/* FNV-1a over the lower-cased letters, as they are read */
+		h = 0xcbf29ce484222325ULL;
 		for (const char *q = start; q < p; q++) {
 			unsigned char c = (unsigned char)*q;
 
-			if (isdigit(c)) {
+			if (isdigit(c) || n >= CAMPAIGN_WORD_MAX) {
 				skip = true;
 				break;
 			}
 			if (!word_byte(c))
 				continue;
-			if (n + 1 >= sizeof(word)) {
-				skip = true;
-				break;
-			}
-			word[n++] = (char)tolower(c);
+			h = (h ^ (unsigned char)tolower(c)) * 0x100000001b3ULL;
+			n++;
 		}
 		if (skip || n < 2)
 			continue;
-		w->h[w->n++] = hash64(word, n, 0x6361);
+		w->h[w->n++] = h;
 	}
 }
 

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "attrib/kb_int.h"
+#include "util/hash.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -63,7 +64,28 @@ static const struct seq *message_seq(struct msg_seqs *ms, const char *value, boo
 	return &ms->s[ms->n++].seq;
 }
 
-static double line_match(const struct rule_line *l, const char *value, struct msg_seqs *ms)
+struct ctx {
+	const attrib_kb *kb;
+	struct attrib_memo *memo;
+	struct msg_seqs *ms;       /* in the memo: its room is kept between messages */
+};
+
+static double partial(struct ctx *c, const struct rule_line *l, const char *value)
+{
+	uint64_t h = hash64(value, strlen(value), 11);
+	struct memo_entry *e = &c->memo->e[(h ^ (uintptr_t)l * 0x9e3779b97f4a7c15ULL) >> 51 &
+					     (MEMO_SLOTS - 1)];
+
+	if (e->generation == c->kb->generation && e->line == l && e->value == h)
+		return e->credit;
+	e->generation = c->kb->generation;
+	e->line = l;
+	e->value = h;
+	e->credit = seq_credit(&l->seq, message_seq(c->ms, value, l->shapes), l->shapes);
+	return e->credit;
+}
+
+static double line_match(struct ctx *c, const struct rule_line *l, const char *value)
 {
 	if (l->op == RULE_HAS)
 		return value ? 1 : 0;
@@ -74,7 +96,7 @@ static double line_match(const struct rule_line *l, const char *value, struct ms
 	if (strcmp(l->value, value) == 0)
 		return 1;
 	if (l->is_seq && *l->value && *value)
-		return seq_credit(&l->seq, message_seq(ms, value, l->shapes), l->shapes);
+		return partial(c, l, value);
 	return 0;
 }
 
@@ -106,7 +128,7 @@ struct scored {
 };
 
 static struct scored score_family(const struct family *f, const struct attrib_vector *v,
-				  bool content, struct msg_seqs *ms, char evidence[][128],
+				  bool content, struct ctx *c, char evidence[][128],
 				  size_t *nevidence)
 {
 	struct scored s = { 0, 0 };
@@ -120,7 +142,7 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 
 		if (!group_applies(gr, v, content))
 			continue;
-		value = attrib_vector_value(v, gr->kind);
+		value = attrib_vector_lookup(v, gr->kind, gr->kind_hash);
 		/* an exact value first: most groups end here */
 		for (k = 0; value && k < gr->nlines && best < 1; k++) {
 			const struct rule_line *l = &f->lines[gr->lines[k]];
@@ -129,7 +151,7 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 				best = 1;
 		}
 		for (k = 0; k < gr->nlines && best < 1; k++) {
-			double m = line_match(&f->lines[gr->lines[k]], value, ms);
+			double m = line_match(c, &f->lines[gr->lines[k]], value);
 
 			if (m > best)
 				best = m;
@@ -143,17 +165,10 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 		else
 			num += gr->effective * best;
 		den += gr->effective;
-		if (evidence && *nevidence < ATTRIB_MAX_EVIDENCE && gr->effective >= 0.5) {
-			char shown[48];
-
-			snprintf(shown, sizeof(shown), "%s", value ? value : "(absent)");
-			for (char *c = shown; *c; c++)
-				if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-					*c = '?';
-			snprintf(evidence[(*nevidence)++], 128, "%s %s %s%s (%.2f)", gr->kind,
+		if (evidence && *nevidence < ATTRIB_MAX_EVIDENCE && gr->effective >= 0.5)
+			snprintf(evidence[(*nevidence)++], 128, "%s %s %s (%.2f)", gr->kind,
 				 best >= 0.999 ? "matches" : best > 0 ? "resembles" : "differs from",
-				 f->name, best >= 0.999 ? "" : shown[0] ? "" : "", best);
-		}
+				 f->name, best);
 	}
 	s.score = den > 0 && num > 0 ? num / den : 0;
 	s.coverage = f->total_weight > 0 ? den / f->total_weight : 0;
@@ -165,13 +180,13 @@ static bool has_content(const struct attrib_vector *v)
 	return !v->encrypted && attrib_vector_value(v, "header_order") != NULL;
 }
 
-void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v, struct attrib_result *out)
+void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib_result *out)
 {
 	bool content = has_content(v);
 	size_t i, best = (size_t)-1, second = (size_t)-1;
 	double bs = -1, ss = -1;
 	struct scored sc;
-	struct msg_seqs ms = { NULL, 0, 0 };
+	struct ctx c = { kb, NULL, NULL };
 
 	out->family = ATTRIB_UNKNOWN;
 	out->confidence = 0;
@@ -179,8 +194,13 @@ void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v, struct 
 	out->runner_up = NULL;
 	out->runner_up_score = 0;
 	out->nevidence = 0;
+	if (!v->memo)
+		v->memo = xcalloc(1, sizeof(*v->memo));
+	c.memo = v->memo;
+	c.ms = (struct msg_seqs *)&v->memo->seqs;
+	c.ms->n = 0;          /* tokens of the previous message's values are stale */
 	for (i = 0; kb && i < kb->n; i++) {
-		sc = score_family(&kb->fam[i], v, content, &ms, NULL, NULL);
+		sc = score_family(&kb->fam[i], v, content, &c, NULL, NULL);
 		if (sc.coverage < MIN_COVERAGE)
 			continue;
 		if (sc.score > bs) {
@@ -190,9 +210,6 @@ void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v, struct 
 			second = i, ss = sc.score;
 		}
 	}
-	free(ms.s);
-	ms.s = NULL;
-	ms.n = ms.cap = 0;
 	if (best == (size_t)-1) {
 		snprintf(out->evidence[out->nevidence++], 128, "no family's features apply");
 		out->confidence = 1;
@@ -227,6 +244,5 @@ void attrib_classify(const attrib_kb *kb, const struct attrib_vector *v, struct 
 	snprintf(out->evidence[out->nevidence++], 128, "%s scores %.2f%s%s%s", out->family, bs,
 		 out->runner_up ? ", next " : "", out->runner_up ? out->runner_up : "",
 		 out->runner_up ? "" : "");
-	score_family(&kb->fam[best], v, content, &ms, out->evidence, &out->nevidence);
-	free(ms.s);
+	score_family(&kb->fam[best], v, content, &c, out->evidence, &out->nevidence);
 }

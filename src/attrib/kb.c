@@ -25,6 +25,7 @@
 
 #include "attrib/kb_int.h"
 #include "util/embedded.h"
+#include "util/hash.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -371,6 +372,7 @@ static void build_groups(struct family *f)
 			f->groups = xreallocarray(f->groups, f->ngroups + 1, sizeof(*f->groups));
 			memset(&f->groups[g], 0, sizeof(f->groups[g]));
 			f->groups[g].kind = l->kind;
+			f->groups[g].kind_hash = hash64(l->kind, strlen(l->kind), 0);
 			f->groups[g].weight = -1;
 			f->ngroups++;
 		}
@@ -403,8 +405,10 @@ static bool same_line(const struct rule_line *a, const struct rule_line *b)
  */
 static void kb_finish(attrib_kb *kb)
 {
+	static uint64_t generations;
 	size_t i, j, g, l, m, n;
 
+	kb->generation = ++generations;
 	for (i = 0; i < kb->n; i++) {
 		struct family *f = &kb->fam[i];
 

@@ -49,6 +49,7 @@ struct rule_line {
 
 struct rule_group {
 	const char *kind;
+	uint64_t kind_hash;      /* hash64(kind, len, 0) */
 	double weight;           /* as written (or the kind's default) */
 	double effective;        /* weight × distinctiveness across the kb */
 	double consistency;      /* share of the family's samples its lines cover (1: hand-written) */
@@ -74,6 +75,24 @@ struct family {
 struct attrib_kb {
 	struct family *fam;
 	size_t n;
+	uint64_t generation;     /* unique per kb built: keys the similarity memo */
+};
+
+/* The similarity memo of a vector: direct-mapped, keyed by (kb generation,
+ * rule line, value hash). */
+#define MEMO_SLOTS 8192
+struct memo_entry {
+	uint64_t generation;
+	const void *line;
+	uint64_t value;
+	double credit;
+};
+struct attrib_memo {
+	struct memo_entry e[MEMO_SLOTS];
+	struct {                 /* classify.c's struct msg_seqs: the room for a */
+		void *s;         /* message's value tokens, kept between messages */
+		size_t n, cap;
+	} seqs;
 };
 
 #define ATTRIB_DEFAULT_THRESHOLD 0.75

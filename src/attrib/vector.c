@@ -18,7 +18,9 @@
 #include <strings.h>
 
 #include "attrib/attrib.h"
+#include "attrib/kb_int.h"
 #include "smtp/smtp.h"
+#include "util/hash.h"
 #include "util/ip.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -42,6 +44,9 @@ void attrib_vector_reset(struct attrib_vector *v)
 void attrib_vector_free(struct attrib_vector *v)
 {
 	arena_free(&v->arena);
+	if (v->memo)
+		free(v->memo->seqs.s);
+	free(v->memo);
 	free(v->f);
 	memset(v, 0, sizeof(*v));
 }
@@ -53,18 +58,24 @@ void attrib_vector_add(struct attrib_vector *v, const char *kind, const char *va
 		v->f = xreallocarray(v->f, v->cap, sizeof(*v->f));
 	}
 	v->f[v->n].kind = arena_strdup(&v->arena, kind);
+	v->f[v->n].kind_hash = hash64(kind, strlen(kind), 0);
 	v->f[v->n].value = arena_strdup(&v->arena, value ? value : "");
 	v->n++;
 }
 
-const char *attrib_vector_value(const struct attrib_vector *v, const char *kind)
+const char *attrib_vector_lookup(const struct attrib_vector *v, const char *kind, uint64_t kind_hash)
 {
 	size_t i;
 
 	for (i = 0; i < v->n; i++)
-		if (strcmp(v->f[i].kind, kind) == 0)
+		if (v->f[i].kind_hash == kind_hash && strcmp(v->f[i].kind, kind) == 0)
 			return v->f[i].value;
 	return NULL;
+}
+
+const char *attrib_vector_value(const struct attrib_vector *v, const char *kind)
+{
+	return attrib_vector_lookup(v, kind, hash64(kind, strlen(kind), 0));
 }
 
 /* coarse shape: character classes without lengths, repeats collapsed */

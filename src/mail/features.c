@@ -59,12 +59,13 @@ void mail_shutdown(void)
 void mail_features_init(struct mail_features *f)
 {
 	memset(f, 0, sizeof(*f));
-	arena_init(&f->arena, 16 * 1024);
+	arena_init(&f->arena, 64 * 1024);
 }
 
 void mail_features_free(struct mail_features *f)
 {
 	arena_free(&f->arena);
+	free(f->scan_fields);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -220,30 +221,36 @@ static const char *unfold(struct arena *a, const char *v, size_t n, size_t max)
 static bool receiver_field(const struct field *f)
 {
 	static const char *const exact[] = {
-		"Return-Path", "Delivered-To", "X-Original-To", "Envelope-To", "Received-SPF",
-		"Authentication-Results", "Status", "X-Status", "X-Keywords", "X-UID",
-		"Content-Length", "Lines", "X-Greylist", "X-Virus-Scanned", "X-Scanned-By",
-		"X-Sieve", "X-Spam", "X-Evolution-Source", "X-Account-Key", "X-UIDL",
-		"X-Rcpt-To", "X-Original-Sender", "X-Gmail-Labels", "X-GM-THRID",
-		"X-Original-Arrival-Time",
+		"return-path", "delivered-to", "x-original-to", "envelope-to", "received-spf",
+		"authentication-results", "status", "x-status", "x-keywords", "x-uid",
+		"content-length", "lines", "x-greylist", "x-virus-scanned", "x-scanned-by",
+		"x-sieve", "x-spam", "x-evolution-source", "x-account-key", "x-uidl",
+		"x-rcpt-to", "x-original-sender", "x-gmail-labels", "x-gm-thrid",
+		"x-original-arrival-time",
 	};
 	static const char *const prefix[] = {
-		"X-Spam-", "X-Virus-", "X-Amavis-", "X-Quarantine-", "X-Mozilla-", "X-Spamtide-",
-		"X-MS-Exchange-Organization-", "ARC-", "X-Envelope-", "X-Brightmail-",
-		"X-Cloudmark-", "X-Barracuda-", "X-IronPort-", "X-Proofpoint-", "X-Razor-",
-		"X-DSPAM-", "X-Bogosity", "X-Filter-", "X-ASG-",
+		"x-spam-", "x-virus-", "x-amavis-", "x-quarantine-", "x-mozilla-", "x-spamtide-",
+		"x-ms-exchange-organization-", "arc-", "x-envelope-", "x-brightmail-",
+		"x-cloudmark-", "x-barracuda-", "x-ironport-", "x-proofpoint-", "x-razor-",
+		"x-dspam-", "x-bogosity", "x-filter-", "x-asg-",
 	};
-	size_t i;
+	char name[64];
+	size_t i, n = f->name_len;
 
+	if (n >= sizeof(name))
+		return false;
+	for (i = 0; i < n; i++)
+		name[i] = (char)tolower((unsigned char)f->name[i]);
+	name[n] = '\0';
+	/* every name in the lists starts with one of these letters */
+	if (!strchr("rdxeaslc", name[0]))
+		return false;
 	for (i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
-		if (name_is(f, exact[i]))
+		if (name[0] == exact[i][0] && strcmp(name, exact[i]) == 0)
 			return true;
-	for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++) {
-		size_t n = strlen(prefix[i]);
-
-		if (f->name_len >= n && strncasecmp(f->name, prefix[i], n) == 0)
+	for (i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+		if (name[0] == prefix[i][0] && strncmp(name, prefix[i], strlen(prefix[i])) == 0)
 			return true;
-	}
 	return false;
 }
 
@@ -316,6 +323,11 @@ static size_t read_received(struct mail_features *f, const struct header_scan *h
 			}
 		}
 		nrec++;
+		/* client and time known: the hops below are only counted */
+		if (client_field != (size_t)-1 && (!want_ts || *time_found)) {
+			i++;
+			break;
+		}
 	}
 	for (; i < nf; i++)
 		if (name_is(&hs->fields[i], "Received"))
@@ -440,6 +452,7 @@ static void decode_text(struct walk *w, GMimePart *part, const char *charset)
 	GMimeStream *mem, *filtered;
 	GByteArray *bytes;
 	const char *end;
+	bool converted = false;
 
 	buf_reset(&w->raw_text);
 	if (!content)
@@ -455,6 +468,7 @@ static void decode_text(struct walk *w, GMimePart *part, const char *charset)
 		if (conv) {
 			g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), conv);
 			g_object_unref(conv);
+			converted = true;
 		} else {
 			w->f->warnings |= MAIL_WARN_BAD_CHARSET;
 		}
@@ -465,7 +479,8 @@ static void decode_text(struct walk *w, GMimePart *part, const char *charset)
 	if (bytes && bytes->len) {
 		size_t n = bytes->len < w->max_text ? bytes->len : w->max_text;
 
-		if (!g_utf8_validate((const char *)bytes->data, (gssize)n, &end)) {
+		/* iconv's output is UTF-8 already; text taken as is must be checked */
+		if (!converted && !g_utf8_validate((const char *)bytes->data, (gssize)n, &end)) {
 			gchar *valid = NULL;
 
 			/* a cut in the middle of a character is not a broken charset */
@@ -524,7 +539,10 @@ static void walk_part(struct walk *w, GMimePart *part, GMimeContentType *ct)
 	{
 		struct url_sink sink = { { url_add, url_count, (unsigned)limit(LIMIT_URLS) }, f };
 
-		text_find_urls(w->raw_text.data, w->raw_text.len, &sink.base);
+		/* links are looked for where templates put them: the first screens */
+		text_find_urls(w->raw_text.data, w->raw_text.len < 4 * w->max_text ? w->raw_text.len
+										 : 4 * w->max_text,
+			       &sink.base);
 	}
 	if (html)
 		text_strip_html(&w->html, w->raw_text.data, w->raw_text.len, w->max_text);
@@ -602,19 +620,26 @@ static unsigned count_addresses(InternetAddressList *list)
 
 static void read_mime(struct mail_features *f, const char *raw, size_t len)
 {
-	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
-	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	/* GMime reads the caller's bytes in place: the array wraps them and is
+	 * released without freeing them (g_byte_array_free(..., FALSE)) */
+	GByteArray *bytes = g_byte_array_new_take((guint8 *)(uintptr_t)raw, len);
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(bytes);
+	GMimeParser *parser;
 	GMimeMessage *msg;
 	GMimeObject *body;
 	struct walk w;
 	const char *s;
 
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(parser, parser_options);
 	g_object_unref(parser);
 	g_object_unref(stream);
-	if (!msg)
+	if (!msg) {
+		g_byte_array_free(bytes, FALSE);
 		return;
+	}
 
 	if ((s = g_mime_message_get_subject(msg)) != NULL) {
 		gchar *valid = g_utf8_make_valid(s, -1);
@@ -692,19 +717,25 @@ static void read_mime(struct mail_features *f, const char *raw, size_t len)
 		buf_free(&w.raw_text);
 	}
 	g_object_unref(msg);
+	/* the parts read the stream lazily: the bytes stay until the message is gone */
+	g_byte_array_free(bytes, FALSE);
 }
 
 bool mail_features_extract(struct mail_features *f, const char *raw, size_t len,
 			   const struct mail_context *ctx)
 {
 	struct arena keep = f->arena;
-	struct header_scan hs = { 0 };
+	void *fields = f->scan_fields;
+	size_t fields_cap = f->scan_cap;
+	struct header_scan hs = { fields, 0, fields_cap, 0, false };
 	size_t client_field;
 	bool time_found = false;
 
 	arena_reset(&keep);
 	memset(f, 0, sizeof(*f));
 	f->arena = keep;
+	f->scan_fields = fields;
+	f->scan_cap = fields_cap;
 	f->size = len;
 	f->client_hop = -1;
 	f->ts_source = MAIL_TS_NONE;
@@ -772,6 +803,7 @@ bool mail_features_extract(struct mail_features *f, const char *raw, size_t len,
 		f->warnings |= MAIL_WARN_NO_HEADERS;
 	else
 		read_mime(f, raw, len);
-	free(hs.fields);
+	f->scan_fields = hs.fields;    /* kept for the next message */
+	f->scan_cap = hs.cap;
 	return field_count(&hs) > 0;
 }

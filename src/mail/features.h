@@ -82,6 +82,8 @@ struct mail_context {
 
 struct mail_features {
 	struct arena arena;            /* owns every string below */
+	void *scan_fields;             /* internal: the header scan's array, reused */
+	size_t scan_cap;
 
 	size_t size;                   /* bytes of the raw message */
 	unsigned warnings;             /* enum mail_warning bits */

@@ -27,7 +27,7 @@ static const char *find_word(const char *p, const char *end, const char *w)
 	const char *q;
 
 	for (q = p; q + n <= end; q++) {
-		if (strncasecmp(q, w, n) != 0)
+		if ((*q | 0x20) != (w[0] | 0x20) || strncasecmp(q, w, n) != 0)
 			continue;
 		if (q > p && !isspace((unsigned char)q[-1]) && q[-1] != '(')
 			continue;

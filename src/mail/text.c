@@ -16,20 +16,52 @@ static bool starts_ci(const char *p, const char *end, const char *w)
 {
 	size_t n = strlen(w);
 
-	return (size_t)(end - p) >= n && strncasecmp(p, w, n) == 0;
+	/* the second character tells most candidates apart at once */
+	return (size_t)(end - p) >= n && (p[1] | 0x20) == (w[1] | 0x20) &&
+	       strncasecmp(p, w, n) == 0;
 }
 
 void text_strip_html(struct buf *out, const char *p, size_t n, size_t max)
 {
 	const char *end = p + n;
-	static const struct { const char *name; char c; } entities[] = {
-		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&nbsp;", ' ' },
-		{ "&quot;", '"' }, { "&#39;", '\'' }, { "&apos;", '\'' },
+	static const struct { const char *name; size_t len; char c; } entities[] = {
+		{ "&amp;", 5, '&' }, { "&lt;", 4, '<' }, { "&gt;", 4, '>' }, { "&nbsp;", 6, ' ' },
+		{ "&quot;", 6, '"' }, { "&#39;", 5, '\'' }, { "&apos;", 6, '\'' },
 	};
 
+	buf_grow(out, n < max ? n : max);
 	while (p < end && out->len < max) {
-		if (*p == '<') {
-			const char *skip_to = NULL;
+		const char *lt = memchr(p, '<', (size_t)(end - p));
+		const char *amp = memchr(p, '&', (size_t)((lt ? lt : end) - p));
+		const char *stop = amp ? amp : lt ? lt : end;
+		size_t run = (size_t)(stop - p);
+
+		/* the text up to the next tag or entity, in one copy */
+		if (run > max - out->len)
+			run = max - out->len;
+		buf_add(out, p, run);
+		p = stop;
+		if (p >= end || out->len >= max)
+			break;
+		if (*p == '&') {
+			size_t i;
+
+			for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++)
+				if ((size_t)(end - p) >= entities[i].len &&
+				    strncasecmp(p, entities[i].name, entities[i].len) == 0)
+					break;
+			if (i < sizeof(entities) / sizeof(entities[0])) {
+				buf_addch(out, entities[i].c);
+				p += entities[i].len;
+			} else {
+				buf_addch(out, '&');
+				p++;
+			}
+			continue;
+		}
+		/* a tag; script, style and comments with their content */
+		{
+			const char *skip_to = NULL, *q;
 
 			if (starts_ci(p, end, "<script"))
 				skip_to = "</script";
@@ -38,53 +70,46 @@ void text_strip_html(struct buf *out, const char *p, size_t n, size_t max)
 			else if (starts_ci(p, end, "<!--"))
 				skip_to = "-->";
 			if (skip_to) {
-				const char *q = p + 1;
+				size_t k = strlen(skip_to);
 
-				while (q < end && !starts_ci(q, end, skip_to))
-					q++;
-				p = q;
-			}
-			while (p < end && *p != '>')
-				p++;
-			if (p < end)
-				p++;
-			buf_addch(out, ' ');
-			continue;
-		}
-		if (*p == '&') {
-			size_t i;
-
-			for (i = 0; i < sizeof(entities) / sizeof(entities[0]); i++)
-				if (starts_ci(p, end, entities[i].name)) {
-					buf_addch(out, entities[i].c);
-					p += strlen(entities[i].name);
-					break;
+				for (q = p + 1; q < end; q++) {
+					q = memchr(q, skip_to[0], (size_t)(end - q));
+					if (!q || (size_t)(end - q) < k || strncasecmp(q, skip_to, k) == 0)
+						break;
 				}
-			if (i < sizeof(entities) / sizeof(entities[0]))
-				continue;
+				p = q ? q : end;
+			}
+			q = p < end ? memchr(p, '>', (size_t)(end - p)) : NULL;
+			p = q ? q + 1 : end;
+			buf_addch(out, ' ');
 		}
-		buf_addch(out, *p++);
 	}
 }
 
 void text_squeeze(struct buf *b)
 {
+	static bool white[256];
+	char *d = b->data;
 	size_t i, o = 0;
 	bool space = true;
 
+	if (!white[' ']) {
+		for (i = 0; i < 256; i++)
+			white[i] = isspace((int)i) || i == 0;
+	}
 	for (i = 0; i < b->len; i++) {
-		unsigned char c = (unsigned char)b->data[i];
+		unsigned char c = (unsigned char)d[i];
 
-		if (isspace(c) || c == 0) {
+		if (white[c]) {
 			if (!space)
-				b->data[o++] = ' ';
+				d[o++] = ' ';
 			space = true;
 		} else {
-			b->data[o++] = (char)c;
+			d[o++] = (char)c;
 			space = false;
 		}
 	}
-	while (o > 0 && b->data[o - 1] == ' ')
+	while (o > 0 && d[o - 1] == ' ')
 		o--;
 	buf_setlen(b, o);
 }
@@ -116,28 +141,41 @@ static size_t url_host(const char *p, const char *end, char *host, size_t hostle
 	return n;
 }
 
+/*
+ * Links start with "http://", "https://" or "www.": found from their ':'
+ * or '.', which memchr finds fast, then checked backwards.
+ */
 unsigned text_find_urls(const char *p, size_t n, struct text_url_sink *sink)
 {
 	const char *end = p + n, *q = p;
+	const char *colon = memchr(p, ':', n), *dot = memchr(p, '.', n);
 	unsigned found = 0;
 
-	while (q < end && sink->count(sink) < sink->max) {
-		const char *start = NULL, *hostp = NULL;
+	while (sink->count(sink) < sink->max) {
+		const char *start = NULL, *hostp = NULL, *cand;
 		char host[256];
 
-		if ((*q == 'h' || *q == 'H') && starts_ci(q, end, "http")) {
-			const char *s = q + 4;
-
-			if (s < end && (*s == 's' || *s == 'S'))
-				s++;
-			if (starts_ci(s, end, "://"))
-				start = q, hostp = s + 3;
-		} else if ((*q == 'w' || *q == 'W') && starts_ci(q, end, "www.") &&
-			   (q == p || !isalnum((unsigned char)q[-1]))) {
-			start = q, hostp = q;
+		if (colon && colon < q)
+			colon = memchr(q, ':', (size_t)(end - q));
+		if (dot && dot < q)
+			dot = memchr(q, '.', (size_t)(end - q));
+		if (!colon && !dot)
+			break;
+		cand = !dot || (colon && colon < dot) ? colon : dot;
+		if (cand == colon) {
+			if ((size_t)(end - cand) >= 3 && cand[1] == '/' && cand[2] == '/') {
+				if (cand - 5 >= q && strncasecmp(cand - 5, "https", 5) == 0)
+					start = cand - 5;
+				else if (cand - 4 >= q && strncasecmp(cand - 4, "http", 4) == 0)
+					start = cand - 4;
+				hostp = cand + 3;
+			}
+		} else if (cand - 3 >= q && strncasecmp(cand - 3, "www", 3) == 0 &&
+			   (cand - 3 == p || !isalnum((unsigned char)cand[-4]))) {
+			start = hostp = cand - 3;
 		}
 		if (!start) {
-			q++;
+			q = cand + 1;
 			continue;
 		}
 		{
@@ -152,7 +190,7 @@ unsigned text_find_urls(const char *p, size_t n, struct text_url_sink *sink)
 				sink->add(sink, start, (size_t)(e - start), host);
 				found++;
 			}
-			q = e > q ? e : q + 1;
+			q = e > cand ? e : cand + 1;
 		}
 	}
 	return found;
