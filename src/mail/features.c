@@ -445,22 +445,38 @@ static bool encoding_broken(GMimeDataWrapper *content)
 	return false;
 }
 
-/* decode one text part into w->raw_text as UTF-8 */
+/*
+ * Decode the opening of one text part into w->raw_text as UTF-8: the
+ * encoded bytes are pulled through GMime's transfer-encoding and charset
+ * filters only as far as the window (2 × LIMIT_BODY_TEXT: links are looked
+ * for there, text kept from its first half), so a long part costs no
+ * more than a short one.
+ */
 static void decode_text(struct walk *w, GMimePart *part, const char *charset)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
-	GMimeStream *mem, *filtered;
-	GByteArray *bytes;
+	GMimeStream *raw, *filtered;
+	GMimeContentEncoding enc;
+	size_t window = 2 * w->max_text;
 	const char *end;
 	bool converted = false;
+	ssize_t got;
 
 	buf_reset(&w->raw_text);
-	if (!content)
+	if (!content || !(raw = g_mime_data_wrapper_get_stream(content)))
 		return;
 	if (encoding_broken(content))
 		w->f->warnings |= MAIL_WARN_BAD_ENCODING;
-	mem = g_mime_stream_mem_new();
-	filtered = g_mime_stream_filter_new(mem);
+	g_mime_stream_reset(raw);
+	filtered = g_mime_stream_filter_new(raw);
+	enc = g_mime_data_wrapper_get_encoding(content);
+	if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+		GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
+
+		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), dec);
+		g_object_unref(dec);
+	}
 	if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(charset, "us-ascii") != 0) {
 		GMimeFilter *conv = g_mime_filter_charset_new(charset, "UTF-8");
@@ -473,33 +489,32 @@ static void decode_text(struct walk *w, GMimePart *part, const char *charset)
 			w->f->warnings |= MAIL_WARN_BAD_CHARSET;
 		}
 	}
-	g_mime_data_wrapper_write_to_stream(content, filtered);
-	g_mime_stream_flush(filtered);
-	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	if (bytes && bytes->len) {
-		size_t n = bytes->len < w->max_text ? bytes->len : w->max_text;
-
-		/* iconv's output is UTF-8 already; text taken as is must be checked */
-		if (!converted && !g_utf8_validate((const char *)bytes->data, (gssize)n, &end)) {
-			gchar *valid = NULL;
-
-			/* a cut in the middle of a character is not a broken charset */
-			if ((size_t)(end - (const char *)bytes->data) + 4 < n) {
-				w->f->warnings |= MAIL_WARN_BAD_CHARSET;
-				/* 8-bit text declared ASCII or UTF-8 is most often Windows-1252 */
-				valid = g_convert((const char *)bytes->data, (gssize)n, "UTF-8",
-						  "WINDOWS-1252", NULL, NULL, NULL);
-			}
-			if (!valid)
-				valid = g_utf8_make_valid((const char *)bytes->data, (gssize)n);
-			buf_addstr(&w->raw_text, valid);
-			g_free(valid);
-		} else {
-			buf_add(&w->raw_text, bytes->data, n);
-		}
-	}
+	buf_grow(&w->raw_text, window);
+	while (w->raw_text.len < window &&
+	       (got = g_mime_stream_read(filtered, w->raw_text.data + w->raw_text.len,
+					 window - w->raw_text.len)) > 0)
+		buf_setlen_grown(&w->raw_text, w->raw_text.len + (size_t)got);
 	g_object_unref(filtered);
-	g_object_unref(mem);
+
+	/* iconv's output is UTF-8 already; text taken as is must be checked */
+	if (w->raw_text.len && !converted &&
+	    !g_utf8_validate(w->raw_text.data, (gssize)w->raw_text.len, &end)) {
+		gchar *valid = NULL;
+		size_t n = w->raw_text.len;
+
+		/* a cut in the middle of a character is not a broken charset */
+		if ((size_t)(end - w->raw_text.data) + 4 < n) {
+			w->f->warnings |= MAIL_WARN_BAD_CHARSET;
+			/* 8-bit text declared ASCII or UTF-8 is most often Windows-1252 */
+			valid = g_convert(w->raw_text.data, (gssize)n, "UTF-8", "WINDOWS-1252", NULL,
+					  NULL, NULL);
+		}
+		if (!valid)
+			valid = g_utf8_make_valid(w->raw_text.data, (gssize)n);
+		buf_reset(&w->raw_text);
+		buf_addstr(&w->raw_text, valid);
+		g_free(valid);
+	}
 }
 
 static void structure_add(struct walk *w, const char *s)
@@ -539,10 +554,7 @@ static void walk_part(struct walk *w, GMimePart *part, GMimeContentType *ct)
 	{
 		struct url_sink sink = { { url_add, url_count, (unsigned)limit(LIMIT_URLS) }, f };
 
-		/* links are looked for where templates put them: the first screens */
-		text_find_urls(w->raw_text.data, w->raw_text.len < 4 * w->max_text ? w->raw_text.len
-										 : 4 * w->max_text,
-			       &sink.base);
+		text_find_urls(w->raw_text.data, w->raw_text.len, &sink.base);
 	}
 	if (html)
 		text_strip_html(&w->html, w->raw_text.data, w->raw_text.len, w->max_text);

@@ -97,6 +97,14 @@ void buf_setlen(struct buf *b, size_t len)
 	b->data[len] = '\0';
 }
 
+void buf_setlen_grown(struct buf *b, size_t len)
+{
+	if (b->cap == 0 || len >= b->cap)
+		panic("buf_setlen_grown: %zu beyond the room %zu", len, b->cap);
+	b->len = len;
+	b->data[len] = '\0';
+}
+
 void buf_reset(struct buf *b)
 {
 	buf_setlen(b, 0);

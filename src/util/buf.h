@@ -35,6 +35,9 @@ void buf_addch(struct buf *b, int c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 void buf_setlen(struct buf *b, size_t len);
+/* buf_setlen_grown: after writing into the room buf_grow made, up to len
+ * (which may exceed the old length but not the room). */
+void buf_setlen_grown(struct buf *b, size_t len);
 void buf_reset(struct buf *b);
 /* buf_detach: hand the bytes to the caller (free() them); b is reset. */
 char *buf_detach(struct buf *b, size_t *len);

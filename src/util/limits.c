@@ -23,7 +23,7 @@ static const struct limit_def defs[LIMIT_COUNT] = {
 		"legitimate nesting stays under 10; deep nesting exhausts stacks (rspamd's max_nested)" },
 	[LIMIT_MIME_PARTS] = { "mime_parts", 256, 1, 100000,
 		"attachments and alternatives rarely exceed a few dozen parts" },
-	[LIMIT_BODY_TEXT] = { "body_text", 16 * KiB, 1024, 16 * MiB,
+	[LIMIT_BODY_TEXT] = { "body_text", 4 * KiB, 1024, 16 * MiB,
 		"templates are recognised from the first screens of text (campaigns read 400 words)" },
 	[LIMIT_URLS] = { "urls", 64, 1, 100000,
 		"spam links to a handful of sites; more adds nothing but cost" },
