@@ -290,7 +290,7 @@ static size_t read_received(struct mail_features *f, const struct header_scan *h
 
 		if (!name_is(fl, "Received"))
 			continue;
-		mail_parse_received(fl->value, fl->value_len, &r);
+		mail_parse_received_part(fl->value, fl->value_len, want_ts && !*time_found, &r);
 		if (want_ts && !*time_found && r.have_ts) {
 			if (plausible(r.ts, ctx)) {
 				f->ts = r.ts;

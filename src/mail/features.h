@@ -173,5 +173,8 @@ struct mail_received {
 	bool have_ts;
 };
 bool mail_parse_received(const char *value, size_t len, struct mail_received *out);
+/* mail_parse_received_part: the same; the date only when want_date. */
+bool mail_parse_received_part(const char *value, size_t len, bool want_date,
+			      struct mail_received *out);
 
 #endif

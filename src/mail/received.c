@@ -95,6 +95,12 @@ static void find_ip(const char *p, const char *end, struct mail_received *out)
 
 bool mail_parse_received(const char *value, size_t len, struct mail_received *out)
 {
+	return mail_parse_received_part(value, len, true, out);
+}
+
+bool mail_parse_received_part(const char *value, size_t len, bool want_date,
+			      struct mail_received *out)
+{
 	const char *p = value, *end = value + len, *semi, *clause_end, *h;
 
 	memset(out, 0, sizeof(*out));
@@ -102,7 +108,7 @@ bool mail_parse_received(const char *value, size_t len, struct mail_received *ou
 	for (h = value; h < end; h++)
 		if (*h == ';')
 			semi = h;
-	if (semi) {
+	if (semi && want_date) {
 		char date[128];
 		size_t n = (size_t)(end - semi - 1);
 
