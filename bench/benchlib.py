@@ -80,13 +80,18 @@ def build_mbox(path):
     os.rename(tmp, path)
 
 
-def measure(cmd, env=None):
-    """Run cmd; returns (seconds, peak RSS in MB, exit status, stdout).
-    GNU time reports the peak RSS of the command itself."""
-    r = subprocess.run(["/usr/bin/time", "-f", "@@time %e %M", *cmd], capture_output=True,
-                       text=True, env=env)
-    line = [l for l in r.stderr.splitlines() if l.startswith("@@time ")][-1]
+def measure(cmd, env=None, keep_output=False):
+    """Run cmd with stdout to a file (or /dev/null); returns (seconds, peak
+    RSS in MB, exit status, stdout text when keep_output else its first
+    1 KB). GNU time reports the peak RSS of the command itself."""
+    out_path = os.path.join(OUT, "stdout.tmp")
+    with open(out_path, "wb") as out:
+        r = subprocess.run(["/usr/bin/time", "-f", "@@time %e %M", *cmd], stdout=out,
+                           stderr=subprocess.PIPE, env=env)
+    err = r.stderr.decode(errors="replace")
+    line = [l for l in err.splitlines() if l.startswith("@@time ")][-1]
     _, dt, rss = line.split()
-    return float(dt), int(rss) / 1024.0, r.returncode, r.stdout
-
-
+    with open(out_path, "rb") as f:
+        text = f.read() if keep_output else f.read(1024)
+    os.unlink(out_path)
+    return float(dt), int(rss) / 1024.0, r.returncode, text.decode(errors="replace")
