@@ -148,5 +148,24 @@ void report_build(const struct store_series *s, const struct report_options *o,
 			}
 		}
 	}
+	/* hourly volume for charts */
+	r->hour0 = floor_div(s->from, 3600);
+	r->nhours = s->nminutes ? (size_t)(floor_div(s->to - 1, 3600) - r->hour0 + 1) : 0;
+	r->hourly = xcalloc(n + 1, sizeof(double *));
+	r->hourly_total = xcalloc(r->nhours + 1, sizeof(double));
+	for (k = 0; k < n; k++) {
+		const uint32_t *m = s->minutes[fams[k].id];
+
+		r->hourly[k] = xcalloc(r->nhours + 1, sizeof(double));
+		for (i = 0; i < s->nminutes; i++) {
+			size_t h;
+
+			if (!m[i])
+				continue;
+			h = (size_t)(floor_div(s->from + 60 * (int64_t)i, 3600) - r->hour0);
+			r->hourly[k][h] += m[i];
+			r->hourly_total[h] += m[i];
+		}
+	}
 	free(fams);
 }

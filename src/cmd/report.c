@@ -50,7 +50,7 @@ int cmd_report(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *db = cmd_default_db, *format = "text";
+	const char *db = cmd_default_db, *format = "text", *outdir = "./spamtide-report";
 	struct report_options ro = { UNIT_MESSAGES, 3600, 1, NULL };
 	int64_t from = 0, to = 0, first, last;
 	bool have_from = false, have_to = false, empty;
@@ -96,7 +96,7 @@ int cmd_report(int argc, char **argv)
 						       "html", optarg);
 			format = optarg;
 			break;
-		case 'o': break;
+		case 'o': outdir = optarg; break;
 		case 's': {
 			char *end;
 
@@ -117,8 +117,6 @@ int cmd_report(int argc, char **argv)
 		return cmd_usage_error("report", "unexpected argument '%s'", argv[optind]);
 	if (have_from && have_to && to <= from)
 		return cmd_usage_error("report", "--to must be later than --from");
-	if (strcmp(format, "html") == 0)
-		return cmd_usage_error("report", "--format html is not available yet");
 
 	if (store_open(db, STORE_READ, &st, err, sizeof(err)) != STORE_OK)
 		return cmd_error("report", "%s", err);
@@ -158,6 +156,14 @@ int cmd_report(int argc, char **argv)
 	store_close(st);
 
 	errno = 0;
+	if (strcmp(format, "html") == 0) {
+		rc = render_html(&r, outdir, err, sizeof(err));
+		report_free(&r);
+		if (rc != 0)
+			return cmd_error("report", "%s", err);
+		printf("report: wrote %s/report.html\n", outdir);
+		return CMD_OK;
+	}
 	if (strcmp(format, "json") == 0)
 		rc = render_json(&r, stdout);
 	else if (strcmp(format, "csv") == 0)

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "util/buf.h"
+
 #define REPORT_SCHEMA 1
 
 enum report_unit { UNIT_MESSAGES, UNIT_RECIPIENTS, UNIT_BYTES, UNIT_CLIENTS };
@@ -104,6 +106,12 @@ struct report {
 	size_t npoints;
 	struct report_campaign *campaigns;
 	size_t ncampaigns;
+	/* hourly volume of the period, for charts: hourly[f][h] is family f's
+	 * (families[] order) messages in hour hour0 + h; hourly_total the sum */
+	int64_t hour0;                  /* unix time / 3600 */
+	size_t nhours;
+	double **hourly;
+	double *hourly_total;
 	/* projection */
 	const char *projection_unit;    /* "day" */
 	double scale;
@@ -120,5 +128,13 @@ const char *report_bucket_name(int seconds);
 int render_json(const struct report *r, FILE *out);
 int render_text(const struct report *r, FILE *out);
 int render_csv(const struct report *r, FILE *out);
+/*
+ * render_html: DIR/report.html (one self-contained file: inline SVG, no
+ * network fetches) and every chart as DIR/NAME.png and DIR/NAME.svg. The
+ * directory is created if missing. Returns 0, or -1 with err filled.
+ */
+int render_html(const struct report *r, const char *dir, char *err, size_t errlen);
+/* report_summary: the findings in sentences, one per line (text and HTML). */
+void report_summary(const struct report *r, struct buf *out);
 
 #endif

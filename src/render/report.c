@@ -38,6 +38,10 @@ void report_free(struct report *r)
 	free(r->days);
 	free(r->points);
 	free(r->campaigns);
+	for (i = 0; r->hourly && i < r->nfamilies; i++)
+		free(r->hourly[i]);
+	free(r->hourly);
+	free(r->hourly_total);
 	free(r->projection);
 	free(r->without);
 	memset(r, 0, sizeof(*r));

@@ -25,44 +25,88 @@ static const char *grouped(uint64_t v, char *b, size_t n)
 	return b;
 }
 
-static uint64_t unit_value(const struct report_totals *t, enum report_unit u)
-{
-	switch (u) {
-	case UNIT_MESSAGES: return t->messages;
-	case UNIT_RECIPIENTS: return t->recipients;
-	case UNIT_BYTES: return t->bytes;
-	case UNIT_CLIENTS: return t->clients;
-	}
-	return 0;
-}
-
-static void sentence_event(const struct report_event *e, FILE *out)
+static void sentence_event(const struct report_event *e, struct buf *out)
 {
 	char at[24];
 
 	time_format_human(e->at, at);
 	if (strcmp(e->type, "ceased") == 0) {
-		fprintf(out, "- %s ceased at %s (last message", e->family, at);
+		buf_printf(out, "%s ceased at %s (last message", e->family, at);
 		if (e->p_value > 0 && e->p_value < 1e-9)
-			fputs("; silence this long had probability < 1e-9 at its usual rate", out);
+			buf_addstr(out, "; silence this long had probability < 1e-9 at its usual rate");
 		else if (e->p_value > 0)
-			fprintf(out, "; silence this long had probability %.2g at its usual rate", e->p_value);
-		fprintf(out, "); it sent %.0f an hour before.", e->before_rate_per_hour);
+			buf_printf(out, "; silence this long had probability %.2g at its usual rate",
+				   e->p_value);
+		buf_printf(out, "); it sent %.0f an hour before.", e->before_rate_per_hour);
 		if (e->impact.known)
-			fprintf(out, " Total spam changed by %+.1f %% from that day to the next, and by "
-				"%+.1f %% against the usual level (95 %% interval %+.1f %% to %+.1f %%).",
-				100 * e->impact.day_over_day, 100 * e->impact.vs_baseline,
-				100 * e->impact.lo95, 100 * e->impact.hi95);
-		fputc('\n', out);
+			buf_printf(out, " Total spam changed by %+.1f %% from that day to the next, and "
+				   "by %+.1f %% against the usual level (95 %% interval %+.1f %% to "
+				   "%+.1f %%).", 100 * e->impact.day_over_day,
+				   100 * e->impact.vs_baseline, 100 * e->impact.lo95,
+				   100 * e->impact.hi95);
 	} else if (strcmp(e->type, "resumed") == 0) {
-		fprintf(out, "- %s resumed at %s (first message of the return), at %.0f an hour.\n",
-			e->family, at, e->after_rate_per_hour);
+		buf_printf(out, "%s resumed at %s (first message of the return), at %.0f an hour.",
+			   e->family, at, e->after_rate_per_hour);
 	} else {
-		fprintf(out, "- %s: %s at about %s, from %.0f to %.0f an hour (%+.0f %%).\n",
-			e->family, strcmp(e->type, "drop") == 0 ? "output dropped" : "output surged", at,
-			e->before_rate_per_hour, e->after_rate_per_hour,
-			e->before_rate_per_hour > 0 ?
-			100 * (e->after_rate_per_hour / e->before_rate_per_hour - 1) : 0.0);
+		buf_printf(out, "%s: %s at about %s, from %.0f to %.0f an hour (%+.0f %%).", e->family,
+			   strcmp(e->type, "drop") == 0 ? "output dropped" : "output surged", at,
+			   e->before_rate_per_hour, e->after_rate_per_hour,
+			   e->before_rate_per_hour > 0 ?
+			   100 * (e->after_rate_per_hour / e->before_rate_per_hour - 1) : 0.0);
+	}
+	buf_addch(out, '\n');
+}
+
+void report_summary(const struct report *r, struct buf *out)
+{
+	char b1[32], b2[32], b3[32], b4[32];
+	size_t i;
+
+	if (r->empty) {
+		buf_addstr(out, "No messages are stored in this period.\n");
+		return;
+	}
+	buf_printf(out, "%s messages (%s recipients, %s bytes) from %s client addresses reached "
+		   "%zu sensor%s.\n", grouped(r->total.messages, b1, sizeof(b1)),
+		   grouped(r->total.recipients, b2, sizeof(b2)), grouped(r->total.bytes, b3, sizeof(b3)),
+		   grouped(r->total.clients, b4, sizeof(b4)), r->nsensors, r->nsensors == 1 ? "" : "s");
+	if (r->nfamilies) {
+		const struct report_family *top = &r->families[0];
+
+		buf_printf(out, "The largest source by %s is %s, with %.1f %% of the total.\n",
+			   report_unit_name(r->unit), top->name, 100 * top->share);
+	}
+	{
+		const struct report_family *steady = NULL, *spiky = NULL;
+
+		for (i = 0; i < r->nfamilies; i++) {
+			const struct report_family *f = &r->families[i];
+
+			if (!f->consistency.known || strcmp(f->name, "unknown") == 0 || f->share < 0.05)
+				continue;
+			if (!steady || f->consistency.cv_hourly < steady->consistency.cv_hourly)
+				steady = f;
+			if (!spiky || f->consistency.cv_hourly > spiky->consistency.cv_hourly)
+				spiky = f;
+		}
+		if (steady && spiky && steady != spiky)
+			buf_printf(out, "Among the large families, %s is the steadiest (hourly CV %.2f) "
+				   "and %s the spikiest (hourly CV %.2f, peak %.1f times its median "
+				   "hour).\n", steady->name, steady->consistency.cv_hourly, spiky->name,
+				   spiky->consistency.cv_hourly, spiky->consistency.peak_to_median);
+	}
+	for (i = 0; i < r->nevents; i++)
+		sentence_event(&r->events[i], out);
+	if (!r->nevents)
+		buf_addstr(out, "No family ceased, resumed, dropped or surged in this period.\n");
+	if (r->nprojection) {
+		const struct report_projection_point *p = &r->projection[r->nprojection - 1];
+		char d[11];
+
+		buf_printf(out, "Projected total %s%s%s on %s: %.0f a day (95 %% interval %.0f to "
+			   "%.0f)%s.\n", report_unit_name(r->unit), r->without ? " without " : "",
+			   r->without ? r->without : "", time_format_date(p->date, d), p->total,
+			   p->lo95, p->hi95, r->scale > 1 ? ", scaled to global volume" : "");
 	}
 }
 
@@ -71,6 +115,7 @@ int render_text(const struct report *r, FILE *out)
 	char from[24], to[24], b1[32], b2[32];
 	size_t i, k;
 
+
 	if (r->has_period) {
 		time_format_human(r->from, from);
 		time_format_human(r->to, to);
@@ -78,48 +123,15 @@ int render_text(const struct report *r, FILE *out)
 	} else {
 		fputs("spamtide report: the store is empty\n\n", out);
 	}
-	if (r->empty) {
-		fputs("No messages are stored in this period.\n", out);
-		return ferror(out) ? -1 : 0;
-	}
-	fprintf(out, "%s messages (%s recipients, %s bytes) from %s client addresses",
-		grouped(r->total.messages, b1, sizeof(b1)), grouped(r->total.recipients, b2, sizeof(b2)),
-		grouped(r->total.bytes, from, sizeof(from)), grouped(r->total.clients, to, sizeof(to)));
-	fprintf(out, " reached %zu sensor%s.\n", r->nsensors, r->nsensors == 1 ? "" : "s");
-	if (r->nfamilies) {
-		const struct report_family *top = &r->families[0];
-
-		fprintf(out, "The largest source by %s is %s, with %.1f %% of the total.\n",
-			report_unit_name(r->unit), top->name, 100 * top->share);
-	}
 	{
-		const struct report_family *steady = NULL, *spiky = NULL;
+		struct buf sum = BUF_INIT;
 
-		for (i = 0; i < r->nfamilies; i++) {
-			const struct report_family *f = &r->families[i];
-
-			if (!f->consistency.known || strcmp(f->name, "unknown") == 0 ||
-			    f->share < 0.05)
-				continue;
-			if (!steady || f->consistency.cv_hourly < steady->consistency.cv_hourly)
-				steady = f;
-			if (!spiky || f->consistency.cv_hourly > spiky->consistency.cv_hourly)
-				spiky = f;
-		}
-		if (steady && spiky && steady != spiky)
-			fprintf(out, "Among the large families, %s is the steadiest (hourly CV %.2f) and "
-				"%s the spikiest (hourly CV %.2f, peak %.1f times its median hour).\n",
-				steady->name, steady->consistency.cv_hourly, spiky->name,
-				spiky->consistency.cv_hourly, spiky->consistency.peak_to_median);
+		report_summary(r, &sum);
+		fputs(sum.data, out);
+		buf_free(&sum);
 	}
-	if (r->nevents) {
-		fputs("\nEvents:\n", out);
-		for (i = 0; i < r->nevents; i++)
-			sentence_event(&r->events[i], out);
-	} else {
-		fputs("\nNo family ceased, resumed, dropped or surged in this period.\n", out);
-	}
-
+	if (r->empty)
+		return ferror(out) ? -1 : 0;
 	fprintf(out, "\nFamilies (share of %s):\n", report_unit_name(r->unit));
 	fprintf(out, "  %-16s %12s %7s %12s %14s %9s %8s %8s %8s\n", "family", "messages", "share",
 		"recipients", "bytes", "clients", "cv_hour", "peak/med", "acf24h");
@@ -137,7 +149,6 @@ int render_text(const struct report *r, FILE *out)
 		else
 			fputs("        -        -        -\n", out);
 	}
-	(void)unit_value;
 
 	fputs("\nSensors:\n", out);
 	for (i = 0; i < r->nsensors; i++)
