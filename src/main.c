@@ -20,6 +20,7 @@ static const struct cmd commands[] = {
 	{ "learn", cmd_learn, "learn a family's fingerprint from labelled samples" },
 	{ "reattribute", cmd_reattribute, "attribute stored messages again after the knowledge base changed" },
 	{ "report", cmd_report, "shares, daily volume, events and projection over what is stored" },
+	{ "demo", cmd_demo, "the Rustock takedown story end to end (learn, trap traffic, report)" },
 	{ "simulate", cmd_simulate, "simulated botnet traffic with ground truth (mbox, pcap, SMTP)" },
 	{ NULL, NULL, NULL },
 };
