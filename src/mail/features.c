@@ -28,6 +28,8 @@
 #define HEADER_VALUE_MAX 256       /* per sender field, for fingerprints: quirks are short */
 
 static GMimeParserOptions *parser_options;
+static GMimeParser *shared_parser;     /* reused: a new parser per message costs */
+static GMimeStream *empty_stream;      /* the shared parser rests on it between messages */
 
 void mail_init(void)
 {
@@ -45,6 +47,7 @@ void mail_init(void)
 							   GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_allow_addresses_without_domain(parser_options, TRUE);
 	g_mime_parser_options_set_fallback_charsets(parser_options, fallback);
+	empty_stream = g_mime_stream_mem_new();
 }
 
 void mail_shutdown(void)
@@ -53,6 +56,11 @@ void mail_shutdown(void)
 		return;
 	g_mime_parser_options_free(parser_options);
 	parser_options = NULL;
+	if (shared_parser)
+		g_object_unref(shared_parser);
+	shared_parser = NULL;
+	g_object_unref(empty_stream);
+	empty_stream = NULL;
 	g_mime_shutdown();
 }
 
@@ -351,6 +359,7 @@ static void read_sender_fields(struct mail_features *f, const struct header_scan
 		vmax = VALUE_MAX;
 	f->header_names = arena_alloc(&f->arena, sizeof(char *) * (nf + 1));
 	f->header_values = arena_alloc(&f->arena, sizeof(char *) * (nf + 1));
+	f->raw_values = arena_alloc(&f->arena, sizeof(char *) * (nf + 1));
 	for (i = 0; i < nf; i++) {
 		const struct field *fl = &hs->fields[i];
 
@@ -364,8 +373,11 @@ static void read_sender_fields(struct mail_features *f, const struct header_scan
 			buf_add(&order, fl->name, fl->name_len);
 		}
 		f->header_names[f->nheaders] = arena_strndup(&f->arena, fl->name, fl->name_len);
-		f->header_values[f->nheaders] = unfold(&f->arena, fl->value, fl->value_len,
-						       HEADER_VALUE_MAX);
+		f->raw_values[f->nheaders] = unfold(&f->arena, fl->value, fl->value_len, vmax);
+		f->header_values[f->nheaders] = strlen(f->raw_values[f->nheaders]) <= HEADER_VALUE_MAX ?
+						f->raw_values[f->nheaders] :
+						arena_strndup(&f->arena, f->raw_values[f->nheaders],
+							      HEADER_VALUE_MAX);
 		f->nheaders++;
 		if (name_is(fl, "Received"))
 			f->sender_received++;
@@ -630,40 +642,25 @@ static unsigned count_addresses(InternetAddressList *list)
 	return n;
 }
 
-static void read_mime(struct mail_features *f, const char *raw, size_t len)
+/* a sender field's raw value (unfolded, bounded): Subject, From, To, Cc */
+static const char *sender_field(const struct mail_features *f, const char *name)
 {
-	/* GMime reads the caller's bytes in place: the array wraps them and is
-	 * released without freeing them (g_byte_array_free(..., FALSE)) */
-	GByteArray *bytes = g_byte_array_new_take((guint8 *)(uintptr_t)raw, len);
-	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(bytes);
-	GMimeParser *parser;
-	GMimeMessage *msg;
-	GMimeObject *body;
-	struct walk w;
-	const char *s;
+	unsigned i;
 
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	msg = g_mime_parser_construct_message(parser, parser_options);
-	g_object_unref(parser);
-	g_object_unref(stream);
-	if (!msg) {
-		g_byte_array_free(bytes, FALSE);
-		return;
-	}
+	for (i = 0; i < f->nheaders; i++)
+		if (strcasecmp(f->header_names[i], name) == 0)
+			return f->raw_values[i];
+	return NULL;
+}
 
-	if ((s = g_mime_message_get_subject(msg)) != NULL) {
-		gchar *valid = g_utf8_make_valid(s, -1);
+static void read_addresses(struct mail_features *f)
+{
+	const char *v;
+	InternetAddressList *l;
 
-		f->subject = unfold(&f->arena, valid, strlen(valid), VALUE_MAX);
-		g_free(valid);
-	}
-	{
-		InternetAddressList *from = g_mime_message_get_from(msg);
-
-		if (from && internet_address_list_length(from) > 0) {
-			InternetAddress *a = internet_address_list_get_address(from, 0);
+	if ((v = sender_field(f, "From")) && (l = internet_address_list_parse(parser_options, v))) {
+		if (internet_address_list_length(l) > 0) {
+			InternetAddress *a = internet_address_list_get_address(l, 0);
 
 			if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
 				const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
@@ -681,11 +678,53 @@ static void read_mime(struct mail_features *f, const char *raw, size_t len)
 				}
 			}
 		}
+		g_object_unref(l);
 	}
-	f->to_count = count_addresses(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO)) +
-		      count_addresses(g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC));
+	f->to_count = 0;
+	if ((v = sender_field(f, "To")) && (l = internet_address_list_parse(parser_options, v))) {
+		f->to_count += count_addresses(l);
+		g_object_unref(l);
+	}
+	if ((v = sender_field(f, "Cc")) && (l = internet_address_list_parse(parser_options, v))) {
+		f->to_count += count_addresses(l);
+		g_object_unref(l);
+	}
+}
 
-	body = g_mime_message_get_mime_part(msg);
+/*
+ * The MIME tree through GMime: the message is parsed as a part (its
+ * headers are the top-level entity's), which skips the message-level
+ * header processing we do not need; Subject and addresses are decoded from
+ * the raw fields with GMime's decoders.
+ */
+static void read_mime(struct mail_features *f, const char *raw, size_t len)
+{
+	/* GMime reads the caller's bytes in place: the array wraps them and is
+	 * released without freeing them (g_byte_array_free(..., FALSE)) */
+	GByteArray *bytes = g_byte_array_new_take((guint8 *)(uintptr_t)raw, len);
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(bytes);
+	GMimeObject *body;
+	struct walk w;
+	const char *s;
+
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	if (!shared_parser)
+		shared_parser = g_mime_parser_new();
+	g_mime_parser_init_with_stream(shared_parser, stream);
+	g_mime_parser_set_format(shared_parser, GMIME_FORMAT_MESSAGE);
+	body = g_mime_parser_construct_part(shared_parser, parser_options);
+	g_object_unref(stream);
+
+	if ((s = sender_field(f, "Subject")) != NULL) {
+		char *dec = g_mime_utils_header_decode_text(parser_options, s);
+		gchar *valid = g_utf8_make_valid(dec ? dec : s, -1);
+
+		f->subject = unfold(&f->arena, valid, strlen(valid), VALUE_MAX);
+		g_free(valid);
+		g_free(dec);
+	}
+	read_addresses(f);
+
 	if (body) {
 		GMimeContentType *ct = g_mime_object_get_content_type(body);
 
@@ -727,9 +766,11 @@ static void read_mime(struct mail_features *f, const char *raw, size_t len)
 		buf_free(&w.plain);
 		buf_free(&w.html);
 		buf_free(&w.raw_text);
+		g_object_unref(body);
 	}
-	g_object_unref(msg);
-	/* the parts read the stream lazily: the bytes stay until the message is gone */
+	/* the parts read the stream lazily: the bytes stay until they are gone;
+	 * the parser lets go of the stream when the next one replaces it */
+	g_mime_parser_init_with_stream(shared_parser, empty_stream);
 	g_byte_array_free(bytes, FALSE);
 }
 

@@ -114,6 +114,7 @@ struct mail_features {
 	unsigned nheaders;             /* sender header fields */
 	const char **header_names;     /* the sender's fields: names as written */
 	const char **header_values;    /* values unfolded, bounded to 256 bytes */
+	const char **raw_values;       /* the same, bounded to 998 bytes (for decoding) */
 	unsigned nreceived;            /* all Received: lines */
 	unsigned sender_received;      /* Received: lines below the client hop */
 
