@@ -515,13 +515,15 @@ void pcapsmtp_server_lost(pcapsmtp *p)
 	check_held(p);
 }
 
-void pcapsmtp_end(pcapsmtp *p, uint64_t unparsed, int64_t now_ms)
+void pcapsmtp_end(pcapsmtp *p, uint64_t unparsed, bool early, int64_t now_ms)
 {
 	decide(p);
 	if (!p->s)
 		return;
 	if (pcapsmtp_in_data(p))
 		result(p, PCAPSMTP_CUT, now_ms)->transaction = p->handed + 1;
+	else if (early && !p->dead && smtp_session_want(p->s) != SMTP_WANT_CLOSE)
+		result(p, PCAPSMTP_UNFINISHED, now_ms);
 	else if (p->lost_outside_data && unparsed + p->ignored)
 		result(p, p->one_sided ? PCAPSMTP_ONE_SIDED : PCAPSMTP_UNPARSED, now_ms)->bytes =
 			unparsed + p->ignored;

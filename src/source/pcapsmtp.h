@@ -52,6 +52,7 @@ enum pcapsmtp_kind {
 	PCAPSMTP_UNPARSED,         /* client bytes after a loss, outside DATA, not parsed */
 	PCAPSMTP_TLS_REFUSED,      /* the server refused STARTTLS: the rest is not parsed */
 	PCAPSMTP_ONE_SIDED,        /* the server never spoke: client bytes not parsed */
+	PCAPSMTP_UNFINISHED,       /* ended early (evicted) between commands: the rest is lost */
 };
 
 struct pcapsmtp_result {
@@ -85,8 +86,12 @@ void pcapsmtp_server(pcapsmtp *p, const uint8_t *data, size_t n, int64_t now_ms)
 void pcapsmtp_client_lost(pcapsmtp *p, int64_t now_ms);
 /* pcapsmtp_server_lost: the server stream has a hole: its replies can no longer be read. */
 void pcapsmtp_server_lost(pcapsmtp *p);
-/* pcapsmtp_end: the connection is over; unparsed: client bytes known beyond a loss. */
-void pcapsmtp_end(pcapsmtp *p, uint64_t unparsed, int64_t now_ms);
+/*
+ * pcapsmtp_end: the connection is over, or its reader gives up on it
+ * (early: the rest of it, if any, will not be seen); unparsed: client
+ * bytes known beyond a loss.
+ */
+void pcapsmtp_end(pcapsmtp *p, uint64_t unparsed, bool early, int64_t now_ms);
 
 enum pcapsmtp_smtp pcapsmtp_is_smtp(const pcapsmtp *p);
 /* pcapsmtp_in_data: a message is being received (what an end would cut). */

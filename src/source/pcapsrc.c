@@ -35,14 +35,8 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-enum flow_kind {
-	FLOW_SESSION,              /* started with a SYN: parsed */
-	FLOW_MIDWAY,               /* joined without a SYN: reported once, ignored */
-};
-
 struct flow {
 	struct tcpflow_node node;  /* first: the table links flows through it */
-	enum flow_kind kind;
 	struct ip_addr cli, srv;
 	uint16_t cport, sport;
 	bool syn_seen;
@@ -64,12 +58,20 @@ struct out {
 };
 
 /*
- * Flows just finished, by key hash: the stragglers of a connection (a
- * client's data still in flight after the server's RST, a retransmitted
- * FIN) must not look like a session joined in the middle. A direct-mapped
- * cache: a collision costs at most one wrong account, never memory.
+ * Connections not (or no longer) in the flow table whose packets are to be
+ * passed over in silence, by key hash: those just finished (a client's
+ * data still in flight after the server's RST, a retransmitted FIN, the
+ * rest of an evicted session must not look like a session joined in the
+ * middle, nor a late SYN-ACK start one again) and those joined in the
+ * middle, once reported. An entry lives while its connection sends within
+ * LIMIT_PCAP_FLOW_IDLE_S. A 4-way set-associative cache with a slot per
+ * flow the table may hold (at least RECENT_MIN, 1 MB; at most 16 MB), the
+ * oldest of a set replaced: a miss costs at most one account too many,
+ * never memory.
  */
-#define RECENT_SLOTS 4096
+#define RECENT_MIN 65536
+#define RECENT_WAYS 4
+#define RECENT_MAX_SETS (1u << 18)
 
 struct recent {
 	uint64_t hash;
@@ -98,7 +100,8 @@ struct pcapsrc {
 	struct out *current;       /* returned last; freed at the next call */
 	unsigned long index;       /* items handed out */
 
-	struct recent recent[RECENT_SLOTS];
+	struct recent *recent;
+	size_t recent_sets;        /* a power of two */
 
 	/* counts for the account at the end */
 	uint64_t fragments, first_fragment;
@@ -186,6 +189,10 @@ pcapsrc *pcapsrc_open(const char *path, int fd, int64_t mtime, const char *smtp_
 	c->max_pending = (size_t)limit(LIMIT_PCAP_FLOW_BYTES);
 	c->idle_ms = limit(LIMIT_PCAP_FLOW_IDLE_S) * 1000;
 	c->flows = tcpflow_new();
+	c->recent_sets = RECENT_MIN / RECENT_WAYS;
+	while (c->recent_sets * RECENT_WAYS < c->max_flows && c->recent_sets < RECENT_MAX_SETS)
+		c->recent_sets *= 2;
+	c->recent = xcalloc(c->recent_sets * RECENT_WAYS, sizeof(*c->recent));
 	return c;
 }
 
@@ -276,6 +283,10 @@ static void collect(pcapsrc *c, struct flow *f, const char *why)
 				   "capture; %llu bytes from the client were not parsed",
 				   (unsigned long long)r.bytes);
 			break;
+		case PCAPSMTP_UNFINISHED:
+			buf_printf(&skip(c, f)->text, "the session was still open at %s; what it "
+				   "sent after that is not parsed", why);
+			break;
 		case PCAPSMTP_TLS_REFUSED:
 			buf_addstr(&skip(c, f)->text, "the server refused STARTTLS; the rest of the "
 				   "session is not parsed");
@@ -286,6 +297,23 @@ static void collect(pcapsrc *c, struct flow *f, const char *why)
 }
 
 /* ---- flows ---- */
+
+static void remember(pcapsrc *c, uint64_t h)
+{
+	struct recent *set = &c->recent[(h & (c->recent_sets - 1)) * RECENT_WAYS];
+	int i, oldest = 0;
+
+	for (i = 0; i < RECENT_WAYS; i++) {
+		if (set[i].hash == h) {
+			oldest = i;
+			break;
+		}
+		if (set[i].t_ms < set[oldest].t_ms)
+			oldest = i;
+	}
+	set[oldest].hash = h;
+	set[oldest].t_ms = c->clock_ms;
+}
 
 static void flow_free(struct flow *f)
 {
@@ -305,19 +333,20 @@ static void client_lost(pcapsrc *c, struct flow *f, const char *why, int64_t t)
 	collect(c, f, why);
 }
 
-/* finish: the connection is over (why says how); its flow goes */
-static void finish(pcapsrc *c, struct flow *f, const char *why)
+/*
+ * finish: the connection is over, or given up (early: the rest of it may
+ * still come, and will not be parsed); why says how. Its flow goes.
+ */
+static void finish(pcapsrc *c, struct flow *f, const char *why, bool early)
 {
 	int64_t t = c->clock_ms;
 
-	if (f->kind == FLOW_SESSION) {
-		if (tcpreasm_has_hole(&f->c2s))
-			client_lost(c, f, "bytes missing from the capture", t);
-		pcapsmtp_end(f->smtp, f->c2s.lost && f->c2s.high > f->c2s.next ?
-			     f->c2s.high - f->c2s.next : 0, t);
-		collect(c, f, why);
-	}
-	c->recent[f->node.hash % RECENT_SLOTS] = (struct recent){ f->node.hash, t };
+	if (tcpreasm_has_hole(&f->c2s))
+		client_lost(c, f, "bytes missing from the capture", t);
+	pcapsmtp_end(f->smtp, f->c2s.lost && f->c2s.high > f->c2s.next ?
+		     f->c2s.high - f->c2s.next : 0, early, t);
+	collect(c, f, why);
+	remember(c, f->node.hash);
 	tcpflow_remove(c->flows, &f->node);
 	flow_free(f);
 }
@@ -327,10 +356,10 @@ static void expire(pcapsrc *c)
 	struct tcpflow_node *n;
 
 	while ((n = tcpflow_oldest(c->flows)) && n->last_ms + c->idle_ms < c->clock_ms)
-		finish(c, (struct flow *)n, "the session going idle (pcap_flow_idle_s)");
+		finish(c, (struct flow *)n, "the session going idle (pcap_flow_idle_s)", false);
 }
 
-static struct flow *flow_new(pcapsrc *c, const struct tcpflow_key *k, enum flow_kind kind,
+static struct flow *flow_new(pcapsrc *c, const struct tcpflow_key *k,
 			     const struct ip_addr *cli, uint16_t cport,
 			     const struct ip_addr *srv, uint16_t sport)
 {
@@ -338,16 +367,14 @@ static struct flow *flow_new(pcapsrc *c, const struct tcpflow_key *k, enum flow_
 
 	while (tcpflow_count(c->flows) >= c->max_flows)
 		finish(c, (struct flow *)tcpflow_oldest(c->flows),
-		       "eviction from the full flow table (pcap_flows)");
+		       "eviction from the full flow table (pcap_flows)", true);
 	f = xcalloc(1, sizeof(*f));
 	f->node.key = *k;
-	f->kind = kind;
 	f->cli = *cli, f->cport = cport;
 	f->srv = *srv, f->sport = sport;
 	tcpreasm_init(&f->c2s, c->max_pending);
 	tcpreasm_init(&f->s2c, c->max_pending);
-	if (kind == FLOW_SESSION)
-		f->smtp = pcapsmtp_new(!smtp_port(c, sport), c->max_pending, c->clock_ms);
+	f->smtp = pcapsmtp_new(!smtp_port(c, sport), c->max_pending, c->clock_ms);
 	tcpflow_insert(c->flows, &f->node, c->clock_ms);
 	return f;
 }
@@ -449,14 +476,14 @@ static void session_packet(pcapsrc *c, struct flow *f, const struct pcapdec_segm
 			}
 		}
 		if (from_client && r.fin_reached) {
-			finish(c, f, "the client closing the connection");
+			finish(c, f, "the client closing the connection", false);
 			return;
 		}
 	}
 	if (tcpreasm_ack_proves_loss(&f->c2s, false))
 		client_lost(c, f, "bytes the capture missed (the server acknowledged them)", t);
 	if (f->c2s.lost && f->c2s.fin)
-		finish(c, f, "the client closing the connection");
+		finish(c, f, "the client closing the connection", false);
 }
 
 static void start_session(pcapsrc *c, const struct tcpflow_key *k,
@@ -466,70 +493,75 @@ static void start_session(pcapsrc *c, const struct tcpflow_key *k,
 
 	if (!(g->flags & PCAPDEC_ACK)) {
 		/* SYN: the sender is the client */
-		f = flow_new(c, k, FLOW_SESSION, &g->src, g->sport, &g->dst, g->dport);
+		f = flow_new(c, k, &g->src, g->sport, &g->dst, g->dport);
 		f->syn_seen = true;
 		f->cli_isn = g->seq;
 		tcpreasm_start(&f->c2s, g->seq + 1);
 	} else {
 		/* SYN-ACK without its SYN: the sender is the server */
-		f = flow_new(c, k, FLOW_SESSION, &g->dst, g->dport, &g->src, g->sport);
+		f = flow_new(c, k, &g->dst, g->dport, &g->src, g->sport);
 		tcpreasm_start(&f->s2c, g->seq + 1);
 		tcpreasm_start(&f->c2s, g->ack);
 	}
 	(void)t;
 }
 
-static bool recently_finished(const pcapsrc *c, const struct tcpflow_key *k)
+/* passed_over: the connection is in the cache of the recent (refreshed) */
+static bool passed_over(pcapsrc *c, const struct tcpflow_key *k)
 {
 	uint64_t h = tcpflow_key_hash(k);
-	const struct recent *r = &c->recent[h % RECENT_SLOTS];
+	struct recent *set = &c->recent[(h & (c->recent_sets - 1)) * RECENT_WAYS];
+	int i;
 
-	return r->hash == h && r->t_ms + c->idle_ms >= c->clock_ms;
+	for (i = 0; i < RECENT_WAYS; i++)
+		if (set[i].hash == h && set[i].t_ms + c->idle_ms >= c->clock_ms) {
+			set[i].t_ms = c->clock_ms;
+			return true;
+		}
+	return false;
 }
 
 static void tcp_packet(pcapsrc *c, const struct pcapdec_segment *g, int64_t t)
 {
 	struct tcpflow_key k;
 	struct flow *f;
+	struct out *o;
 	bool from_client;
 
 	tcpflow_key_make(&k, &g->src, g->sport, &g->dst, g->dport);
 	f = (struct flow *)tcpflow_find(c->flows, &k);
 	if (!f) {
-		if ((g->flags & (PCAPDEC_SYN | PCAPDEC_RST)) == PCAPDEC_SYN) {
+		if ((g->flags & (PCAPDEC_SYN | PCAPDEC_RST | PCAPDEC_ACK)) == PCAPDEC_SYN ||
+		    ((g->flags & (PCAPDEC_SYN | PCAPDEC_RST)) == PCAPDEC_SYN &&
+		     !passed_over(c, &k))) {
 			start_session(c, &k, g, t);
 			return;
 		}
-		/* no SYN: only a client talking to an SMTP port is worth a word */
-		if (g->len == 0 || (g->flags & PCAPDEC_RST) || !smtp_port(c, g->dport))
+		/* no SYN: only a client talking to an SMTP port is worth a word, once */
+		if (g->len == 0 || (g->flags & PCAPDEC_RST) || !smtp_port(c, g->dport) ||
+		    passed_over(c, &k))
 			return;
-		if (recently_finished(c, &k))
-			return;
-		f = flow_new(c, &k, FLOW_MIDWAY, &g->src, g->sport, &g->dst, g->dport);
-		buf_addstr(&skip(c, f)->text, "the capture joins this session in the middle (its "
-			   "SYN is not in it); not parsed");
+		remember(c, tcpflow_key_hash(&k));
+		o = skip(c, NULL);
+		endpoint(&o->text, &g->src, g->sport);
+		buf_addstr(&o->text, " > ");
+		endpoint(&o->text, &g->dst, g->dport);
+		buf_addstr(&o->text, ": the capture joins this session in the middle (its SYN is "
+			   "not in it); not parsed");
 		return;
 	}
 	tcpflow_touch(c->flows, &f->node, c->clock_ms);
 	from_client = g->sport == f->cport && memcmp(g->src.b, f->cli.b, 16) == 0;
-	if (f->kind == FLOW_MIDWAY) {
-		if (g->flags & (PCAPDEC_RST | PCAPDEC_FIN | PCAPDEC_SYN)) {
-			tcpflow_remove(c->flows, &f->node);
-			flow_free(f);
-			if (g->flags & PCAPDEC_SYN)
-				tcp_packet(c, g, t);
-		}
-		return;
-	}
 	if ((g->flags & (PCAPDEC_SYN | PCAPDEC_ACK)) == PCAPDEC_SYN) {
 		if (from_client && f->syn_seen && g->seq == f->cli_isn)
 			return;                          /* a retransmitted SYN */
-		finish(c, f, "a new connection on the same addresses and ports");
+		finish(c, f, "a new connection on the same addresses and ports", false);
 		start_session(c, &k, g, t);
 		return;
 	}
 	if (g->flags & PCAPDEC_RST) {
-		finish(c, f, from_client ? "a reset from the client" : "a reset from the server");
+		finish(c, f, from_client ? "a reset from the client" : "a reset from the server",
+		       false);
 		return;
 	}
 	session_packet(c, f, g, from_client, t);
@@ -627,7 +659,7 @@ enum source_status pcapsrc_next(pcapsrc *c, struct source_item *item, struct buf
 			struct tcpflow_node *n = tcpflow_oldest(c->flows);
 
 			if (n) {
-				finish(c, (struct flow *)n, "the end of the capture");
+				finish(c, (struct flow *)n, "the end of the capture", false);
 				continue;
 			}
 			if (!c->summary_done) {
@@ -678,6 +710,7 @@ void pcapsrc_close(pcapsrc *c)
 		flow_free(f);
 	}
 	tcpflow_free(c->flows);
+	free(c->recent);
 	out_free(c->current);
 	while (c->head) {
 		struct out *o = c->head;

@@ -191,8 +191,14 @@ bool tcpreasm_ack_proves_loss(const struct tcpreasm *r, bool eager)
 		return false;
 	if (eager)
 		return true;
-	/* bytes sent after the hole are here: a late copy of it would have come first */
-	return r->pending != NULL || (r->fin && r->fin_off <= r->acked);
+	/*
+	 * The peer has the bytes after the hole too (or the FIN): a late copy
+	 * of the hole would have come before that acknowledgement. An ACK
+	 * that only reaches the start of the waiting bytes is not enough: a
+	 * capture may show it before a segment it reordered.
+	 */
+	return (r->pending && r->acked >= r->pending->off + r->pending->len) ||
+	       (r->fin && r->fin_off <= r->acked);
 }
 
 bool tcpreasm_has_hole(const struct tcpreasm *r)

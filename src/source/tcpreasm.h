@@ -78,8 +78,8 @@ struct tcpreasm_result tcpreasm_segment(struct tcpreasm *r, uint32_t seq, const 
 uint64_t tcpreasm_ack(struct tcpreasm *r, uint32_t ack);
 /*
  * tcpreasm_ack_proves_loss: the peer acknowledged bytes at next that the
- * capture does not hold, and (unless eager) the capture already holds
- * bytes beyond them, so the hole will not be filled by a late copy.
+ * capture does not hold, and (unless eager) also the bytes waiting after
+ * them (or the FIN), so the hole will not be filled by a late copy.
  */
 bool tcpreasm_ack_proves_loss(const struct tcpreasm *r, bool eager);
 /* tcpreasm_has_hole: bytes known to exist (or a FIN) wait behind missing ones. */

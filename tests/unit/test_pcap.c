@@ -555,6 +555,8 @@ static void test_reasm(void **state)
 		  "ab", true, false, false },
 		{ "a hole the peer acknowledged, bytes after it here", 1, 64,
 		  { D(0, "ab"), D(4, "ef"), A(6) }, "ab", true, false, false },
+		{ "an ACK shown before the segment it acknowledges", 1, 64,
+		  { D(0, "ab"), D(4, "ef"), A(4), D(2, "cd") }, "abcdef", false, false, false },
 		{ "acknowledged but nothing after it yet: may be late", 1, 64,
 		  { D(0, "ab"), A(4) }, "ab", false, false, true },
 		{ "a late copy after its acknowledgement", 1, 64,
@@ -760,7 +762,7 @@ static void drive(const struct transcript *t, size_t csplit, size_t ssplit, bool
 			collect(p, g);
 		}
 	}
-	pcapsmtp_end(p, 0, now);
+	pcapsmtp_end(p, 0, false, now);
 	collect(p, g);
 	pcapsmtp_free(p);
 }
@@ -1000,7 +1002,7 @@ static void test_driver_cuts(void **state)
 	assert_int_equal(g.nkinds, 1);
 	assert_int_equal(g.kinds[0], PCAPSMTP_CUT);
 	SAY(client, "more\r\n.\r\n");             /* (a reassembler would not deliver this) */
-	pcapsmtp_end(p, 100, 10);
+	pcapsmtp_end(p, 100, false, 10);
 	collect(p, &g);
 	assert_int_equal(g.m.n, 1);
 	assert_int_equal(g.nkinds, 1);            /* no second account of the same loss */
@@ -1014,7 +1016,7 @@ static void test_driver_cuts(void **state)
 	SAY(client, "HELO box\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
 	SAY(server, "250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n");
 	SAY(client, "Subject: cut\r\n");
-	pcapsmtp_end(p, 0, 10);
+	pcapsmtp_end(p, 0, false, 10);
 	collect(p, &g);
 	assert_int_equal(g.m.n, 0);
 	assert_int_equal(g.nkinds, 1);
@@ -1027,7 +1029,7 @@ static void test_driver_cuts(void **state)
 	SAY(server, "220 mx\r\n");
 	SAY(client, "HELO box\r\n");
 	pcapsmtp_client_lost(p, 9);
-	pcapsmtp_end(p, 1234, 10);
+	pcapsmtp_end(p, 1234, false, 10);
 	collect(p, &g);
 	assert_int_equal(g.nkinds, 1);
 	assert_int_equal(g.kinds[0], PCAPSMTP_UNPARSED);
@@ -1039,7 +1041,7 @@ static void test_driver_cuts(void **state)
 	SAY(server, "220 mx\r\n");
 	SAY(client, "QUIT\r\n");
 	pcapsmtp_client_lost(p, 9);
-	pcapsmtp_end(p, 10, 10);
+	pcapsmtp_end(p, 10, false, 10);
 	collect(p, &g);
 	assert_int_equal(g.nkinds, 0);
 	pcapsmtp_free(p);
@@ -1049,7 +1051,7 @@ static void test_driver_cuts(void **state)
 	p = pcapsmtp_new(false, 4096, 0);
 	for (i = 0; i < 100; i++)
 		SAY(client, "HELO box\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\n");
-	pcapsmtp_end(p, 0, 10);
+	pcapsmtp_end(p, 0, false, 10);
 	collect(p, &g);
 	assert_int_equal(g.nkinds, 1);
 	assert_int_equal(g.kinds[0], PCAPSMTP_ONE_SIDED);
@@ -1069,7 +1071,7 @@ static void test_driver_cuts(void **state)
 	for (i = 0; i < 20; i++)
 		SAY(client, big);
 	SAY(client, ".\r\nQUIT\r\n");
-	pcapsmtp_end(p, 0, 10);
+	pcapsmtp_end(p, 0, false, 10);
 	collect(p, &g);
 	assert_int_equal(g.m.n, 0);
 	assert_int_equal(g.nkinds, 1);

@@ -229,11 +229,13 @@ def _records(pk, link, vlans, v6_ext, snaplen):
 
 
 def write_pcap(path, pk, link=LINK_ETHERNET, vlans=(), v6_ext=(), snaplen=0, cut=0,
-               nanos=False, big_endian=False):
-    """A classic pcap file; cut: drop that many bytes from the end."""
+               nanos=False, big_endian=False, header_link=None):
+    """A classic pcap file; cut: drop that many bytes from the end;
+    header_link: another link type in the file header than the frames have."""
     e = ">" if big_endian else "<"
     magic = 0xa1b23c4d if nanos else 0xa1b2c3d4
-    out = bytearray(struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen or 262144, link))
+    out = bytearray(struct.pack(e + "IHHiIII", magic, 2, 4, 0, 0, snaplen or 262144,
+                                link if header_link is None else header_link))
     for t, data, orig in _records(pk, link, vlans, v6_ext, snaplen):
         sec = int(t)
         frac = int(round((t - sec) * (1e9 if nanos else 1e6)))
