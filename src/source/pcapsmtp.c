@@ -27,6 +27,7 @@ struct ev_hdr {
 	int64_t t_ms;
 	uint32_t n;               /* bytes following (client) or bytes seen (server) */
 	int32_t code;             /* server: the first reply code completed in it, 0 */
+	uint32_t n354;            /* server: 354 replies completed in it */
 	uint8_t kind;
 };
 
@@ -44,6 +45,7 @@ struct pcapsmtp {
 	char head[HEAD_MAX];
 	size_t head_len;
 	unsigned server_lines;
+	unsigned chunk_354;       /* 354 replies in the chunk being scanned */
 	bool banner_done, multi250, server_lost;
 
 	/* the core */
@@ -56,6 +58,8 @@ struct pcapsmtp {
 	bool one_sided;           /* dead because the server never spoke */
 	uint64_t ignored;         /* client bytes not offered to the core once dead */
 	unsigned handed;          /* messages handed over */
+	unsigned core_354, server_354;
+	bool diverged;
 
 	struct pcapsmtp_result *res;
 	size_t nres, res_head, res_cap;
@@ -188,6 +192,15 @@ static void dialect_into(pcapsmtp *p, struct pcapsmtp_result *r, bool helo)
 
 /* ---- driving the core ---- */
 
+/* diverge: the client's transaction went where the core did not follow; said once */
+static void diverge(pcapsmtp *p, int64_t now_ms)
+{
+	if (p->diverged || p->dead)
+		return;
+	p->diverged = true;
+	result(p, PCAPSMTP_DIVERGED, now_ms)->transaction = p->handed + 1;
+}
+
 /* take_output: discard the core's replies, following whether it is inside DATA */
 static void take_output(pcapsmtp *p, int64_t now_ms)
 {
@@ -204,7 +217,11 @@ static void take_output(pcapsmtp *p, int64_t now_ms)
 		code = (o[i] - '0') * 100 + (o[i + 1] - '0') * 10 + (o[i + 2] - '0');
 		if (p->in_data && code == 552 && !p->dead)
 			result(p, PCAPSMTP_TOO_BIG, now_ms)->transaction = p->handed + 1;
+		/* the core's fixed refusal of BDAT (session.c): a message it will not take */
+		if (code == 502 && line - i > 21 && memcmp(o + i + 4, "5.5.1 Error: BDAT", 17) == 0)
+			diverge(p, now_ms);
 		p->in_data = code == 354;
+		p->core_354 += code == 354;
 	}
 	smtp_session_output_taken(p->s, len);
 }
@@ -276,7 +293,7 @@ static void on_client(pcapsmtp *p, const uint8_t *data, size_t n, int64_t now_ms
 	pump(p, data, n, now_ms);
 }
 
-static void on_server(pcapsmtp *p, int code, int64_t now_ms)
+static void on_server(pcapsmtp *p, int code, unsigned n354, int64_t now_ms)
 {
 	if (!p->greeted) {
 		p->greeted = true;
@@ -284,6 +301,9 @@ static void on_server(pcapsmtp *p, int code, int64_t now_ms)
 		pump(p, NULL, 0, now_ms);      /* bytes offered before the banner: pregreet */
 	}
 	smtp_session_flushed(p->s, now_ms);
+	p->server_354 += n354;
+	if (p->server_354 > p->core_354)
+		diverge(p, now_ms);
 	if (smtp_session_want(p->s) == SMTP_WANT_TLS) {
 		if (code == 0 || code == 220) {
 			struct pcapsmtp_result *r;
@@ -293,8 +313,9 @@ static void on_server(pcapsmtp *p, int code, int64_t now_ms)
 			dialect_into(p, r, true);
 		} else {
 			smtp_session_tls_done(p->s, SMTP_TLS_FAILED, now_ms);
-			if (!p->dead)
+			if (!p->dead && !p->diverged)
 				result(p, PCAPSMTP_TLS_REFUSED, now_ms);
+			p->diverged = true;            /* one account of the rest lost */
 		}
 		pump(p, NULL, 0, now_ms);              /* the rest is consumed and ignored */
 	}
@@ -316,7 +337,7 @@ static void on_client_lost(pcapsmtp *p, int64_t now_ms)
 /* ---- holding and deciding ---- */
 
 static void hold(pcapsmtp *p, enum ev_kind kind, const uint8_t *data, size_t n, int code,
-		 int64_t now_ms)
+		 unsigned n354, int64_t now_ms)
 {
 	struct ev_hdr h;
 
@@ -324,6 +345,7 @@ static void hold(pcapsmtp *p, enum ev_kind kind, const uint8_t *data, size_t n, 
 	h.t_ms = now_ms;
 	h.n = (uint32_t)n;
 	h.code = code;
+	h.n354 = n354;
 	h.kind = (uint8_t)kind;
 	buf_add(&p->held, &h, sizeof(h));
 	if (kind == EV_CLIENT)
@@ -358,7 +380,7 @@ static void decide(pcapsmtp *p)
 			off += h.n;
 			break;
 		case EV_SERVER:
-			on_server(p, h.code, h.t_ms);
+			on_server(p, h.code, h.n354, h.t_ms);
 			break;
 		case EV_CLIENT_LOST:
 			on_client_lost(p, h.t_ms);
@@ -443,6 +465,7 @@ static int scan(pcapsmtp *p, const uint8_t *data, size_t n)
 
 			if (!first)
 				first = code;
+			p->chunk_354 += code == 354 && p->head_len > 3 && p->head[3] != '-';
 			p->head_len = 0;
 		}
 		data += take;
@@ -470,7 +493,7 @@ void pcapsmtp_client(pcapsmtp *p, const uint8_t *data, size_t n, int64_t now_ms)
 		on_client(p, data, n, now_ms);
 		return;
 	}
-	hold(p, EV_CLIENT, data, n, 0, now_ms);
+	hold(p, EV_CLIENT, data, n, 0, 0, now_ms);
 	check_held(p);
 }
 
@@ -480,19 +503,20 @@ void pcapsmtp_server(pcapsmtp *p, const uint8_t *data, size_t n, int64_t now_ms)
 
 	if (p->smtp == PCAPSMTP_SMTP_NO)
 		return;
+	p->chunk_354 = 0;
 	if (data && !p->server_lost)
 		code = scan(p, data, n);
 	if (p->decided) {
-		on_server(p, code, now_ms);
+		on_server(p, code, p->chunk_354, now_ms);
 		return;
 	}
 	if (ready(p)) {
 		decide(p);
 		if (p->s)
-			on_server(p, code, now_ms);
+			on_server(p, code, p->chunk_354, now_ms);
 		return;
 	}
-	hold(p, EV_SERVER, NULL, n, code, now_ms);
+	hold(p, EV_SERVER, NULL, n, code, p->chunk_354, now_ms);
 	check_held(p);
 }
 
@@ -503,7 +527,7 @@ void pcapsmtp_client_lost(pcapsmtp *p, int64_t now_ms)
 	if (p->decided)
 		on_client_lost(p, now_ms);
 	else
-		hold(p, EV_CLIENT_LOST, NULL, 0, 0, now_ms);
+		hold(p, EV_CLIENT_LOST, NULL, 0, 0, 0, now_ms);
 }
 
 void pcapsmtp_server_lost(pcapsmtp *p)

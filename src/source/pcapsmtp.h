@@ -31,7 +31,11 @@
  * accepted), at the first 354, or at the end.
  *
  * A loss in the client stream ends parsing: a message inside DATA at
- * that point is reported cut, not stored (no bytes are invented).
+ * that point is reported cut, not stored (no bytes are invented). When
+ * the captured server has answered 354 more often than the core (it took
+ * a transaction the core refused: DSN or SMTPUTF8 parameters), or the
+ * client sent BDAT (CHUNKING, which the core refuses), that is reported
+ * once (DIVERGED): the message is lost to the core.
  *
  * Ownership: a result's msg, facts and helo become the caller's.
  */
@@ -53,6 +57,7 @@ enum pcapsmtp_kind {
 	PCAPSMTP_TLS_REFUSED,      /* the server refused STARTTLS: the rest is not parsed */
 	PCAPSMTP_ONE_SIDED,        /* the server never spoke: client bytes not parsed */
 	PCAPSMTP_UNFINISHED,       /* ended early (evicted) between commands: the rest is lost */
+	PCAPSMTP_DIVERGED,         /* the captured server took a message the core refused */
 };
 
 struct pcapsmtp_result {

@@ -287,6 +287,11 @@ static void collect(pcapsrc *c, struct flow *f, const char *why)
 			buf_printf(&skip(c, f)->text, "the session was still open at %s; what it "
 				   "sent after that is not parsed", why);
 			break;
+		case PCAPSMTP_DIVERGED:
+			buf_printf(&skip(c, f)->text, "message %u of the session came in a way "
+				   "spamtide's SMTP core refuses (BDAT, or SMTPUTF8 or DSN parameters) "
+				   "and the server took it; not stored", r.transaction);
+			break;
 		case PCAPSMTP_TLS_REFUSED:
 			buf_addstr(&skip(c, f)->text, "the server refused STARTTLS; the rest of the "
 				   "session is not parsed");

@@ -235,6 +235,18 @@ def main():
           rows[0][4] == "box.example.net" and rows[0][2] == int(T0),
           "STARTTLS: one encrypted row: %s" % rows, r)
 
+    # a transaction the trap's core refuses (SMTPUTF8) but the captured server took
+    utf8 = [("S", b"220 mx.example ESMTP\r\n"), ("C", b"EHLO mta.example.net\r\n"),
+            ("S", b"250-mx.example\r\n250-SMTPUTF8\r\n250 8BITMIME\r\n"),
+            ("C", b"MAIL FROM:<a@example.net> SMTPUTF8\r\n"), ("S", b"250 ok\r\n"),
+            ("C", b"RCPT TO:<b@example.org>\r\n"), ("S", b"250 ok\r\n"),
+            ("C", b"DATA\r\n"), ("S", b"354 go\r\n"),
+            ("C", b"Subject: x\r\n\r\nhi\r\n.\r\n"), ("S", b"250 ok\r\n")]
+    r, rows = ingest(write("utf8.pcap", m.session(utf8, t0=T0)))
+    check(r.returncode == 3 and "message 1 of the session came in a way spamtide's SMTP core "
+          "refuses (BDAT, or SMTPUTF8 or DSN parameters) and the server took it; not stored"
+          in r.stderr and not rows, "SMTPUTF8: said, exit 3", r)
+
     # ---- damage that loses something: an account, exit 3 ----
     def data_segments(pkts, client):
         return [i for i, p in enumerate(pkts) if p.src == client and len(p.payload) >= 700]

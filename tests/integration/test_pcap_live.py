@@ -113,17 +113,27 @@ PIPE_MSG_WIRE = PIPE_MSG.replace(b"\r\n.", b"\r\n..")
 
 
 def end_of_data_times(pcap, ports):
-    """Per TCP stream, the packet times of the client segments ending a DATA."""
+    """The packet times of the client segments that completed a final dot:
+    per TCP stream, where each CRLF.CRLF of the client's bytes ends."""
     flt = " || ".join("tcp.dstport == %d" % p for p in ports)
     out = subprocess.run(["tshark", "-r", pcap, "-Y", "(%s) && tcp.len > 0" % flt, "-T",
                           "fields", "-e", "tcp.stream", "-e", "frame.time_epoch", "-e",
                           "tcp.payload"], check=True, capture_output=True, text=True).stdout
+    streams = {}
     times = []
     for line in out.splitlines():
         stream, t, payload = line.split("\t")
-        data = bytes.fromhex(payload.replace(":", ""))
-        if data.endswith(b"\r\n.\r\n") or data == b".\r\n" or b"\r\n.\r\nQUIT" in data:
-            times.append((int(stream), float(t)))
+        before = streams.get(stream, b"")
+        data = before + bytes.fromhex(payload.replace(":", ""))
+        # each end that the bytes of this segment complete
+        pos = max(0, len(before) - 4)
+        while True:
+            i = data.find(b"\r\n.\r\n", pos)
+            if i < 0:
+                break
+            times.append(float(t))
+            pos = i + 5
+        streams[stream] = data
     return times
 
 
@@ -153,7 +163,16 @@ def main():
                stderr=subprocess.PIPE)
     line = td.stderr.readline()
     check(b"listening" in line, "tcpdump started: %r" % line)
-    time.sleep(1)          # "listening" comes a moment before packets are seen
+    # "listening" comes a moment before packets are seen: knock until they are
+    for _ in range(100):
+        with socket.create_connection(("127.0.0.1", p_sink), timeout=10) as k:
+            k.recv(1000)
+            k.sendall(b"QUIT\r\n")
+            k.recv(1000)
+        time.sleep(0.1)
+        if os.path.getsize(pcap) > 200:
+            break
+    check(os.path.getsize(pcap) > 200, "tcpdump writes what it sees")
     t_start = time.time()
 
     swaks_file = os.path.join(d, "swaks.txt")
@@ -229,7 +248,7 @@ def main():
     # sources numbered in order, times = packet times of the end of DATA
     check([x[7] for x in rows] == ["%s#%d" % (pcap, i) for i in range(1, len(rows) + 1)],
           "sources are %s#1..#%d in order: %s" % (pcap, len(rows), [x[7] for x in rows]))
-    ends = sorted(t for _, t in end_of_data_times(pcap, (p_sink, p_odd)))
+    ends = sorted(end_of_data_times(pcap, (p_sink, p_odd)))
     plain = [x for x in rows if not x[6]]
     check([x[8] for x in plain] == [int(t) for t in ends],
           "ts of each message = its end-of-DATA packet time: %s vs %s"

@@ -865,7 +865,7 @@ static bool has_fact(const char *facts, const char *fact)
 
 struct tls_case {
 	const char *name;
-	const char *ev[16];
+	const char *ev[24];
 	size_t messages, encrypted;
 	const char *facts[4];
 	int kind;                 /* a result other than messages, or -1 */
@@ -899,6 +899,24 @@ static void test_driver_starttls(void **state)
 		  "CSTARTTLS\r\n", "S220 go\r\n", NULL }, 1, 1, { "starttls=no" }, -1 },
 		{ "pregreet", { "CEHLO box\r\n", BANNER, EHLO_PLAIN, ONE_MSG, NULL }, 1, 0,
 		  { "pregreet=yes" }, -1 },
+		{ "a transaction the core refuses, the server took", { BANNER, "CEHLO box\r\n",
+		  EHLO_PLAIN, "CMAIL FROM:<a@example.net> RET=HDRS\r\n", "S250 ok\r\n",
+		  "CRCPT TO:<b@example.org> NOTIFY=NEVER\r\n", "S250 ok\r\n", "CDATA\r\n",
+		  "S354 go\r\n", "CSubject: x\r\n\r\nhi\r\n.\r\n", "S250 ok\r\n", NULL }, 0, 0,
+		  { NULL }, PCAPSMTP_DIVERGED },
+		{ "BDAT", { BANNER, "CEHLO box\r\n", "S250-mx\r\n250-CHUNKING\r\n250 8BITMIME\r\n",
+		  "CMAIL FROM:<a@example.net>\r\n", "S250 ok\r\n", "CRCPT TO:<b@example.org>\r\n",
+		  "S250 ok\r\n", "CBDAT 20 LAST\r\nSubject: xy\r\n\r\nhi!\r\n", "S250 ok\r\n", NULL },
+		  0, 0, { NULL }, PCAPSMTP_DIVERGED },
+		{ "AUTH is refused as junk; the transaction goes on", { BANNER, "CEHLO box\r\n",
+		  EHLO_PLAIN, "CAUTH LOGIN\r\n", "S334 VXNlcm5hbWU6\r\n", "CdXNlcg==\r\n",
+		  "S334 UGFzc3dvcmQ6\r\n", "CcGFzcw==\r\n", "S235 ok\r\n", ONE_MSG, NULL }, 1, 0,
+		  { "junk=2-5" }, -1 },
+		{ "the message before the 354", { BANNER, "CHELO box\r\n", "S250 mx\r\n",
+		  "CMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n"
+		  "Subject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n",
+		  "S250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n221 bye\r\n", NULL }, 1, 0,
+		  { "data_early=yes", "pipelining=blind" }, -1 },
 		{ "pipelined", { BANNER, "CEHLO box\r\n", EHLO_PLAIN,
 		  "CMAIL FROM:<a@example.net>\r\nRCPT TO:<b@example.org>\r\nDATA\r\n",
 		  "S250 ok\r\n250 ok\r\n354 go\r\n", "CSubject: x\r\n\r\nhi\r\n.\r\n", "S250 ok\r\n",
@@ -970,6 +988,35 @@ static void test_driver_probe(void **state)
 	}
 }
 
+#define SAY(p, side, s) pcapsmtp_##side(p, (const uint8_t *)(s), strlen(s), 5)
+
+/* a session inside DATA, its envelope pipelined */
+static pcapsmtp *into_data(void)
+{
+	pcapsmtp *p = pcapsmtp_new(false, 1 << 20, 0);
+
+	SAY(p, server, "220 mx\r\n");
+	SAY(p, client, "HELO box\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
+	SAY(p, server, "250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	assert_true(pcapsmtp_in_data(p));
+	return p;
+}
+
+/* end_expect: end p; want the messages and at most one other result, kind (-1: none) */
+static void end_expect(pcapsmtp *p, uint64_t unparsed, struct got *g, size_t messages,
+		       int kind)
+{
+	pcapsmtp_end(p, unparsed, false, 10);
+	collect(p, g);
+	pcapsmtp_free(p);
+	if (g->m.n != messages || g->nkinds != (kind < 0 ? 0u : 1u) ||
+	    (kind >= 0 && g->kinds[0] != kind))
+		fail_msg("%zu messages and %zu other results (first %d), want %zu and kind %d",
+			 g->m.n, g->nkinds, g->nkinds ? g->kinds[0] : -1, messages, kind);
+	msgs_free(&g->m);
+	memset(g, 0, sizeof(*g));
+}
+
 /* losses and ends: what is cut is reported, nothing is invented */
 static void test_driver_cuts(void **state)
 {
@@ -977,109 +1024,66 @@ static void test_driver_cuts(void **state)
 	struct got g;
 	static const char big[] = "Subject: big\r\n\r\n"
 		"0123456789012345678901234567890123456789012345678901234567890123456789\r\n";
+	char err[256];
 	size_t i;
 
 	(void)state;
 	limit_reset();
-#define SAY(side, s) pcapsmtp_##side(p, (const uint8_t *)(s), strlen(s), 5)
-	/* a loss inside DATA: cut at once; the session's earlier message stands */
 	memset(&g, 0, sizeof(g));
+	/* a loss inside DATA: cut at once; the session's earlier message stands */
 	p = pcapsmtp_new(false, 1 << 20, 0);
-	SAY(server, "220 mx\r\n");
-	SAY(client, "HELO box\r\n");
-	SAY(server, "250 mx\r\n");
-	SAY(client, "MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
-	SAY(server, "250 ok\r\n250 ok\r\n354 go\r\n");
-	SAY(client, "Subject: one\r\n\r\n1\r\n.\r\nMAIL FROM:<a@x.example>\r\n");
-	SAY(server, "250 ok\r\n250 ok\r\n");
-	SAY(client, "RCPT TO:<b@y.example>\r\nDATA\r\n");
-	SAY(server, "250 ok\r\n354 go\r\n");
-	SAY(client, "Subject: two\r\n\r\nhalf of it");
+	SAY(p, server, "220 mx\r\n");
+	SAY(p, client, "HELO box\r\n");
+	SAY(p, server, "250 mx\r\n");
+	SAY(p, client, "MAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
+	SAY(p, server, "250 ok\r\n250 ok\r\n354 go\r\n");
+	SAY(p, client, "Subject: one\r\n\r\n1\r\n.\r\nMAIL FROM:<a@x.example>\r\n");
+	SAY(p, server, "250 ok\r\n250 ok\r\n");
+	SAY(p, client, "RCPT TO:<b@y.example>\r\nDATA\r\n");
+	SAY(p, server, "250 ok\r\n354 go\r\n");
+	SAY(p, client, "Subject: two\r\n\r\nhalf of it");
 	assert_true(pcapsmtp_in_data(p));
 	pcapsmtp_client_lost(p, 9);
 	collect(p, &g);
-	assert_int_equal(g.m.n, 1);
 	assert_int_equal(g.nkinds, 1);
-	assert_int_equal(g.kinds[0], PCAPSMTP_CUT);
-	SAY(client, "more\r\n.\r\n");             /* (a reassembler would not deliver this) */
-	pcapsmtp_end(p, 100, false, 10);
-	collect(p, &g);
-	assert_int_equal(g.m.n, 1);
-	assert_int_equal(g.nkinds, 1);            /* no second account of the same loss */
-	pcapsmtp_free(p);
-	msgs_free(&g.m);
+	SAY(p, client, "more\r\n.\r\n");       /* (a reassembler would not deliver this) */
+	end_expect(p, 100, &g, 1, PCAPSMTP_CUT);   /* and no second account of the same loss */
 
 	/* the end of the capture inside DATA */
-	memset(&g, 0, sizeof(g));
-	p = pcapsmtp_new(false, 1 << 20, 0);
-	SAY(server, "220 mx\r\n");
-	SAY(client, "HELO box\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
-	SAY(server, "250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n");
-	SAY(client, "Subject: cut\r\n");
-	pcapsmtp_end(p, 0, false, 10);
-	collect(p, &g);
-	assert_int_equal(g.m.n, 0);
-	assert_int_equal(g.nkinds, 1);
-	assert_int_equal(g.kinds[0], PCAPSMTP_CUT);
-	pcapsmtp_free(p);
+	p = into_data();
+	SAY(p, client, "Subject: cut\r\n");
+	end_expect(p, 0, &g, 0, PCAPSMTP_CUT);
 
 	/* a loss between commands, more client bytes after it: unparsed */
-	memset(&g, 0, sizeof(g));
 	p = pcapsmtp_new(false, 1 << 20, 0);
-	SAY(server, "220 mx\r\n");
-	SAY(client, "HELO box\r\n");
+	SAY(p, server, "220 mx\r\n");
+	SAY(p, client, "HELO box\r\n");
 	pcapsmtp_client_lost(p, 9);
-	pcapsmtp_end(p, 1234, false, 10);
-	collect(p, &g);
-	assert_int_equal(g.nkinds, 1);
-	assert_int_equal(g.kinds[0], PCAPSMTP_UNPARSED);
-	pcapsmtp_free(p);
+	end_expect(p, 1234, &g, 0, PCAPSMTP_UNPARSED);
 
 	/* ... but not after QUIT */
-	memset(&g, 0, sizeof(g));
 	p = pcapsmtp_new(false, 1 << 20, 0);
-	SAY(server, "220 mx\r\n");
-	SAY(client, "QUIT\r\n");
+	SAY(p, server, "220 mx\r\n");
+	SAY(p, client, "QUIT\r\n");
 	pcapsmtp_client_lost(p, 9);
-	pcapsmtp_end(p, 10, false, 10);
-	collect(p, &g);
-	assert_int_equal(g.nkinds, 0);
-	pcapsmtp_free(p);
+	end_expect(p, 10, &g, 0, -1);
 
 	/* a server that never speaks: the client's bytes are held, then given up */
-	memset(&g, 0, sizeof(g));
 	p = pcapsmtp_new(false, 4096, 0);
 	for (i = 0; i < 100; i++)
-		SAY(client, "HELO box\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\n");
-	pcapsmtp_end(p, 0, false, 10);
-	collect(p, &g);
-	assert_int_equal(g.nkinds, 1);
-	assert_int_equal(g.kinds[0], PCAPSMTP_ONE_SIDED);
-	pcapsmtp_free(p);
+		SAY(p, client, "HELO box\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\n");
+	end_expect(p, 0, &g, 0, PCAPSMTP_ONE_SIDED);
 
 	/* over the message size limit */
-	{
-		char err[256];
-
-		assert_int_equal(limit_set("message_size=1024", err, sizeof(err)), 0);
-	}
-	memset(&g, 0, sizeof(g));
-	p = pcapsmtp_new(false, 1 << 20, 0);
-	SAY(server, "220 mx\r\n");
-	SAY(client, "HELO box\r\nMAIL FROM:<a@x.example>\r\nRCPT TO:<b@y.example>\r\nDATA\r\n");
-	SAY(server, "250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+	assert_int_equal(limit_set("message_size=1024", err, sizeof(err)), 0);
+	p = into_data();
 	for (i = 0; i < 20; i++)
-		SAY(client, big);
-	SAY(client, ".\r\nQUIT\r\n");
-	pcapsmtp_end(p, 0, false, 10);
-	collect(p, &g);
-	assert_int_equal(g.m.n, 0);
-	assert_int_equal(g.nkinds, 1);
-	assert_int_equal(g.kinds[0], PCAPSMTP_TOO_BIG);
-	pcapsmtp_free(p);
+		SAY(p, client, big);
+	SAY(p, client, ".\r\nQUIT\r\n");
+	end_expect(p, 0, &g, 0, PCAPSMTP_TOO_BIG);
 	limit_reset();
-#undef SAY
 }
+#undef SAY
 
 /* ---- the reader on live captures (tests/data/pcap/capture.sh) ---- */
 
