@@ -132,18 +132,12 @@ static enum pcapdec_status ipv6(const uint8_t *p, size_t cap, struct pcapdec_seg
 		case 0:     /* hop-by-hop options */
 		case 43:    /* routing */
 		case 60:    /* destination options */
+		case 51:    /* authentication header: its length counts 4-byte words */
 			if (off + 8 > len)
 				return PCAPDEC_MALFORMED;
 			if (off + 2 > cap)
 				return PCAPDEC_TRUNCATED;
-			hlen = ((size_t)p[off + 1] + 1) * 8;
-			break;
-		case 51:    /* authentication header */
-			if (off + 8 > len)
-				return PCAPDEC_MALFORMED;
-			if (off + 2 > cap)
-				return PCAPDEC_TRUNCATED;
-			hlen = ((size_t)p[off + 1] + 2) * 4;
+			hlen = next == 51 ? ((size_t)p[off + 1] + 2) * 4 : ((size_t)p[off + 1] + 1) * 8;
 			break;
 		case 44:    /* fragment */
 			if (off + 8 > len)

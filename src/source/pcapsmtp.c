@@ -105,6 +105,12 @@ enum pcapsmtp_smtp pcapsmtp_is_smtp(const pcapsmtp *p)
 	return p->smtp;
 }
 
+bool pcapsmtp_over(const pcapsmtp *p)
+{
+	return p->smtp == PCAPSMTP_SMTP_NO ||
+	       (p->s && smtp_session_want(p->s) == SMTP_WANT_CLOSE && p->nres == p->res_head);
+}
+
 bool pcapsmtp_in_data(const pcapsmtp *p)
 {
 	return p->s && p->in_data && !p->dead && smtp_session_want(p->s) != SMTP_WANT_CLOSE;

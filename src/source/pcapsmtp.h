@@ -99,6 +99,8 @@ void pcapsmtp_server_lost(pcapsmtp *p);
 void pcapsmtp_end(pcapsmtp *p, uint64_t unparsed, bool early, int64_t now_ms);
 
 enum pcapsmtp_smtp pcapsmtp_is_smtp(const pcapsmtp *p);
+/* pcapsmtp_over: nothing the client may still send can matter (QUIT, 421, not SMTP). */
+bool pcapsmtp_over(const pcapsmtp *p);
 /* pcapsmtp_in_data: a message is being received (what an end would cut). */
 bool pcapsmtp_in_data(const pcapsmtp *p);
 /* pcapsmtp_take: the next result, oldest first; false when there is none. */

@@ -15,8 +15,9 @@
  * without its SYN starts one too. A flow to an SMTP port whose client
  * sends bytes without a SYN in the capture is reported once ("joined in
  * the middle") and otherwise ignored. A flow ends when the client's FIN is
- * reached in order, on RST, when idle, when evicted from a full table
- * (the least recently active one), or at the end of the capture.
+ * reached in order (or the server's, once the session is over: after
+ * QUIT or a 421), on RST, when idle, when evicted from a full table (the
+ * least recently active one), or at the end of the capture.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -482,6 +483,10 @@ static void session_packet(pcapsrc *c, struct flow *f, const struct pcapdec_segm
 		}
 		if (from_client && r.fin_reached) {
 			finish(c, f, "the client closing the connection", false);
+			return;
+		}
+		if (!from_client && r.fin_reached && pcapsmtp_over(f->smtp)) {
+			finish(c, f, "the server closing the connection", false);
 			return;
 		}
 	}

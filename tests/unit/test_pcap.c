@@ -483,6 +483,17 @@ static void test_decode_odd(void **state)
 	assert_int_equal(pcapdec_frame(DLT_RAW, f, n + 8, &g), PCAPDEC_FRAGMENT);
 	put16(f + 42, 0);
 	assert_int_equal(pcapdec_frame(DLT_RAW, f, n + 8, &g), PCAPDEC_TCP);
+	/* an authentication header (length in 4-byte words: (1 + 2) * 4 = 12 bytes) */
+	n = ipv6_packet(f, "hi", false);
+	memmove(f + 52, f + 40, n - 40);
+	memset(f + 40, 0, 12);
+	f[6] = 51;
+	f[40] = 6;
+	f[41] = 1;
+	put16(f + 4, (unsigned)(n - 40 + 12));
+	assert_int_equal(pcapdec_frame(DLT_RAW, f, n + 12, &g), PCAPDEC_TCP);
+	assert_int_equal(g.len, 2);
+	assert_memory_equal(g.payload, "hi", 2);
 	/* ESP: not ours; too many VLAN tags; an unknown link type; ARP */
 	f[6] = 50;
 	assert_int_equal(pcapdec_frame(DLT_RAW, f, n + 8, &g), PCAPDEC_OTHER);
