@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "source/source.h"
+#include "source/pcapsrc.h"
 #include "source/reader.h"
 #include "util/limits.h"
 #include "util/timeutil.h"
@@ -61,6 +62,7 @@ struct source {
 	struct dir_frame stack[MAX_DEPTH];
 	int depth;
 	struct file_state file;
+	pcapsrc *capture;            /* the capture being read, instead of file */
 	uint64_t bytes_before;       /* bytes of files finished */
 	char sender_buf[256];
 };
@@ -131,11 +133,21 @@ static void file_close(source *s)
 	buf_init(&fs->msg);
 }
 
+static void capture_close(source *s)
+{
+	if (!s->capture)
+		return;
+	s->bytes_before += pcapsrc_bytes_read(s->capture);
+	pcapsrc_close(s->capture);
+	s->capture = NULL;
+}
+
 void source_close(source *s)
 {
 	if (!s)
 		return;
 	file_close(s);
+	capture_close(s);
 	while (s->depth > 0)
 		frame_free(&s->stack[--s->depth]);
 	free(s->root);
@@ -144,7 +156,8 @@ void source_close(source *s)
 
 uint64_t source_bytes_read(const source *s)
 {
-	return s->bytes_before + (s->file.open ? s->file.r.consumed : 0);
+	return s->bytes_before + (s->file.open ? s->file.r.consumed : 0) +
+	       (s->capture ? pcapsrc_bytes_read(s->capture) : 0);
 }
 
 static char *join(const char *dir, const char *name)
@@ -289,9 +302,9 @@ static enum source_status open_file(source *s, const char *path, bool single, st
 		enum source_format f = source_detect_bytes(head, n > 0 ? (size_t)n : 0);
 
 		if (f == SOURCE_FORMAT_PCAP) {
-			buf_printf(err, "%s: packet captures are not supported yet; skipped", path);
+			s->capture = pcapsrc_open(path, fd, fs->mtime, s->opt.smtp_ports, err);
 			file_close(s);
-			return SOURCE_SKIP;
+			return s->capture ? SOURCE_ITEM : SOURCE_SKIP;
 		}
 		fs->format = (single || f != SOURCE_FORMAT_MBOX) ? SOURCE_FORMAT_EML : SOURCE_FORMAT_MBOX;
 	}
@@ -480,6 +493,14 @@ enum source_status source_next(source *s, struct source_item *item, struct buf *
 {
 	buf_reset(err);
 	for (;;) {
+		if (s->capture) {
+			enum source_status st = pcapsrc_next(s->capture, item, err);
+
+			if (st != SOURCE_END)
+				return st;
+			capture_close(s);
+			continue;
+		}
 		if (s->file.open) {
 			enum source_status st = file_next(s, item, err);
 

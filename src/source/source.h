@@ -1,6 +1,7 @@
 /*
- * source.h - messages out of files: mbox, Maildir, .eml files and
- * directories of them (pcap captures join here later), format detected.
+ * source.h - messages out of files: mbox, Maildir, .eml files, packet
+ * captures (.pcap, .pcapng: the messages of their SMTP sessions) and
+ * directories of them, format detected.
  *
  *   source *s = source_open(path, &opts);
  *   while ((st = source_next(s, &item, &err)) != SOURCE_END)
@@ -15,8 +16,8 @@
  * deliveries in progress); another directory is walked recursively in name
  * order (dot files skipped, symlink loops detected); a file beginning with
  * an mbox "From " line (or Mozilla's "From - ") is an mbox, also when it
- * holds one message; a pcap/pcapng magic is a capture; anything else is one
- * message. mbox: a separator is a "From " line whose date parses (asctime
+ * holds one message; a pcap/pcapng magic is a capture (src/source/pcapsrc.h,
+ * docs/pcap.md); anything else is one message. mbox: a separator is a "From " line whose date parses (asctime
  * form); ">From " quoting (mboxrd and mboxo) is undone by removing one '>'
  * from lines matching ">+From "; LF or CRLF.
  *
