@@ -245,7 +245,7 @@ const char *analysis_event_type_name(enum analysis_event_type t);
 struct analysis_detector_config {
 	double false_alarms_per_year;   /* per family, under its own model: 0.1 */
 	int history_days;               /* recent active days modelled: 7 */
-	int min_history_days;           /* days before the detector judges: 2 */
+	int min_history_days;           /* days before the detector judges: 3 */
 	double cease_fraction;          /* "below 5 %": 0.05 */
 	double level_change;            /* drop/surge: 0.30 */
 	int level_min_hours;            /* sustained for: 6 */
@@ -331,8 +331,9 @@ struct analysis_hw {
  */
 void analysis_hw_smooth(const double *y, size_t n, int m, double alpha, double beta, double gamma, double l0,
 			double b0, const double *s0, double *fitted, struct analysis_hw *out);
-/* analysis_hw_fit: initial states by the heuristic in docs/analysis.md,
- * alpha, beta, gamma by minimising the SSE (GSL multimin). Needs n >= 2m+1. */
+/* analysis_hw_fit: initial seasonal states by the heuristic in
+ * docs/analysis.md; alpha, beta, gamma, the initial level and trend by
+ * minimising the SSE (GSL multimin). Needs n >= 2m+1. */
 enum analysis_status analysis_hw_fit(const double *y, size_t n, int m, struct analysis_hw *out, char *err,
 				     size_t errlen);
 /* analysis_hw_forecast: mean[h-1] and variance[h-1] of the forecast h steps

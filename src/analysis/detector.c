@@ -59,7 +59,7 @@
  * net for low-rate families whose silences stragglers keep breaking); else
  * a drop or a surge, `at` refined to the slot within +-1 h.
  *
- * Memory: about 60 KB per family, fixed. Errors: a slot fed out of order or
+ * Memory: about 40 KB per family, fixed. Errors: a slot fed out of order or
  * misaligned (analysis_detector_feed), a history that does not fit.
  */
 #include <math.h>
