@@ -1,0 +1,1424 @@
+/*
+ * detector.c - ceased / resumed / drop / surge, one slot at a time.
+ *
+ * The same code runs online (the trap feeds a slot of every family as its
+ * clock advances) and offline (events.c feeds a whole period, then refines
+ * each event's time with the data after it). docs/analysis.md explains the
+ * model; in short:
+ *
+ * Per family: a ring of recent slot counts, the current day's counts per
+ * 10-minute bin and per hour, and up to history_days recent *active* days
+ * (days with messages and without a cessation). At every UTC midnight the
+ * family's model is refitted from those days (refit):
+ *
+ *   profile   expected count per slot by time of day at level 1: the
+ *             (trimmed) mean over the days of each 10-minute bin;
+ *   cess      a conservative profile for judging silences: per day, 70-minute
+ *             window sums; their median over days, capped at twice their
+ *             minimum; then, near an edge (the profile within +-90 minutes
+ *             falls below 70 % of here), the minimum over those +-90
+ *             minutes, so a nightly sleep that starts a little early, or a
+ *             daily spike that comes late, is not evidence;
+ *   inv_km    over-dispersion of slot counts within an hour (1/k of a
+ *             negative binomial), from the within-hour variance;
+ *   inv_kh    over-dispersion of hourly counts around the day's level x
+ *             profile, from the hours below it (Anscombe's transform);
+ *   sd2_day   the day-to-day variance of the log level (out of sample,
+ *             robust), and sd2_block that of 6-hour blocks within a day;
+ *   s_req     the surprise (-log probability) a silence needs: the log of the
+ *             family's expected number of silence openings a year (slots
+ *             with a message) over false_alarms_per_year; at least the
+ *             largest surprise of a silence its recent history closed, plus
+ *             log 20.
+ *
+ * Silences. A silence is the run of slots since the last message ("plain"),
+ * or since an earlier point with a few stragglers allowed (at most 5 % of
+ * what is expected, plus one: "tolerant", which needs log 2 more surprise
+ * as a second test of the same silence). Its probability is a product over
+ * UTC hours: each hour's rate is cess x a gamma multiplier (shape 1/inv_kh)
+ * of mean the family's current level (observed over profile, weighted over
+ * ~3 h, at most 1); the hour the silence began in uses the multiplier's
+ * posterior given that hour so far, where the rate there is steady. Within
+ * an hour the slot-level dispersion adds (moment-matched negative binomial).
+ * When the surprise reaches s_req the family has ceased; `at` is its last
+ * message before the change point (two levels, the later one near zero).
+ *
+ * Returns. Once ceased, a sliding window of W slots (about 60 messages at
+ * the old level) counts messages, capped per slot so one burst of one
+ * straggler counts once; when that count is very unlikely for a Poisson of
+ * 5 % of the old level, the family has resumed; `at` is the first message
+ * after the change point.
+ *
+ * Levels. At each hour's end the level series (hourly counts over the
+ * profile) is scanned for a split into two levels, each side at least
+ * level_min_hours and expecting something (sleep says nothing), differing
+ * by level_change, with z >= 3.5 on the log ratio (day-to-day, 6-hour-block
+ * and counting variances), most later hours on the new side, and the
+ * median hour moved too; confirmed if the same change still passes 12 h
+ * later. A fall to under twice the cease fraction is a cessation (the safety
+ * net for low-rate families whose silences stragglers keep breaking); else
+ * a drop or a surge, `at` refined to the slot within +-1 h.
+ *
+ * Memory: about 40 KB per family, fixed. Errors: a slot fed out of order or
+ * misaligned (analysis_detector_feed), a history that does not fit.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "analysis/internal.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define RING 4096                 /* slots of recent counts (68 h of minutes) */
+#define HRING 512                 /* hours of level series (> scan back + reference) */
+#define MAX_HIST 14               /* history_days is clamped to this */
+#define MAX_BINS 144              /* 10-minute bins, or 24 hours */
+#define LEVEL_TAU_S (3 * 3600.0)  /* time constant of the current level */
+#define LEVEL_PRIOR 3.0           /* messages of prior weight on level 1 */
+#define LEVEL_MIN 0.1             /* the level is not trusted lower */
+#define HIST_MARGIN 3.0           /* log 20: beyond what recent history closed */
+#define LEVEL_Z 3.5               /* z a change of level needs (twice: confirmed) */
+#define LEVEL_CONFIRM_H 12        /* hours after which it must still pass */
+#define SD_DAY_PRIOR 0.15         /* log-sd of daily levels before data */
+#define SD_BLOCK_PRIOR 0.12       /* log-sd of 6-hour blocks within a day */
+#define SD_PRIOR_DAYS 3           /* weight of those priors, in days */
+#define SD_PRIOR_BLOCKS 12        /* ... and in blocks */
+#define DEV_DAYS 28               /* days of out-of-sample level deviations kept */
+#define LEVEL_SCAN_BACK 168       /* hours a change point may lie back */
+#define LEVEL_PRE_HOURS 168       /* hours of reference before it */
+#define LEVEL_SUSTAINED 0.6       /* share of later hours on the new side */
+#define RESUME_MIN_MSGS 3         /* messages a return needs at least */
+#define CP_BEFORE_HOURS 6         /* hours before a silence the change point sees */
+#define JITTER_EDGE 0.7           /* the profile within +-90 min falls this low: an edge */
+#define STEADY_MEAN 1.3           /* a mean this far above the median: not steady */
+#define POST_TRUST 2.0            /* an hour above twice cess is not learnt from */
+
+enum fstate { ST_ACTIVE, ST_CEASED };
+
+/*
+ * A silence window, cut into UTC hours (blocks). Each hour's rate has a
+ * gamma multiplier; the hour the silence starts in has the posterior given
+ * the part of that hour before the silence (n messages where cess predicted
+ * m: shape k + n, mean (k + n) / (k + m)); later hours have the prior
+ * (shape k, mean: the level).
+ */
+struct gap {
+	int64_t start;        /* first slot of the window */
+	int64_t blk;          /* UTC hour of the block being summed */
+	int64_t first_blk;    /* the hour the window started in */
+	double level;         /* level snapshot when the window opened (<= 1) */
+	double raw;           /* the same, uncapped (0.1..2): the old level */
+	double post_mean, post_inv;   /* first block's multiplier: mean, 1/shape */
+	double acc;           /* surprise of the finished blocks */
+	double lam_b, q_b, inv_b;     /* this block: sum mu, sum mu^2, 1/shape */
+	double lam, q, lb2i;  /* window: sum mu, sum mu^2, sum lam_b^2 / shape */
+	double lam_lvl;       /* window: expected at the current level */
+	unsigned long obs;    /* messages in the window */
+};
+
+struct hist_day {
+	uint32_t bins[MAX_BINS];
+	double hsum[24], hsq[24];
+	double max_gap;
+};
+
+struct fam {
+	uint32_t ring[RING];
+	/* the day being accumulated */
+	int64_t day;
+	struct hist_day cur;
+	bool cur_excluded;
+	/* recent active days, newest at hist[(hist_next - 1) % MAX_HIST] */
+	struct hist_day hist[MAX_HIST];
+	int n_hist, hist_next;
+	/* model */
+	bool armed;
+	float prof[MAX_BINS], cess[MAX_BINS];
+	bool steady[MAX_BINS];    /* the rate here is steady enough to learn from */
+	double prof_max, prof_mean;
+	double inv_km, inv_kh, kh, sd2_day, sd2_block;
+	double s_req, s_hist;
+	/* current level */
+	double ew_obs, ew_exp;
+	/* silences */
+	double pre_n, pre_m;  /* this hour so far: messages, and what cess predicted */
+	struct gap plain, tol;
+	/* state */
+	enum fstate state;
+	/* while ceased */
+	int64_t cease_slot, cease_at;
+	float ref[MAX_BINS];
+	int64_t res_w;
+	double res_cap, res_null, res_o, res_e, res_s, stragglers;
+	/* out-of-sample log deviations of recent days' totals from the
+	 * profile (a ring; for the day-to-day variance) */
+	double dev[DEV_DAYS];
+	int n_dev, dev_next;
+	/* hourly level series */
+	float hx[HRING];
+	double hcum[HRING];   /* running total of hx up to each hour */
+	double ecum[25];      /* cumulative ehod over the hours of a day */
+	double ehod[24];      /* expected per hour of day at level 1 (current profile) */
+	double ehod_mean;
+	double hour_x;
+	int64_t r0;           /* first hour of the current regime */
+	int pend_type;        /* a change seen once (its event type), or -1 */
+	int64_t pend_c, pend_hour;
+	int64_t hours_seen;   /* hours completed since the detector started */
+};
+
+struct queued {
+	struct analysis_event ev;
+	struct an_event_extra ex;
+};
+
+struct analysis_detector {
+	struct analysis_detector_config cfg;
+	int step, sph, spd, bins, spb;
+	int sw_bins, jit_bins;
+	int64_t first_slot, next_slot;
+	double decay;
+	size_t n_fam, cap_fam;
+	struct fam **fam;
+	struct queued *q;
+	size_t n_q, cap_q;
+};
+
+void analysis_detector_config_default(struct analysis_detector_config *c)
+{
+	c->false_alarms_per_year = 0.1;
+	c->history_days = 7;
+	c->min_history_days = 3;
+	c->cease_fraction = 0.05;
+	c->level_change = 0.30;
+	c->level_min_hours = 6;
+}
+
+const char *analysis_event_type_name(enum analysis_event_type t)
+{
+	switch (t) {
+	case ANALYSIS_EVENT_CEASED: return "ceased";
+	case ANALYSIS_EVENT_RESUMED: return "resumed";
+	case ANALYSIS_EVENT_DROP: return "drop";
+	case ANALYSIS_EVENT_SURGE: return "surge";
+	}
+	panic("analysis_event_type_name: type %d", (int)t);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+static int64_t mod_pos(int64_t a, int64_t b)
+{
+	int64_t r = a % b;
+
+	return r < 0 ? r + b : r;
+}
+
+static int bin_of(const struct analysis_detector *d, int64_t slot)
+{
+	return (int)(mod_pos(slot, d->spd) / d->spb);
+}
+
+struct slot {
+	int64_t k;      /* absolute slot index (time / step) */
+	int64_t hour;   /* absolute hour index */
+	int64_t day;    /* absolute day index */
+	int bin, hod;   /* bin of the day, hour of the day */
+	int pos;        /* k mod slots per hour */
+};
+
+static void gap_open(const struct analysis_detector *d, const struct fam *f, struct gap *g, int64_t slot,
+		     double raw);
+
+static struct fam *fam_new(const struct analysis_detector *d, int64_t slot)
+{
+	struct fam *f = xcalloc(1, sizeof(*f));
+
+	f->day = floor_div(slot, d->spd);
+	/* a day the detector did not see from its start is not history */
+	f->cur_excluded = mod_pos(slot, d->spd) != 0;
+	gap_open(d, f, &f->plain, slot, 1);
+	gap_open(d, f, &f->tol, slot, 1);
+	f->r0 = floor_div(slot, d->sph);
+	f->state = ST_ACTIVE;
+	f->pend_type = -1;
+	return f;
+}
+
+struct analysis_detector *analysis_detector_new(const struct analysis_detector_config *cfg, int64_t start, int step,
+						size_t n_families, char *err, size_t errlen)
+{
+	struct analysis_detector *d;
+	size_t i;
+
+	if (step != 60 && step != AN_HOUR) {
+		an_err(err, errlen, ANALYSIS_EINVAL, "step must be 60 or 3600 seconds, not %d", step);
+		return NULL;
+	}
+	if (start % step != 0) {
+		an_err(err, errlen, ANALYSIS_EINVAL, "start not aligned to %d-second slots", step);
+		return NULL;
+	}
+	if (n_families > ANALYSIS_MAX_FAMILIES) {
+		an_err(err, errlen, ANALYSIS_EINVAL, "more than %d families", ANALYSIS_MAX_FAMILIES);
+		return NULL;
+	}
+	d = xcalloc(1, sizeof(*d));
+	if (cfg)
+		d->cfg = *cfg;
+	else
+		analysis_detector_config_default(&d->cfg);
+	if (d->cfg.history_days > MAX_HIST)
+		d->cfg.history_days = MAX_HIST;
+	if (d->cfg.history_days < 1)
+		d->cfg.history_days = 1;
+	if (d->cfg.min_history_days < 1)
+		d->cfg.min_history_days = 1;
+	if (d->cfg.min_history_days > d->cfg.history_days)
+		d->cfg.min_history_days = d->cfg.history_days;
+	if (!(d->cfg.false_alarms_per_year > 0))
+		d->cfg.false_alarms_per_year = 0.1;
+	if (d->cfg.level_min_hours < 1)
+		d->cfg.level_min_hours = 1;
+	d->step = step;
+	d->sph = AN_HOUR / step;
+	d->spd = AN_DAY / step;
+	d->spb = step == 60 ? 10 : 1;
+	d->bins = d->spd / d->spb;
+	/* +-30 minutes of smoothing and of jitter, at least one bin */
+	d->sw_bins = (30 * 60 + d->spb * step / 2) / (d->spb * step);
+	if (d->sw_bins < 1)
+		d->sw_bins = 1;
+	/* jitter: +-90 minutes */
+	d->jit_bins = (90 * 60 + d->spb * step / 2) / (d->spb * step);
+	d->first_slot = d->next_slot = start / step;
+	d->decay = exp(-(double)step / LEVEL_TAU_S);
+	d->n_fam = d->cap_fam = n_families;
+	d->fam = xcalloc(n_families ? n_families : 1, sizeof(struct fam *));
+	if (!n_families)
+		d->cap_fam = 1;
+	for (i = 0; i < n_families; i++)
+		d->fam[i] = fam_new(d, d->next_slot);
+	return d;
+}
+
+size_t analysis_detector_add_family(struct analysis_detector *d)
+{
+	if (d->n_fam == d->cap_fam) {
+		d->cap_fam *= 2;
+		d->fam = xreallocarray(d->fam, d->cap_fam, sizeof(struct fam *));
+	}
+	d->fam[d->n_fam] = fam_new(d, d->next_slot);
+	return d->n_fam++;
+}
+
+void analysis_detector_free(struct analysis_detector *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	for (i = 0; i < d->n_fam; i++)
+		free(d->fam[i]);
+	for (i = 0; i < d->n_q; i++) {
+		free(d->q[i].ex.profile);
+		free(d->q[i].ex.cess);
+	}
+	free(d->fam);
+	free(d->q);
+	free(d);
+}
+
+int64_t analysis_detector_next(const struct analysis_detector *d)
+{
+	return d->next_slot * d->step;
+}
+
+enum analysis_family_state analysis_detector_state(const struct analysis_detector *d, size_t family)
+{
+	const struct fam *f;
+
+	if (family >= d->n_fam)
+		return ANALYSIS_STATE_LEARNING;
+	f = d->fam[family];
+	if (f->state == ST_CEASED)
+		return ANALYSIS_STATE_CEASED;
+	return f->armed ? ANALYSIS_STATE_ACTIVE : ANALYSIS_STATE_LEARNING;
+}
+
+int an_detector_bins_per_day(const struct analysis_detector *d)
+{
+	return d->bins;
+}
+
+/* ------------------------------------------------------------------ */
+/* the model */
+
+static void sort_small(double *x, int n)
+{
+	int i, j;
+
+	for (i = 1; i < n; i++) {
+		double v = x[i];
+
+		for (j = i; j > 0 && x[j - 1] > v; j--)
+			x[j] = x[j - 1];
+		x[j] = v;
+	}
+}
+
+static double median_small(double *x, int n)
+{
+	sort_small(x, n);
+	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+static void refit(struct analysis_detector *d, struct fam *f)
+{
+	const struct hist_day *days[MAX_HIST];
+	double v[MAX_HIST], win[MAX_HIST][MAX_BINS], med[MAX_BINS];
+	double eh[24], num, den, tot, opp, sum_prof;
+	int n = 0, b, i, h, B = d->bins;
+
+	for (i = 0; i < f->n_hist && n < d->cfg.history_days; i++)
+		days[n++] = &f->hist[mod_pos(f->hist_next - 1 - i, MAX_HIST)];
+	if (n < d->cfg.min_history_days) {
+		f->armed = false;
+		return;
+	}
+
+	/* profile: trimmed mean per bin, per slot */
+	sum_prof = 0;
+	f->prof_max = 0;
+	for (b = 0; b < B; b++) {
+		double s = 0;
+
+		double lo = INFINITY, hi = -INFINITY;
+
+		for (i = 0; i < n; i++) {
+			double x = days[i]->bins[b];
+
+			s += x;
+			lo = x < lo ? x : lo;
+			hi = x > hi ? x : hi;
+		}
+		/* trimmed: without the largest and the smallest day from five on */
+		s = n >= 5 ? (s - lo - hi) / (n - 2) : s / n;
+		f->prof[b] = (float)(s / d->spb);
+		if (b == 0)
+			memset(f->ehod, 0, sizeof(f->ehod));
+		f->ehod[b * 24 / B] += s;
+		sum_prof += s;
+	}
+	f->prof_mean = sum_prof / d->spd;
+	for (b = 0; b < B; b++) {
+		/* a floor, so that a message at a quiet time is not impossible */
+		if (f->prof[b] < 0.02 * f->prof_mean)
+			f->prof[b] = (float)(0.02 * f->prof_mean);
+		if (f->prof[b] > f->prof_max)
+			f->prof_max = f->prof[b];
+	}
+
+	/* hourly expectation, before the floor: sleep hours expect nothing */
+	f->ehod_mean = sum_prof / 24;
+	f->ecum[0] = 0;
+	for (h = 0; h < 24; h++)
+		f->ecum[h + 1] = f->ecum[h] + f->ehod[h];
+
+	/* conservative profile: windowed sums (a sliding window around the
+	 * clock), median over days, min over jitter */
+	for (i = 0; i < n; i++) {
+		double sum = 0;
+		int k;
+
+		for (k = -d->sw_bins; k <= d->sw_bins; k++)
+			sum += days[i]->bins[(k + B) % B];
+		for (b = 0; b < B; b++) {
+			win[i][b] = sum;
+			sum += days[i]->bins[(b + d->sw_bins + 1) % B];
+			sum -= days[i]->bins[(b - d->sw_bins + B) % B];
+		}
+	}
+	for (b = 0; b < B; b++) {
+		double lo = INFINITY, m;
+
+		for (i = 0; i < n; i++) {
+			v[i] = win[i][b];
+			lo = v[i] < lo ? v[i] : lo;
+		}
+		/* the median day, but no more than twice the quietest: where the
+		 * family was (nearly) silent on one of its recent days (asleep
+		 * early, a spike elsewhere), a silence is not news */
+		m = median_small(v, n);
+		if (m > 2 * lo)
+			m = 2 * lo;
+		med[b] = m / ((2 * d->sw_bins + 1) * d->spb);
+	}
+	for (b = 0; b < B; b++) {
+		double m = med[b];
+		int k;
+
+		double pmax = 0;
+
+		for (k = b - d->jit_bins; k <= b + d->jit_bins; k++) {
+			int kk = k < 0 ? k + B : k >= B ? k - B : k;
+
+			if (med[kk] < m)
+				m = med[kk];
+			if (f->prof[kk] > pmax)
+				pmax = f->prof[kk];
+		}
+		/* only an edge counts (sleep, a spike): where the profile nearby
+		 * stays within 30 % of here, the dip of the minimum is noise */
+		f->cess[b] = (float)(m < JITTER_EDGE * med[b] ? m : med[b]);
+		/* the hour before a silence is learnt from only where the rate is
+		 * steady: no edge, and the mean nowhere near well above the median
+		 * (a spike that comes at another hour each day) */
+		f->steady[b] = m >= JITTER_EDGE * med[b] && pmax <= STEADY_MEAN * med[b];
+	}
+
+	/* slot-level dispersion within hours */
+	f->inv_km = 0;
+	if (d->sph > 1) {
+		num = den = 0;
+		for (i = 0; i < n; i++)
+			for (h = 0; h < 24; h++) {
+				double s = days[i]->hsum[h], m = s / d->sph;
+
+				if (s <= 0)
+					continue;
+				num += (days[i]->hsq[h] - s * s / d->sph) / (d->sph - 1) - m;
+				den += m * m;
+			}
+		if (den > 0 && num > 0)
+			f->inv_km = num / den;
+		if (f->inv_km > 20)
+			f->inv_km = 20;
+	}
+
+	/* hour-level dispersion, day levels */
+	for (h = 0; h < 24; h++) {
+		eh[h] = 0;
+		for (i = 0; i < n; i++)
+			eh[h] += days[i]->hsum[h];
+		eh[h] /= n;
+	}
+	f->inv_kh = 0;
+	f->sd2_day = SD_DAY_PRIOR * SD_DAY_PRIOR;
+	f->sd2_block = SD_BLOCK_PRIOR * SD_BLOCK_PRIOR;
+	if (n >= 2) {
+		double corr = (double)n / (n - 1), lvl[MAX_HIST], vlog, vb = 0, eb[4] = { 0 };
+		int nb = 0, j;
+
+		num = den = 0;
+		tot = 0;
+		for (h = 0; h < 24; h++) {
+			tot += eh[h];
+			eb[h / 6] += eh[h];
+		}
+		for (i = 0; i < n; i++) {
+			double s = 0;
+
+			for (h = 0; h < 24; h++)
+				s += days[i]->hsum[h];
+			lvl[i] = tot > 0 ? s / tot : 1;
+			if (lvl[i] <= 0)
+				lvl[i] = 1e-3;
+		}
+		/* hour-level dispersion for silences, from the hours that fell
+		 * below their day's level x profile: on Anscombe's scale,
+		 * z = 2 (sqrt(x + 3/8) - sqrt(lambda + 3/8)) has variance 1 for
+		 * Poisson counts and about 1 + lambda / k for gamma-mixed ones, so
+		 * 1/k is the excess of z^2 over 1, per unit lambda. Only the lower
+		 * side: what matters for a silence is how low an hour can go, and
+		 * the upper side (a spike that came at another hour) says nothing
+		 * about that. */
+		{
+			double zn = 0, zd = 0;
+			int nlow = 0;
+
+			for (i = 0; i < n; i++)
+				for (h = 0; h < 24; h++) {
+					double lam = lvl[i] * eh[h], x = days[i]->hsum[h], z;
+
+					if (lam < 2 || x >= lam)
+						continue;
+					z = 2 * (sqrt(x + 0.375) - sqrt(lam + 0.375));
+					zn += z * z - 1;
+					zd += lam;
+					nlow++;
+				}
+			if (nlow >= 12 && zd > 0) {
+				f->inv_kh = zn / zd * corr;
+				if (f->inv_kh < 0)
+					f->inv_kh = 0;
+				if (f->inv_kh > 10)
+					f->inv_kh = 10;
+			}
+		}
+		/* day-to-day variance of the log level: how far recent days fell
+		 * from what the profile before them predicted (out of sample),
+		 * robustly (median absolute deviation: a change of level is one
+		 * outlier, not a larger variance) */
+		if (f->n_dev >= 3) {
+			int nd = f->n_dev < DEV_DAYS ? f->n_dev : DEV_DAYS;
+			double dv[DEV_DAYS], mid;
+
+			for (i = 0; i < nd; i++)
+				dv[i] = f->dev[i];
+			mid = an_median(dv, (size_t)nd);
+			for (i = 0; i < nd; i++)
+				dv[i] = fabs(f->dev[i] - mid);
+			vlog = 1.4826 * an_median(dv, (size_t)nd);
+			vlog *= vlog;
+			f->sd2_day = (nd * vlog + SD_PRIOR_DAYS * SD_DAY_PRIOR * SD_DAY_PRIOR) / (nd + SD_PRIOR_DAYS);
+		}
+		/* 6-hour blocks against their day: spikes that wander, bursts,
+		 * counting noise (blocks expecting little are left out) */
+		for (i = 0; i < n; i++)
+			for (j = 0; j < 4; j++) {
+				double x = 0, r;
+
+				if (eb[j] < 0.1 * tot || eb[j] < 5)
+					continue;
+				for (h = 6 * j; h < 6 * j + 6; h++)
+					x += days[i]->hsum[h];
+				r = (x + 0.5) / (eb[j] * lvl[i] + 0.5);
+				vb += log(r) * log(r);
+				nb++;
+			}
+		f->sd2_block = (vb + SD_PRIOR_BLOCKS * SD_BLOCK_PRIOR * SD_BLOCK_PRIOR) / (nb + SD_PRIOR_BLOCKS);
+	}
+
+	/* the surprise a silence needs */
+	opp = 0;
+	for (b = 0; b < B; b++)
+		opp += d->spb * (1 - exp(-(double)f->prof[b]));
+	opp *= 365.25;
+	if (opp < 365)
+		opp = 365;
+	f->s_req = log(opp / d->cfg.false_alarms_per_year);
+	f->s_hist = 0;
+	for (i = 0; i < n; i++)
+		if (days[i]->max_gap > f->s_hist)
+			f->s_hist = days[i]->max_gap;
+	f->kh = f->inv_kh > 0 ? 1 / f->inv_kh : 0;
+	f->armed = true;
+}
+
+/* this hour's messages and cess prediction, up to slot k, from the ring */
+static void pre_recompute(const struct analysis_detector *d, struct fam *f, int64_t k)
+{
+	int64_t j;
+
+	f->pre_n = f->pre_m = 0;
+	for (j = floor_div(k, d->sph) * d->sph; j <= k; j++) {
+		if (j < d->first_slot)
+			continue;
+		f->pre_n += f->ring[j & (RING - 1)];
+		f->pre_m += f->armed ? f->cess[bin_of(d, j)] : 0;
+	}
+}
+
+static void close_day(struct analysis_detector *d, struct fam *f, int64_t k)
+{
+	double total = 0;
+	int h;
+
+	for (h = 0; h < 24; h++)
+		total += f->cur.hsum[h];
+	if (f->armed && !f->cur_excluded && total > 0 && f->ehod_mean > 0) {
+		f->dev[f->dev_next] = log(total / (24 * f->ehod_mean));
+		f->dev_next = (f->dev_next + 1) % DEV_DAYS;
+		if (f->n_dev < DEV_DAYS)
+			f->n_dev++;
+	}
+	if (!f->cur_excluded && total > 0) {
+		f->hist[f->hist_next] = f->cur;
+		f->hist_next = (f->hist_next + 1) % MAX_HIST;
+		if (f->n_hist < MAX_HIST)
+			f->n_hist++;
+	}
+	memset(&f->cur, 0, sizeof(f->cur));
+	f->cur_excluded = f->state == ST_CEASED;
+	refit(d, f);
+	pre_recompute(d, f, k - 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* silences */
+
+static double s_req_of(const struct fam *f)
+{
+	double s = f->s_req;
+
+	if (f->s_hist + HIST_MARGIN > s)
+		s = f->s_hist + HIST_MARGIN;
+	return s;
+}
+
+static double current_level(const struct fam *f)
+{
+	return (f->ew_obs + LEVEL_PRIOR) / (f->ew_exp + LEVEL_PRIOR);
+}
+
+static void gap_open_at(const struct fam *f, struct gap *g, int64_t slot, int64_t hour, bool learn, double raw)
+{
+	memset(g, 0, sizeof(*g));
+	g->start = slot;
+	g->blk = g->first_blk = hour;
+	g->raw = raw < LEVEL_MIN ? LEVEL_MIN : raw > 2 ? 2 : raw;
+	g->level = g->raw > 1 ? 1 : g->raw;
+	/* the posterior, when the hour so far is one to learn from: not the
+	 * first slot of an hour, and not far above what cess predicts (a spike
+	 * or a burst that has just ended says nothing of the rate after it) */
+	if (f->inv_kh > 0 && learn && f->pre_m > 0 && f->pre_n <= POST_TRUST * f->pre_m) {
+		g->post_mean = (f->kh + f->pre_n) / (f->kh + f->pre_m);
+		g->post_inv = 1 / (f->kh + f->pre_n);
+	} else {
+		g->post_mean = 1;
+		g->post_inv = f->inv_kh;
+	}
+	/* never above the family's current level (at most 1) */
+	if (g->post_mean > g->level)
+		g->post_mean = g->level;
+	g->inv_b = g->post_inv;
+}
+
+static void gap_open(const struct analysis_detector *d, const struct fam *f, struct gap *g, int64_t slot, double raw)
+{
+	gap_open_at(f, g, slot, floor_div(slot, d->sph), false, raw);
+}
+
+/* the gap that opens after slot sl */
+static void gap_open_after(const struct analysis_detector *d, const struct fam *f, struct gap *g,
+			   const struct slot *sl, double raw)
+{
+	bool next_hour = sl->pos == d->sph - 1;
+
+	gap_open_at(f, g, sl->k + 1, next_hour ? sl->hour + 1 : sl->hour, !next_hour && f->armed && f->steady[sl->bin],
+		    raw);
+}
+
+static double block_surprise(const struct fam *f, double lam, double q, double inv_shape)
+{
+	if (lam <= 0)
+		return 0;
+	return an_nb_zero_surprise(lam, inv_shape + q * f->inv_km / (lam * lam));
+}
+
+/* one more slot k of silence (or of stragglers) with cess mu_c and profile
+ * mu_l */
+static void gap_add(const struct fam *f, struct gap *g, int64_t blk, double mu_c, double mu_l)
+{
+	double mu;
+
+	if (blk != g->blk) {
+		g->acc += block_surprise(f, g->lam_b, g->q_b, g->inv_b);
+		g->lb2i += g->lam_b * g->lam_b * g->inv_b;
+		g->lam_b = g->q_b = 0;
+		g->blk = blk;
+		g->inv_b = f->inv_kh;
+	}
+	mu = (blk == g->first_blk ? g->post_mean : g->level) * mu_c;
+	g->lam_b += mu;
+	g->q_b += mu * mu;
+	g->lam += mu;
+	g->q += mu * mu;
+	g->lam_lvl += g->raw * mu_l;
+}
+
+/* the surprise of a silence window under the family's model */
+static double gap_surprise(const struct fam *f, const struct gap *g)
+{
+	double s = g->acc + block_surprise(f, g->lam_b, g->q_b, g->inv_b);
+
+	if (g->obs > 0 && g->lam > 0) {
+		double lb2i = g->lb2i + g->lam_b * g->lam_b * g->inv_b;
+		double inv = (lb2i + g->q * f->inv_km) / (g->lam * g->lam);
+
+		s -= an_nb_tail_gain(g->obs, g->lam, inv);
+		if (s < 0)
+			s = 0;
+	}
+	return s;
+}
+
+static bool gap_allows(const struct analysis_detector *d, const struct gap *g)
+{
+	/* stragglers: at most the cease fraction of the smaller expectation
+	 * (the silence model's, or the profile's at the current level) */
+	return (double)g->obs <= floor(d->cfg.cease_fraction * fmin(g->lam, g->lam_lvl)) + 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* events */
+
+static struct queued *queue_event(struct analysis_detector *d, size_t fi, enum analysis_event_type type)
+{
+	struct queued *qe;
+
+	if (d->n_q == d->cap_q) {
+		d->cap_q = d->cap_q ? 2 * d->cap_q : 8;
+		d->q = xreallocarray(d->q, d->cap_q, sizeof(struct queued));
+	}
+	qe = &d->q[d->n_q++];
+	memset(qe, 0, sizeof(*qe));
+	qe->ev.family = fi;
+	qe->ev.type = type;
+	qe->ev.impact.total_change_day_over_day = NAN;
+	qe->ev.impact.total_change_vs_baseline = NAN;
+	qe->ev.impact.lo95 = qe->ev.impact.hi95 = NAN;
+	return qe;
+}
+
+static float *copy_profile(const struct analysis_detector *d, const float *p)
+{
+	float *c = xreallocarray(NULL, (size_t)d->bins, sizeof(float));
+
+	memcpy(c, p, (size_t)d->bins * sizeof(float));
+	return c;
+}
+
+static double ring_sum(const struct fam *f, int64_t from, int64_t to)
+{
+	double s = 0;
+	int64_t k;
+
+	for (k = from; k <= to; k++)
+		s += f->ring[k & (RING - 1)];
+	return s;
+}
+
+/* slots [w0, now] from the ring: counts and the profile's expectation */
+static size_t ring_window(const struct analysis_detector *d, const struct fam *f, const float *profile, int64_t w0,
+			  int64_t now, double **x, double **mu)
+{
+	size_t n = (size_t)(now - w0 + 1), i;
+
+	*x = xmalloc(n * sizeof(double));
+	*mu = xmalloc(n * sizeof(double));
+	for (i = 0; i < n; i++) {
+		(*x)[i] = f->ring[(w0 + (int64_t)i) & (RING - 1)];
+		(*mu)[i] = profile[bin_of(d, w0 + (int64_t)i)];
+	}
+	return n;
+}
+
+static double clamp01(double x)
+{
+	return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/* the family has ceased: g is the silence (or the low segment) that made it
+ * sure, conf the confidence, need the surprise the decision needed */
+static void cease(struct analysis_detector *d, size_t fi, int64_t now, const struct gap *g, double conf, double need)
+{
+	struct fam *f = d->fam[fi];
+	int64_t before = (int64_t)CP_BEFORE_HOURS * d->sph, w0, k, at;
+	double raw = g->raw, mean_rate, *x, *mu;
+	size_t n, cp, i;
+	struct queued *qe;
+
+	/* the window for the change point: enough before the silence to hold
+	 * about 100 messages, within the ring */
+	if (f->prof_mean > 0 && 100 / f->prof_mean > (double)before)
+		before = (int64_t)(100 / f->prof_mean);
+	if (before > 24 * d->sph)
+		before = 24 * d->sph;
+	w0 = g->start - before;
+	if (now - w0 + 1 > RING - 1)
+		w0 = now - (RING - 2);
+	if (w0 < d->first_slot)
+		w0 = d->first_slot;
+	n = ring_window(d, f, f->prof, w0, now, &x, &mu);
+	if (g->start - w0 >= 1) {
+		cp = an_change_point_quiet(x, mu, n, 1, (size_t)(g->start - w0), 2 * d->cfg.cease_fraction, true);
+		at = w0 + (int64_t)cp - 1;
+		while (at > w0 && x[at - w0] == 0)
+			at--;
+		if (x[at - w0] == 0)
+			at = g->start - 1;
+	} else {
+		at = g->start - 1;   /* older than the ring: the offline refinement places it */
+	}
+	free(x);
+	free(mu);
+
+	qe = queue_event(d, fi, ANALYSIS_EVENT_CEASED);
+	qe->ev.at = at * d->step;
+	qe->ev.detected_at = (now + 1) * d->step;
+	k = at - (int64_t)CP_BEFORE_HOURS * d->sph + 1;
+	if (k < d->first_slot)
+		k = d->first_slot;
+	if (now - k >= RING)
+		k = now - RING + 1;
+	qe->ev.before_rate_per_hour = at >= k ? ring_sum(f, k, at) / ((double)(at - k + 1) / d->sph) : 0;
+	qe->ev.after_rate_per_hour = now > at ? ring_sum(f, at + 1, now) / ((double)(now - at) / d->sph) : 0;
+	qe->ev.confidence = conf;
+	qe->ex.level = g->level;
+	qe->ex.s_req = need;
+	qe->ex.inv_kh = f->inv_kh;
+	qe->ex.inv_km = f->inv_km;
+	qe->ex.profile = copy_profile(d, f->prof);
+	qe->ex.cess = copy_profile(d, f->cess);
+	qe->ex.anchor = g->start * d->step;
+
+	/* the ceased state: the old level to come back to */
+	for (i = 0; i < (size_t)d->bins; i++)
+		f->ref[i] = (float)(raw * f->prof[i]);
+	mean_rate = raw * f->prof_mean;
+	f->res_w = (int64_t)ceil(60 / (mean_rate > 1e-9 ? mean_rate : 1e-9));
+	if (f->res_w < (15 * 60) / d->step)
+		f->res_w = (15 * 60) / d->step;
+	if (f->res_w > 12 * d->sph)
+		f->res_w = 12 * d->sph;
+	if (f->res_w < 1)
+		f->res_w = 1;
+	f->res_cap = ceil(3 * raw * f->prof_max);
+	if (f->res_cap < 1)
+		f->res_cap = 1;
+	f->res_o = f->res_e = 0;
+	f->res_null = d->cfg.cease_fraction * mean_rate;
+	/* tests: one per tenth of a window (they overlap) */
+	f->res_s = log(365.25 * d->spd / fmax(1, f->res_w / 10.0) / d->cfg.false_alarms_per_year);
+	f->stragglers = 0;
+	f->cease_slot = now;
+	f->cease_at = at;
+	f->state = ST_CEASED;
+	f->cur_excluded = true;
+}
+
+static void resume(struct analysis_detector *d, size_t fi, int64_t now, double s)
+{
+	struct fam *f = d->fam[fi];
+	int64_t w0, at, k;
+	double *x, *mu, tail;
+	size_t n, cp;
+	struct queued *qe;
+
+	w0 = now - 3 * f->res_w - (int64_t)CP_BEFORE_HOURS * d->sph;
+	if (w0 <= f->cease_slot)
+		w0 = f->cease_slot + 1;
+	if (now - w0 + 1 > RING - 1)
+		w0 = now - (RING - 2);
+	n = ring_window(d, f, f->ref, w0, now, &x, &mu);
+	cp = an_change_point_quiet(x, mu, n, 0, n - 1, 2 * d->cfg.cease_fraction, false);
+	at = w0 + (int64_t)cp;
+	while (at < now && x[at - w0] == 0)
+		at++;
+	free(x);
+	free(mu);
+	tail = ring_sum(f, at, now);
+
+	qe = queue_event(d, fi, ANALYSIS_EVENT_RESUMED);
+	qe->ev.at = at * d->step;
+	qe->ev.detected_at = (now + 1) * d->step;
+	k = at - f->cease_at - 1;
+	qe->ev.before_rate_per_hour = k > 0 ? (f->stragglers - tail) / ((double)k / d->sph) : 0;
+	if (qe->ev.before_rate_per_hour < 0)
+		qe->ev.before_rate_per_hour = 0;
+	qe->ev.after_rate_per_hour = tail / ((double)(now - at + 1) / d->sph);
+	qe->ev.confidence = clamp01(1 - d->cfg.false_alarms_per_year * exp(f->res_s - s));
+	qe->ex.level = 1;
+	qe->ex.profile = copy_profile(d, f->ref);
+	qe->ex.cess = copy_profile(d, f->ref);
+	qe->ex.anchor = f->cease_at * d->step;
+
+	f->state = ST_ACTIVE;
+	f->cur_excluded = true;
+	f->ew_obs = f->ew_exp = 0;
+	pre_recompute(d, f, now);
+	gap_open(d, f, &f->plain, now + 1, 1);
+	gap_open(d, f, &f->tol, now + 1, 1);
+	f->r0 = floor_div(at, d->sph) + 1;
+}
+
+/* the level (sum x / sum e) of hours [a, b] of the hourly ring */
+struct seg {
+	double o, e;
+};
+
+/* expected count of hours [a, b] at level 1 */
+static double esum(const struct fam *f, int64_t a, int64_t b)
+{
+	int64_t da = floor_div(a, 24), db = floor_div(b, 24);
+	int ha = (int)mod_pos(a, 24), hb = (int)mod_pos(b, 24);
+
+	if (b < a)
+		return 0;
+	if (da == db)
+		return f->ecum[hb + 1] - f->ecum[ha];
+	return (f->ecum[24] - f->ecum[ha]) + (double)(db - da - 1) * f->ecum[24] + f->ecum[hb + 1];
+}
+
+static struct seg hseg(const struct fam *f, int64_t a, int64_t b)
+{
+	struct seg s = { 0, 0 };
+
+	if (b < a)
+		return s;
+	s.o = f->hcum[b & (HRING - 1)] - f->hcum[(a - 1) & (HRING - 1)];
+	s.e = esum(f, a, b);
+	return s;
+}
+
+/* variance of the log level of hours [a, b]: the day-to-day variance
+ * weighted by each day's share of the expectation, the 6-hour block
+ * variance for the segment's length, and counting noise */
+static double hseg_var(const struct fam *f, int64_t a, int64_t b, struct seg s)
+{
+	double w2 = 0, len = (double)(b - a + 1);
+	int64_t day;
+
+	if (s.e <= 0)
+		return INFINITY;
+	/* each day's share of the segment's expectation */
+	for (day = floor_div(a, 24); day <= floor_div(b, 24); day++) {
+		int64_t from = day * 24 > a ? day * 24 : a, to = day * 24 + 23 < b ? day * 24 + 23 : b;
+		double part = esum(f, from, to) / s.e;
+
+		w2 += part * part;
+	}
+	return f->sd2_day * w2 + f->sd2_block * (len < 6 ? 1 : 6 / len) + 1 / (s.o > 1 ? s.o : 1);
+}
+
+/* the median over hours [a, b] (not sleeping ones) of count / expected */
+static double hour_median_ratio(const struct fam *f, int64_t a, int64_t b)
+{
+	double r[HRING];
+	int n = 0;
+	int64_t h;
+
+	for (h = a; h <= b && n < HRING; h++) {
+		double e = f->ehod[mod_pos(h, 24)];
+
+		if (e >= 0.25 * f->ehod_mean && e > 0)
+			r[n++] = f->hx[h & (HRING - 1)] / e;
+	}
+	if (n == 0)
+		return NAN;
+	return an_median(r, (size_t)n);
+}
+
+static double xlogy_ratio(double o, double r)
+{
+	return o > 0 && r > 0 ? o * log(r) : 0;
+}
+
+/* scan the level series ending with hour `hour` (just completed) */
+static void level_scan(struct analysis_detector *d, size_t fi, int64_t now, int64_t hour)
+{
+	static const int64_t filter_len[] = { 6, 24, 72 };
+	struct fam *f = d->fam[fi];
+	int64_t minh = d->cfg.level_min_hours, c, c_lo, c_hi, best_c = -1, lo, i;
+	double best = -INFINITY, lo_ratio = 1 - d->cfg.level_change, hi_ratio = 1 + d->cfg.level_change;
+	double min_e = 0.5 * (double)minh * f->ehod_mean;
+	struct seg pre, post;
+	double a, b, r, z, v, mid;
+	int on_side = 0, counted = 0;
+	bool drop, suspect = false;
+	enum analysis_event_type type;
+	int64_t best_k;
+	double conf;
+	struct queued *qe;
+
+	if (hour - f->r0 + 1 < 2 * minh || f->hours_seen < 2 * minh)
+		return;
+	/* the hours that can matter */
+	lo = hour - LEVEL_SCAN_BACK - LEVEL_PRE_HOURS + 1;
+	if (lo < f->r0)
+		lo = f->r0;
+#define SEG_O(x, y) (f->hcum[(y) & (HRING - 1)] - f->hcum[((x) - 1) & (HRING - 1)])
+#define SEG_E(x, y) esum(f, (x), (y))
+	/* cheap filter: the last 6, 24 or 72 hours against the week before */
+	for (i = 0; i < (int64_t)(sizeof(filter_len) / sizeof(filter_len[0])) && !suspect; i++) {
+		int64_t from = hour - filter_len[i] + 1, pa = from - LEVEL_PRE_HOURS;
+		double eo, ee, ro, re;
+
+		if (from - lo < minh)
+			break;
+		if (pa < lo)
+			pa = lo;
+		eo = SEG_O(from, hour);
+		ee = SEG_E(from, hour);
+		ro = SEG_O(pa, from - 1);
+		re = SEG_E(pa, from - 1);
+		if (ee < min_e || re < min_e || ro <= 0)
+			continue;
+		r = (eo / ee) / (ro / re);
+		if (r > 0.85 && r < 1.18)
+			continue;
+		/* and not hopeless: near the z a change needs */
+		post.o = eo;
+		post.e = ee;
+		pre.o = ro;
+		pre.e = re;
+		v = hseg_var(f, pa, from - 1, pre) + hseg_var(f, from, hour, post);
+		suspect = fabs(log(r > 0 ? r : 1e-3)) / sqrt(v) >= LEVEL_Z - 1;
+	}
+	if (!suspect)
+		return;
+
+	c_lo = hour - LEVEL_SCAN_BACK + 1;
+	if (c_lo < f->r0 + minh)
+		c_lo = f->r0 + minh;
+	c_hi = hour - minh + 1;
+	for (c = c_lo; c <= c_hi; c++) {
+		int64_t pa = c - LEVEL_PRE_HOURS < lo ? lo : c - LEVEL_PRE_HOURS;
+		double m, ll;
+
+		pre.o = SEG_O(pa, c - 1);
+		pre.e = SEG_E(pa, c - 1);
+		post.o = SEG_O(c, hour);
+		post.e = SEG_E(c, hour);
+		/* each side must expect at least half its minimum length of
+		 * average hours: six hours of sleep say nothing of the level */
+		if (pre.e < min_e || post.e < min_e)
+			continue;
+		a = pre.o / pre.e;
+		b = post.o / post.e;
+		m = (pre.o + post.o) / (pre.e + post.e);
+		if (m <= 0)
+			continue;
+		ll = xlogy_ratio(pre.o, a / m) + xlogy_ratio(post.o, b / m);
+		if (ll > best) {
+			best = ll;
+			best_c = c;
+		}
+	}
+#undef SEG_O
+#undef SEG_E
+	if (best_c < 0)
+		return;
+	c = best_c;
+	{
+		int64_t pa = c - LEVEL_PRE_HOURS < f->r0 ? f->r0 : c - LEVEL_PRE_HOURS;
+
+		pre = hseg(f, pa, c - 1);
+		post = hseg(f, c, hour);
+		if (pre.o <= 0)
+			return;
+		a = pre.o / pre.e;
+		b = post.o / post.e;
+		r = b / a;
+		/* a fall to almost nothing is a cessation (over so few messages a
+		 * rate cannot tell 5 % from 10 %): the safety net of low-rate
+		 * families, whose silences are broken by stragglers */
+		if (r <= 2 * d->cfg.cease_fraction)
+			type = ANALYSIS_EVENT_CEASED;
+		else if (r <= lo_ratio)
+			type = ANALYSIS_EVENT_DROP;
+		else if (r >= hi_ratio)
+			type = ANALYSIS_EVENT_SURGE;
+		else
+			return;
+		drop = r <= lo_ratio;
+		v = hseg_var(f, pa, c - 1, pre) + hseg_var(f, c, hour, post);
+		z = post.o > 0 ? fabs(log(r)) / sqrt(v) : INFINITY;
+		if (z < LEVEL_Z)
+			return;
+		/* sustained: most later hours on the new side */
+		mid = sqrt(a * (b > 0 ? b : a * 1e-3));
+		for (int64_t h = c; h <= hour; h++) {
+			double e = f->ehod[mod_pos(h, 24)], x = f->hx[h & (HRING - 1)];
+
+			if (e < 0.1 * post.e / (double)(hour - c + 1))
+				continue;
+			counted++;
+			if (drop ? x / e < mid : x / e > mid)
+				on_side++;
+		}
+		if (counted == 0 || on_side < LEVEL_SUSTAINED * counted)
+			return;
+		/* and the typical hour moved too, not a few extreme ones (a daily
+		 * spike that came early or late, a burst) */
+		{
+			double rm = hour_median_ratio(f, c, hour) / hour_median_ratio(f, pa, c - 1);
+
+			if (!(drop ? rm <= lo_ratio : rm >= hi_ratio))
+				return;
+		}
+
+		/* confirmed: the same change (type, change point within half a
+		 * day) still passes every test LEVEL_CONFIRM_H hours after it
+		 * first did; a single odd day does not */
+		if (f->pend_type < 0 || hour - f->pend_hour > LEVEL_CONFIRM_H * 3 || f->pend_type != (int)type ||
+		    llabs(c - f->pend_c) > LEVEL_CONFIRM_H) {
+			f->pend_type = (int)type;
+			f->pend_c = c;
+			f->pend_hour = hour;
+			return;
+		}
+		if (hour - f->pend_hour < LEVEL_CONFIRM_H)
+			return;
+		f->pend_type = -1;
+		conf = clamp01(1 - erfc(z / sqrt(2.0)) * (double)(c_hi - c_lo + 1));
+		/* refine to the slot within +-1 h of the hour boundary */
+		{
+			int64_t s0 = c * d->sph - d->sph, s1 = c * d->sph + d->sph, k;
+			double cum = 0, best_v = -INFINITY, la = log(a), lb = log(b > 0 ? b : 1e-9);
+
+			best_k = c * d->sph;
+			if (s0 < d->first_slot)
+				s0 = d->first_slot;
+			if (now - s0 >= RING)
+				s0 = now - RING + 1;
+			if (s1 > now)
+				s1 = now;
+			/* ll(k) = sum_{s0<=t<k} (x la - a mu) + sum_{k<=t<=s1} (x lb - b mu);
+			 * up to a constant, cum(k) = sum_{t<k} [x (la - lb) - (a - b) mu] */
+			for (k = s0; k <= s1; k++) {
+				double x = f->ring[k & (RING - 1)], mu = f->prof[bin_of(d, k)];
+
+				if (cum > best_v) {
+					best_v = cum;
+					best_k = k;
+				}
+				cum += x * (la - lb) - (a - b) * mu;
+			}
+		}
+		if (type == ANALYSIS_EVENT_CEASED) {
+			struct gap g;
+
+			memset(&g, 0, sizeof(g));
+			g.start = best_k;
+			g.raw = a < LEVEL_MIN ? LEVEL_MIN : a > 2 ? 2 : a;
+			g.level = g.raw > 1 ? 1 : g.raw;
+			cease(d, fi, now, &g, conf, s_req_of(f));
+			return;
+		}
+		qe = queue_event(d, fi, type);
+		qe->ev.at = best_k * d->step;
+		qe->ev.detected_at = (now + 1) * d->step;
+		qe->ev.before_rate_per_hour = pre.o / (double)(c - pa);
+		qe->ev.after_rate_per_hour = post.o / (double)(hour - c + 1);
+		qe->ev.confidence = conf;
+		qe->ex.level = a;
+		qe->ex.profile = copy_profile(d, f->prof);
+		qe->ex.cess = copy_profile(d, f->cess);
+		qe->ex.anchor = c * AN_HOUR;
+		qe->ex.pre_from = pa * AN_HOUR;
+		f->r0 = c;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* one slot of one family */
+
+static void step_family(struct analysis_detector *d, size_t fi, const struct slot *sl, uint32_t c)
+{
+	struct fam *f = d->fam[fi];
+	int64_t k = sl->k, hour = sl->hour;
+	int bin = sl->bin, hod = sl->hod;
+	double mu_l, mu_c;
+
+	if (sl->day != f->day) {
+		close_day(d, f, k);
+		f->day = sl->day;
+	}
+	f->ring[k & (RING - 1)] = c;
+	f->cur.bins[bin] += c;
+	f->cur.hsum[hod] += c;
+	f->cur.hsq[hod] += (double)c * c;
+	mu_l = f->armed ? f->prof[bin] : 0;
+	f->hour_x += c;
+
+	if (f->state == ST_CEASED) {
+		double cc = c < f->res_cap ? c : f->res_cap, e = f->res_null;
+		int64_t old = k - f->res_w;
+
+		f->stragglers += c;
+		f->res_o += cc;
+		f->res_e += e;
+		if (old > f->cease_slot) {
+			double oc = f->ring[old & (RING - 1)];
+
+			f->res_o -= oc < f->res_cap ? oc : f->res_cap;
+			f->res_e -= f->res_null;
+		}
+		/* the count's surprise grows only when a message comes */
+		if (c > 0 && f->res_o >= RESUME_MIN_MSGS && f->res_o > f->res_e && f->res_e > 0) {
+			double p = gsl_cdf_poisson_Q((unsigned)(f->res_o + 0.5) - 1, f->res_e);
+			double s = p > 0 ? -log(p) : 745;
+
+			if (s >= f->res_s)
+				resume(d, fi, k, s);
+		}
+	} else if (f->armed) {
+		double lvl;
+		f->ew_obs = f->ew_obs * d->decay + c;
+		f->ew_exp = f->ew_exp * d->decay + mu_l;
+		mu_c = f->cess[bin];
+		/* this hour so far */
+		if (sl->pos == 0)
+			f->pre_n = f->pre_m = 0;
+		f->pre_n += c;
+		f->pre_m += mu_c;
+		if (c == 0) {
+			double need = s_req_of(f);
+
+			gap_add(f, &f->plain, hour, mu_c, mu_l);
+			gap_add(f, &f->tol, hour, mu_c, mu_l);
+			/* the surprise of a silence never exceeds its mean count */
+			if (f->plain.lam >= need) {
+				double s = gap_surprise(f, &f->plain);
+
+				if (s >= need) {
+					cease(d, fi, k, &f->plain,
+					      clamp01(1 - d->cfg.false_alarms_per_year * exp(need - s)), need);
+					goto hour_end;
+				}
+			}
+			/* the tolerant window is a second test of the same silence:
+			 * it needs twice the evidence (Bonferroni) */
+			need += M_LN2;
+			if (f->tol.obs > 0 && f->tol.lam >= need) {
+				double s = gap_surprise(f, &f->tol);
+
+				if (s >= need) {
+					cease(d, fi, k, &f->tol,
+					      clamp01(1 - d->cfg.false_alarms_per_year * exp(need - s)), need);
+					goto hour_end;
+				}
+			}
+		} else {
+			/* the plain silence ends: remember how surprising it was */
+			if (f->plain.lam > f->cur.max_gap) {
+				double s = gap_surprise(f, &f->plain);
+
+				if (s > f->cur.max_gap)
+					f->cur.max_gap = s;
+			}
+			f->tol.obs += c;
+			gap_add(f, &f->tol, hour, mu_c, mu_l);
+			lvl = current_level(f);
+			if (!gap_allows(d, &f->tol))
+				gap_open_after(d, f, &f->tol, sl, lvl);
+			gap_open_after(d, f, &f->plain, sl, lvl);
+		}
+	} else if (c > 0) {
+		gap_open_after(d, f, &f->plain, sl, 1);
+		gap_open_after(d, f, &f->tol, sl, 1);
+	}
+hour_end:
+	if (sl->pos == d->sph - 1) {
+		f->hx[hour & (HRING - 1)] = (float)f->hour_x;
+		f->hcum[hour & (HRING - 1)] = f->hcum[(hour - 1) & (HRING - 1)] + f->hour_x;
+		f->hour_x = 0;
+		f->hours_seen++;
+		if (f->armed && f->state == ST_ACTIVE)
+			level_scan(d, fi, k, hour);
+		else if (f->state == ST_CEASED || !f->armed)
+			f->r0 = hour + 1;
+	}
+}
+
+static void slot_of(const struct analysis_detector *d, int64_t k, struct slot *sl)
+{
+	int64_t in_day = mod_pos(k, d->spd);
+
+	sl->k = k;
+	sl->day = floor_div(k, d->spd);
+	sl->hour = floor_div(k, d->sph);
+	sl->bin = (int)(in_day / d->spb);
+	sl->hod = (int)(in_day / d->sph);
+	sl->pos = (int)(in_day % d->sph);
+}
+
+enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t t, const uint32_t *counts, char *err,
+					    size_t errlen)
+{
+	struct slot sl;
+	int64_t k;
+	size_t i;
+
+	if (t % d->step != 0)
+		return an_err(err, errlen, ANALYSIS_EINVAL, "slot time not aligned to %d seconds", d->step);
+	k = floor_div(t, d->step);
+	if (k < d->next_slot)
+		return an_err(err, errlen, ANALYSIS_EINVAL, "slot fed out of order");
+	/* slots skipped count as silent */
+	for (; d->next_slot < k; d->next_slot++) {
+		slot_of(d, d->next_slot, &sl);
+		for (i = 0; i < d->n_fam; i++)
+			step_family(d, i, &sl, 0);
+	}
+	slot_of(d, k, &sl);
+	for (i = 0; i < d->n_fam; i++)
+		step_family(d, i, &sl, counts ? counts[i] : 0);
+	d->next_slot = k + 1;
+	return ANALYSIS_OK;
+}
+
+void an_detector_feed_input(struct analysis_detector *d, const struct analysis_input *in)
+{
+	size_t n = analysis_input_slots(in), i, f;
+	uint32_t *row = xcalloc(d->n_fam ? d->n_fam : 1, sizeof(uint32_t));
+
+	for (i = 0; i < n; i++) {
+		for (f = 0; f < d->n_fam; f++)
+			row[f] = in->families[f].counts[i];
+		analysis_detector_feed(d, in->start + (int64_t)i * d->step, row, NULL, 0);
+	}
+	free(row);
+}
+
+enum analysis_status analysis_detector_seed(struct analysis_detector *d, const struct analysis_input *history,
+					    char *err, size_t errlen)
+{
+	enum analysis_status st = analysis_input_check(history, err, errlen);
+	size_t i;
+
+	if (st != ANALYSIS_OK)
+		return st;
+	if (history->step != d->step || history->n_families != d->n_fam)
+		return an_err(err, errlen, ANALYSIS_EINVAL, "history does not match the detector's step and families");
+	if (history->start / d->step != d->next_slot)
+		return an_err(err, errlen, ANALYSIS_EINVAL, "history does not start at the detector's next slot");
+	an_detector_feed_input(d, history);
+	for (i = 0; i < d->n_q; i++) {
+		free(d->q[i].ex.profile);
+		free(d->q[i].ex.cess);
+	}
+	d->n_q = 0;
+	return ANALYSIS_OK;
+}
+
+size_t analysis_detector_poll(struct analysis_detector *d, struct analysis_event *out, size_t max)
+{
+	size_t n = d->n_q < max ? d->n_q : max, i;
+
+	for (i = 0; i < n; i++) {
+		out[i] = d->q[i].ev;
+		free(d->q[i].ex.profile);
+		free(d->q[i].ex.cess);
+	}
+	if (n > 0 && n < d->n_q)
+		memmove(d->q, d->q + n, (d->n_q - n) * sizeof(struct queued));
+	d->n_q -= n;
+	return n;
+}
+
+size_t an_detector_take(struct analysis_detector *d, struct analysis_event **ev, struct an_event_extra **ex)
+{
+	size_t n = d->n_q, i;
+
+	*ev = xreallocarray(NULL, n ? n : 1, sizeof(struct analysis_event));
+	*ex = xreallocarray(NULL, n ? n : 1, sizeof(struct an_event_extra));
+	for (i = 0; i < n; i++) {
+		(*ev)[i] = d->q[i].ev;
+		(*ex)[i] = d->q[i].ex;
+	}
+	d->n_q = 0;
+	return n;
+}

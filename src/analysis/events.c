@@ -1,0 +1,441 @@
+/*
+ * events.c - events offline: the online detector fed a whole period, then
+ * each event refined with the data after it, and the impact of each
+ * cessation on total spam.
+ *
+ * Refinement keeps the detector's decision (which events, of which type)
+ * and re-estimates `at` with the same two-level change point over a longer
+ * window (24 h after a cessation or a return, 48 h after a level change,
+ * never past the family's next event), the rates over those windows, and a
+ * cessation's confidence from its whole silence.
+ *
+ * Impact (docs/analysis.md): day over day, the UTC day after the event's
+ * day against the event's day (both wholly inside the period); against the
+ * baseline, the total in the 24 h after `at` against the same hours on each
+ * of the previous 7 days (those inside the period, at least two), on a log
+ * scale: the point is O / geometric mean - 1, the 95 % interval uses the
+ * t quantile of the baseline days' spread (a prediction interval for one
+ * more day) plus the Poisson noise of O.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_cdf.h>
+
+#include "analysis/internal.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define REFINE_AFTER_H 24
+#define REFINE_LEVEL_AFTER_H 72
+#define REFINE_LEVEL_BEFORE_H 24   /* the change point may move this much earlier */
+#define REFINE_LEVEL_LATER_H 36    /* or this much later */
+#define BASELINE_DAYS 7
+
+struct ctx {
+	const struct analysis_input *in;
+	const struct analysis_detector_config *cfg;
+	int64_t n_slots, spd, spb, sph;
+};
+
+static int64_t slot_of(const struct ctx *c, int64_t t)
+{
+	return (t - c->in->start) / c->in->step;
+}
+
+static int bin_of_index(const struct ctx *c, int64_t i)
+{
+	int64_t abs = c->in->start / c->in->step + i;
+	int64_t r = abs % c->spd;
+
+	return (int)((r < 0 ? r + c->spd : r) / c->spb);
+}
+
+static double count_sum(const struct ctx *c, size_t f, int64_t from, int64_t to)
+{
+	const uint32_t *x = c->in->families[f].counts;
+	double s = 0;
+	int64_t i;
+
+	if (from < 0)
+		from = 0;
+	if (to > c->n_slots)
+		to = c->n_slots;
+	for (i = from; i < to; i++)
+		s += x[i];
+	return s;
+}
+
+/* x and mu over slots [w0, w1) of family f */
+static void window(const struct ctx *c, size_t f, const float *prof, double level, int64_t w0, int64_t w1,
+		   double **x, double **mu)
+{
+	size_t n = (size_t)(w1 - w0), i;
+
+	*x = xmalloc((n ? n : 1) * sizeof(double));
+	*mu = xmalloc((n ? n : 1) * sizeof(double));
+	for (i = 0; i < n; i++) {
+		(*x)[i] = c->in->families[f].counts[w0 + (int64_t)i];
+		(*mu)[i] = level * prof[bin_of_index(c, w0 + (int64_t)i)];
+		if ((*mu)[i] <= 0)
+			(*mu)[i] = 1e-9;
+	}
+}
+
+/* the next event of family f after index i (its at), or the period end */
+static int64_t next_at(const struct analysis_event *ev, size_t n, size_t i, int64_t end)
+{
+	size_t j;
+
+	for (j = i + 1; j < n; j++)
+		if (ev[j].family == ev[i].family)
+			return ev[j].at;
+	return end;
+}
+
+/* surprise of the silence [w0, w1) with its stragglers, under the model
+ * the detector used (blocks of one hour) */
+static double silence_surprise(const struct ctx *c, size_t f, const struct an_event_extra *ex, int64_t w0, int64_t w1)
+{
+	const uint32_t *x = c->in->families[f].counts;
+	double s = 0, lam = 0, q = 0, lb2 = 0, lam_b = 0, q_b = 0, inv;
+	unsigned long obs = 0;
+	int64_t i, block = INT64_MIN;
+
+	for (i = w0; i < w1; i++) {
+		int64_t b = (c->in->start / c->in->step + i) / c->sph;
+		double mu = ex->level * ex->cess[bin_of_index(c, i)];
+
+		if (b != block) {
+			if (lam_b > 0)
+				s += an_nb_zero_surprise(lam_b, ex->inv_kh + q_b * ex->inv_km / (lam_b * lam_b));
+			lb2 += lam_b * lam_b;
+			lam_b = q_b = 0;
+			block = b;
+		}
+		lam_b += mu;
+		q_b += mu * mu;
+		lam += mu;
+		q += mu * mu;
+		obs += x[i];
+	}
+	if (lam_b > 0)
+		s += an_nb_zero_surprise(lam_b, ex->inv_kh + q_b * ex->inv_km / (lam_b * lam_b));
+	lb2 += lam_b * lam_b;
+	if (obs > 0 && lam > 0) {
+		inv = (lb2 * ex->inv_kh + q * ex->inv_km) / (lam * lam);
+		s -= an_nb_tail_gain(obs, lam, inv);
+	}
+	return s > 0 ? s : 0;
+}
+
+static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const struct an_event_extra *ex,
+			  int64_t limit)
+{
+	int64_t a = slot_of(c, ex->anchor), before = 6 * c->sph, w0, w1, at;
+	double *x, *mu, mean = 0, s;
+	size_t cp, n;
+	int b, bins = (int)(c->spd / c->spb);
+
+	for (b = 0; b < bins; b++)
+		mean += ex->profile[b];
+	mean /= bins;
+	if (mean > 0 && 100 / mean > (double)before)
+		before = (int64_t)(100 / mean);
+	if (before > 24 * c->sph)
+		before = 24 * c->sph;
+	w0 = a - before < 0 ? 0 : a - before;
+	w1 = a + REFINE_AFTER_H * c->sph;
+	if (w1 > slot_of(c, limit))
+		w1 = slot_of(c, limit);
+	if (w1 <= a)
+		w1 = a + 1 <= c->n_slots ? a + 1 : c->n_slots;
+	if (w1 <= w0 + 1 || a <= w0)
+		return;
+	window(c, ev->family, ex->profile, 1, w0, w1, &x, &mu);
+	n = (size_t)(w1 - w0);
+	cp = an_change_point_quiet(x, mu, n, 1, (size_t)(a - w0), 2 * c->cfg->cease_fraction, true);
+	at = w0 + (int64_t)cp - 1;
+	while (at > w0 && x[at - w0] == 0)
+		at--;
+	free(x);
+	free(mu);
+	if (c->in->families[ev->family].counts[at] == 0)
+		return;
+	ev->at = c->in->start + at * c->in->step;
+	{
+		int64_t k = at - 6 * c->sph + 1 < 0 ? 0 : at - 6 * c->sph + 1;
+
+		ev->before_rate_per_hour = count_sum(c, ev->family, k, at + 1) / ((double)(at + 1 - k) / c->sph);
+	}
+	ev->after_rate_per_hour = w1 > at + 1 ? count_sum(c, ev->family, at + 1, w1) / ((double)(w1 - at - 1) / c->sph)
+					      : 0;
+	s = silence_surprise(c, ev->family, ex, at + 1, w1);
+	{
+		double conf = 1 - c->cfg->false_alarms_per_year * exp(ex->s_req - s);
+
+		if (conf > ev->confidence)
+			ev->confidence = conf > 1 ? 1 : conf;
+	}
+}
+
+static void refine_resumed(const struct ctx *c, struct analysis_event *ev, const struct an_event_extra *ex,
+			   int64_t limit)
+{
+	int64_t w0 = slot_of(c, ex->anchor) + 1, w1 = slot_of(c, ev->at) + REFINE_AFTER_H * c->sph, at;
+	double *x, *mu;
+	size_t cp, n;
+
+	if (w1 > slot_of(c, limit))
+		w1 = slot_of(c, limit);
+	if (w0 < 0)
+		w0 = 0;
+	if (w1 <= w0 + 1)
+		return;
+	window(c, ev->family, ex->profile, 1, w0, w1, &x, &mu);
+	n = (size_t)(w1 - w0);
+	cp = an_change_point_quiet(x, mu, n, 0, n - 1, 2 * c->cfg->cease_fraction, false);
+	at = w0 + (int64_t)cp;
+	while (at < w1 - 1 && x[at - w0] == 0)
+		at++;
+	free(x);
+	free(mu);
+	if (c->in->families[ev->family].counts[at] == 0)
+		return;
+	ev->at = c->in->start + at * c->in->step;
+	ev->before_rate_per_hour = at > w0 ? count_sum(c, ev->family, w0, at) / ((double)(at - w0) / c->sph) : 0;
+	ev->after_rate_per_hour = count_sum(c, ev->family, at, w1) / ((double)(w1 - at) / c->sph);
+}
+
+static void refine_level(const struct ctx *c, struct analysis_event *ev, const struct an_event_extra *ex,
+			 int64_t limit)
+{
+	int64_t minh = c->cfg->level_min_hours, h0, h1, anchor, k, best_c;
+	int64_t in_h0 = c->in->start / AN_HOUR;  /* hour index of slot 0's hour */
+	double *hx, *he, o1 = 0, e1 = 0, o2 = 0, e2 = 0, a, b;
+	size_t nh, i, lo, hi;
+
+	if (c->in->start % AN_HOUR != 0)
+		return;   /* hours must line up with slots; keep the online estimate */
+	anchor = ex->anchor / AN_HOUR;
+	h0 = ex->pre_from / AN_HOUR;
+	h1 = anchor + REFINE_LEVEL_AFTER_H;           /* exclusive */
+	if (h1 > limit / AN_HOUR)
+		h1 = limit / AN_HOUR;
+	if (h1 > c->in->end / AN_HOUR)
+		h1 = c->in->end / AN_HOUR;
+	if (h0 < in_h0)
+		h0 = in_h0;
+	if (h1 - h0 < 2 * minh || anchor <= h0 || anchor >= h1)
+		return;
+	nh = (size_t)(h1 - h0);
+	hx = xcalloc(nh, sizeof(double));
+	he = xcalloc(nh, sizeof(double));
+	for (i = 0; i < nh; i++) {
+		int64_t s0 = (h0 + (int64_t)i - in_h0) * c->sph;
+
+		for (k = s0; k < s0 + c->sph; k++) {
+			hx[i] += c->in->families[ev->family].counts[k];
+			he[i] += ex->profile[bin_of_index(c, k)];
+		}
+	}
+	/* the two-level change point of the hourly counts, within a day of the
+	 * online estimate, with at least minh hours on either side */
+	lo = anchor - REFINE_LEVEL_BEFORE_H - h0 > minh ? (size_t)(anchor - REFINE_LEVEL_BEFORE_H - h0) : (size_t)minh;
+	hi = (size_t)(anchor + REFINE_LEVEL_LATER_H - h0);
+	if (hi > nh - (size_t)minh)
+		hi = nh - (size_t)minh;
+	best_c = h0 + (int64_t)an_change_point(hx, he, nh, lo, hi);
+	for (i = 0; i < nh; i++) {
+		if (h0 + (int64_t)i < best_c) {
+			o1 += hx[i];
+			e1 += he[i];
+		} else {
+			o2 += hx[i];
+			e2 += he[i];
+		}
+	}
+	free(hx);
+	free(he);
+	if (e1 <= 0 || e2 <= 0 || o1 <= 0 || o2 <= 0)
+		return;
+	a = o1 / e1;
+	b = o2 / e2;
+	/* to the slot, within +-1 h, levels fixed */
+	{
+		int64_t s0 = (best_c - in_h0) * c->sph - c->sph, s1 = (best_c - in_h0) * c->sph + c->sph;
+		int64_t best_k = (best_c - in_h0) * c->sph;
+		double cum = 0, best_v = -INFINITY, la = log(a), lb = log(b);
+
+		if (s0 < 0)
+			s0 = 0;
+		if (s1 > c->n_slots - 1)
+			s1 = c->n_slots - 1;
+		for (k = s0; k <= s1; k++) {
+			double x = c->in->families[ev->family].counts[k], mu = ex->profile[bin_of_index(c, k)];
+
+			if (cum > best_v) {
+				best_v = cum;
+				best_k = k;
+			}
+			cum += x * (la - lb) - (a - b) * mu;
+		}
+		ev->at = c->in->start + best_k * c->in->step;
+		ev->before_rate_per_hour = count_sum(c, ev->family, (h0 - in_h0) * c->sph, best_k) /
+					   ((double)(best_k - (h0 - in_h0) * c->sph) / c->sph);
+		ev->after_rate_per_hour = count_sum(c, ev->family, best_k, (h1 - in_h0) * c->sph) /
+					  ((double)((h1 - in_h0) * c->sph - best_k) / c->sph);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* impact */
+
+static double total_between(const struct analysis_input *in, const double *tot, int64_t from, int64_t to)
+{
+	int64_t i0 = (from - in->start) / in->step, i1 = (to - in->start) / in->step, i;
+	double s = 0;
+
+	for (i = i0; i < i1; i++)
+		s += tot[i];
+	return s;
+}
+
+static void impact_from_totals(const struct analysis_input *in, const double *tot, int64_t at,
+			       struct analysis_impact *out)
+{
+	int64_t day = an_floor(at, AN_DAY), from = at + in->step, len, to;
+	double o, y[BASELINE_DAYS], mean = 0, var = 0, q;
+	int n = 0, i;
+
+	out->total_change_day_over_day = out->total_change_vs_baseline = NAN;
+	out->lo95 = out->hi95 = NAN;
+	if (day >= in->start && day + 2 * AN_DAY <= in->end) {
+		double d0 = total_between(in, tot, day, day + AN_DAY);
+		double d1 = total_between(in, tot, day + AN_DAY, day + 2 * AN_DAY);
+
+		if (d0 > 0)
+			out->total_change_day_over_day = (d1 - d0) / d0;
+	}
+	to = from + AN_DAY;
+	if (to > in->end)
+		to = in->end;
+	len = to - from;
+	if (len < 6 * AN_HOUR)
+		return;
+	o = total_between(in, tot, from, to);
+	for (i = 1; i <= BASELINE_DAYS; i++) {
+		int64_t bf = from - (int64_t)i * AN_DAY;
+		double b;
+
+		if (bf < in->start)
+			break;
+		b = total_between(in, tot, bf, bf + len);
+		if (b > 0)
+			y[n++] = log(b);
+	}
+	if (n < 2 || o <= 0)
+		return;
+	for (i = 0; i < n; i++)
+		mean += y[i] / n;
+	for (i = 0; i < n; i++)
+		var += (y[i] - mean) * (y[i] - mean) / (n - 1);
+	out->total_change_vs_baseline = o / exp(mean) - 1;
+	q = gsl_cdf_tdist_Pinv(0.975, n - 1) * sqrt(var * (1 + 1.0 / n) + 1 / o);
+	out->lo95 = o / exp(mean + q) - 1;
+	out->hi95 = o / exp(mean - q) - 1;
+}
+
+void analysis_impact_compute(const struct analysis_input *in, int64_t at, struct analysis_impact *out)
+{
+	double *tot;
+
+	if (analysis_input_check(in, NULL, 0) != ANALYSIS_OK) {
+		out->total_change_day_over_day = out->total_change_vs_baseline = NAN;
+		out->lo95 = out->hi95 = NAN;
+		return;
+	}
+	tot = an_total_slots(in, (size_t)-1);
+	impact_from_totals(in, tot, at, out);
+	free(tot);
+}
+
+/* ------------------------------------------------------------------ */
+
+static int cmp_event(const void *pa, const void *pb)
+{
+	const struct analysis_event *a = pa, *b = pb;
+
+	if (a->at != b->at)
+		return a->at < b->at ? -1 : 1;
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return (int)a->type - (int)b->type;
+}
+
+enum analysis_status analysis_events_detect(const struct analysis_input *in,
+					    const struct analysis_detector_config *cfg_in,
+					    struct analysis_event **out, size_t *n_out, char *err, size_t errlen)
+{
+	enum analysis_status st = analysis_input_check(in, err, errlen);
+	struct analysis_detector_config cfg;
+	struct analysis_detector *d;
+	struct analysis_event *ev;
+	struct an_event_extra *ex;
+	struct ctx c;
+	double *tot;
+	size_t n, i, ns;
+
+	*out = NULL;
+	*n_out = 0;
+	if (st != ANALYSIS_OK)
+		return st;
+	if (cfg_in)
+		cfg = *cfg_in;
+	else
+		analysis_detector_config_default(&cfg);
+	d = analysis_detector_new(&cfg, in->start, in->step, in->n_families, err, errlen);
+	if (!d)
+		return ANALYSIS_EINVAL;
+	an_detector_feed_input(d, in);
+	ns = analysis_input_slots(in);
+	c.in = in;
+	c.cfg = &cfg;
+	c.n_slots = (int64_t)ns;
+	c.spd = AN_DAY / in->step;
+	c.sph = AN_HOUR / in->step;
+	c.spb = c.spd / an_detector_bins_per_day(d);
+	n = an_detector_take(d, &ev, &ex);
+	analysis_detector_free(d);
+
+	tot = an_total_slots(in, (size_t)-1);
+	for (i = 0; i < n; i++) {
+		int64_t limit = next_at(ev, n, i, in->end);
+
+		switch (ev[i].type) {
+		case ANALYSIS_EVENT_CEASED:
+			refine_ceased(&c, &ev[i], &ex[i], limit);
+			impact_from_totals(in, tot, ev[i].at, &ev[i].impact);
+			ev[i].has_impact = true;
+			break;
+		case ANALYSIS_EVENT_RESUMED:
+			refine_resumed(&c, &ev[i], &ex[i], limit);
+			break;
+		case ANALYSIS_EVENT_DROP:
+		case ANALYSIS_EVENT_SURGE:
+			refine_level(&c, &ev[i], &ex[i], limit);
+			break;
+		}
+	}
+	free(tot);
+	for (i = 0; i < n; i++) {
+		free(ex[i].profile);
+		free(ex[i].cess);
+	}
+	free(ex);
+	qsort(ev, n, sizeof(*ev), cmp_event);
+	*out = ev;
+	*n_out = n;
+	return ANALYSIS_OK;
+}

@@ -1,0 +1,90 @@
+/*
+ * internal.h - what the analysis .c files share and nobody else sees.
+ *
+ * Time arithmetic, small statistics helpers, the change-point estimators
+ * used by the detector online and by the offline refinement, and the
+ * detector's hooks for the offline driver (events.c).
+ */
+#ifndef SPAMTIDE_ANALYSIS_INTERNAL_H
+#define SPAMTIDE_ANALYSIS_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analysis/analysis.h"
+
+#define AN_DAY 86400
+#define AN_HOUR 3600
+
+/* an_err: fills err (if any) and returns status. */
+enum analysis_status an_err(char *err, size_t errlen, enum analysis_status status, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* floor division for times before 1970 too */
+static inline int64_t an_floor(int64_t t, int64_t unit)
+{
+	int64_t q = t / unit;
+
+	return (t % unit != 0 && t < 0) ? (q - 1) * unit : q * unit;
+}
+
+/* an_median: the median of x[0..n) (reordered in place); NAN for n == 0. */
+double an_median(double *x, size_t n);
+
+/* an_total_slots: the sum over families per slot (n_slots doubles),
+ * leaving out family `without` (or none: (size_t)-1). Caller frees. */
+double *an_total_slots(const struct analysis_input *in, size_t without);
+
+/* an_hourly: per-hour sums of slot counts x[n_slots] starting at start with
+ * step: out[n_hours] (hours as in analysis_input_hours). */
+void an_hourly(const struct analysis_input *in, const double *x, double *out);
+
+/*
+ * Change points over a window of counts x[0..n) with expected shape mu[0..n)
+ * (expected counts per slot at level 1, all > 0). Two levels a (before) and
+ * b (after), each fitted by maximum likelihood (Poisson); the split k (the
+ * first slot of the second segment, lo <= k <= hi) that maximises the
+ * likelihood is returned.
+ */
+size_t an_change_point(const double *x, const double *mu, size_t n, size_t lo, size_t hi);
+
+/*
+ * an_change_point_quiet: the same, among the splits whose quiet side (after
+ * the split when quiet_after, else before it) has a level at most max_ratio
+ * times the other's: where a family fell silent (or came back), not where
+ * it merely slowed down before. When no split qualifies: hi (quiet_after)
+ * or lo.
+ */
+size_t an_change_point_quiet(const double *x, const double *mu, size_t n, size_t lo, size_t hi, double max_ratio,
+			     bool quiet_after);
+
+/* an_nb_zero_surprise: -log P(X = 0) for X of mean lam and variance
+ * lam + inv_k * lam^2 (negative binomial; Poisson when inv_k == 0). */
+double an_nb_zero_surprise(double lam, double inv_k);
+/* an_nb_tail_gain: log P(X <= o) - log P(X = 0) for that distribution. */
+double an_nb_tail_gain(unsigned long o, double lam, double inv_k);
+
+/* The detector's extra record per event, for the offline refinement. */
+struct an_event_extra {
+	double level;          /* the family's level (x profile) when it fell */
+	double s_req;          /* the surprise the decision needed */
+	double inv_kh, inv_km; /* dispersion then */
+	float *profile;        /* expected count per slot of the day at level 1 */
+	float *cess;           /* conservative profile used for silences */
+	int64_t anchor;        /* ceased: first slot of the silence; resumed: the
+				  ceased event's at; drop/surge: the hour of the
+				  change */
+	int64_t pre_from;      /* drop/surge: start of the reference segment */
+};
+
+/* an_detector_feed_input: every slot of in (same step and families as d,
+ * starting at its next slot) into the detector. */
+void an_detector_feed_input(struct analysis_detector *d, const struct analysis_input *in);
+/* an_detector_take: the queued events with their extras (arrays of n,
+ * caller frees them and each extra's profiles). */
+size_t an_detector_take(struct analysis_detector *d, struct analysis_event **ev, struct an_event_extra **ex);
+int an_detector_bins_per_day(const struct analysis_detector *d);
+
+#endif

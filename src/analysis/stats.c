@@ -1,0 +1,97 @@
+/*
+ * stats.c - the small statistics the detector and its refinement share:
+ * negative-binomial silence probabilities and two-level change points.
+ *
+ * Pure functions of their arguments; nothing allocated except scratch
+ * freed before returning.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "analysis/internal.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+double an_nb_zero_surprise(double lam, double inv_k)
+{
+	if (lam <= 0)
+		return 0;
+	if (inv_k <= 1e-12)
+		return lam;
+	/* P(0) = (1 + lam / k)^-k with k = 1 / inv_k */
+	return log1p(lam * inv_k) / inv_k;
+}
+
+double an_nb_tail_gain(unsigned long o, double lam, double inv_k)
+{
+	double sum = 1, term = 1, scale = 0, k, q;
+	unsigned long j;
+
+	if (o == 0 || lam <= 0)
+		return 0;
+	/* sum_{j=0}^{o} pmf(j) / pmf(0), the terms built by their ratios
+	 * pmf(j) / pmf(j-1) = (k + j - 1) / j * lam / (k + lam) (negative
+	 * binomial, k = 1/inv_k) or lam / j (Poisson), rescaled as they grow */
+	k = inv_k > 1e-12 ? 1.0 / inv_k : 0;
+	q = inv_k > 1e-12 ? lam / (k + lam) : 0;
+	for (j = 1; j <= o; j++) {
+		term *= inv_k > 1e-12 ? (k + (double)j - 1) / (double)j * q : lam / (double)j;
+		sum += term;
+		if (sum > 1e250) {
+			sum *= 1e-250;
+			term *= 1e-250;
+			scale += 250 * M_LN10;
+		}
+	}
+	return log(sum) + scale;
+}
+
+static double xlogx_over(double o, double e)
+{
+	return o > 0 && e > 0 ? o * log(o / e) : 0;
+}
+
+size_t an_change_point(const double *x, const double *mu, size_t n, size_t lo, size_t hi)
+{
+	return an_change_point_quiet(x, mu, n, lo, hi, INFINITY, true);
+}
+
+size_t an_change_point_quiet(const double *x, const double *mu, size_t n, size_t lo, size_t hi, double max_ratio,
+			     bool quiet_after)
+{
+	double o_all = 0, e_all = 0, o1 = 0, e1 = 0, best = -INFINITY;
+	size_t i, k, arg = quiet_after ? hi : lo;
+
+	if (hi > n)
+		hi = n;
+	if (lo > hi)
+		return hi;
+	for (i = 0; i < n; i++) {
+		o_all += x[i];
+		e_all += mu[i];
+	}
+	for (i = 0; i < lo; i++) {
+		o1 += x[i];
+		e1 += mu[i];
+	}
+	for (k = lo; k <= hi; k++) {
+		double o2 = o_all - o1, e2 = e_all - e1;
+		double r1 = e1 > 0 ? o1 / e1 : 0, r2 = e2 > 0 ? o2 / e2 : 0;
+		bool quiet = isinf(max_ratio) || (quiet_after ? r2 <= max_ratio * r1 : r1 <= max_ratio * r2);
+
+		if (quiet) {
+			double ll = xlogx_over(o1, e1) + xlogx_over(o2, e2);
+
+			if (ll > best + 1e-9) {
+				best = ll;
+				arg = k;
+			}
+		}
+		if (k < n) {
+			o1 += x[k];
+			e1 += mu[k];
+		}
+	}
+	return arg;
+}
