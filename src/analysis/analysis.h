@@ -380,4 +380,27 @@ enum analysis_status analysis_project(const struct analysis_input *in, const str
 				      struct analysis_projection *out, char *err, size_t errlen);
 void analysis_projection_free(struct analysis_projection *p);
 
+/* ------------------------------------------------------------------ */
+/* The report: everything above over a period the store loaded, into the
+ * values the renderers print (render.h). Pure: the caller loads the series
+ * (store_load_series) and renders the result. */
+
+struct store_series;
+struct report;
+
+struct analysis_report_options {
+	enum analysis_unit unit;     /* of shares and the series */
+	int bucket;                  /* of the series printed: 60, 3600 or 86400 */
+	double scale;                /* projection: each trapped message stands for this many */
+	const char *without;         /* projection without this family, or NULL */
+	int projection_days;         /* 0: 7 */
+};
+
+/* analysis_report: fills r (which owns copies of every name); r->from and
+ * r->to are the series' period. ANALYSIS_EINVAL with err when the input
+ * breaks a rule (too long a period, a unit finer than its data). */
+enum analysis_status analysis_report(const struct store_series *s,
+				     const struct analysis_report_options *o, struct report *r,
+				     char *err, size_t errlen);
+
 #endif

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "analysis/report_build.h"
+#include "analysis/analysis.h"
 #include "attrib/attrib.h"
 #include "cmd/cmd.h"
 #include "cmd/progress.h"
@@ -292,18 +292,19 @@ static bool ingest(struct demo *d, const attrib_kb *kb, store *st, uint64_t *sto
 static bool window_report(store *st, int64_t from, int64_t to, struct report *r, char *err,
 			  size_t errlen)
 {
-	struct report_options ro = { UNIT_MESSAGES, 3600, 1, NULL };
+	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0 };
 	struct store_series s;
+	bool ok;
 
 	memset(r, 0, sizeof(*r));
-	if (store_load_series(st, from, to, &s, err, errlen) != STORE_OK)
+	if (store_load_series(st, from, to, false, &s, err, errlen) != STORE_OK)
 		return false;
-	report_build(&s, &ro, r);
+	ok = analysis_report(&s, &ro, r, err, errlen) == ANALYSIS_OK;
 	r->from = from;
 	r->to = to;
 	r->has_period = true;
 	store_series_free(&s);
-	return true;
+	return ok;
 }
 
 static const struct report_family *family_of(const struct report *r, const char *name)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analysis/report_build.h"
+#include "analysis/analysis.h"
 #include "cmd/cmd.h"
 #include "render/render.h"
 #include "store/store.h"
@@ -51,7 +51,7 @@ int cmd_report(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = cmd_default_db, *format = "text", *outdir = "./spamtide-report";
-	struct report_options ro = { UNIT_MESSAGES, 3600, 1, NULL };
+	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0 };
 	int64_t from = 0, to = 0, first, last;
 	bool have_from = false, have_to = false, empty;
 	char err[1024];
@@ -76,16 +76,16 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 'b':
 			if (strcmp(optarg, "1m") == 0)
-				ro.bucket_seconds = 60;
+				ro.bucket = 60;
 			else if (strcmp(optarg, "1h") == 0)
-				ro.bucket_seconds = 3600;
+				ro.bucket = 3600;
 			else if (strcmp(optarg, "1d") == 0)
-				ro.bucket_seconds = 86400;
+				ro.bucket = 86400;
 			else
 				return cmd_usage_error("report", "--bucket '%s': use 1m, 1h or 1d", optarg);
 			break;
 		case 'u':
-			if (!report_unit_parse(optarg, &ro.unit))
+			if (!analysis_unit_parse(optarg, &ro.unit))
 				return cmd_usage_error("report", "--unit '%s': use messages, recipients, "
 						       "bytes or clients", optarg);
 			break;
@@ -117,6 +117,9 @@ int cmd_report(int argc, char **argv)
 		return cmd_usage_error("report", "unexpected argument '%s'", argv[optind]);
 	if (have_from && have_to && to <= from)
 		return cmd_usage_error("report", "--to must be later than --from");
+	if (ro.bucket < 3600 && ro.unit != ANALYSIS_UNIT_MESSAGES)
+		return cmd_usage_error("report", "--unit %s is kept per hour: use --bucket 1h or 1d",
+				       analysis_unit_name(ro.unit));
 
 	if (store_open(db, STORE_READ, &st, err, sizeof(err)) != STORE_OK)
 		return cmd_error("report", "%s", err);
@@ -143,12 +146,18 @@ int cmd_report(int argc, char **argv)
 		}
 		if (empty || hi <= lo)
 			lo = hi = from;
-		if (store_load_series(st, lo, hi, &series, err, sizeof(err)) != STORE_OK) {
+		if (store_load_series(st, lo, hi, ro.unit == ANALYSIS_UNIT_CLIENTS, &series, err,
+				      sizeof(err)) != STORE_OK) {
 			store_close(st);
 			return cmd_error("report", "%s", err);
 		}
 	}
-	report_build(&series, &ro, &r);
+	if (analysis_report(&series, &ro, &r, err, sizeof(err)) != ANALYSIS_OK) {
+		report_free(&r);
+		store_series_free(&series);
+		store_close(st);
+		return cmd_error("report", "%s", err);
+	}
 	r.from = from;
 	r.to = to;
 	r.has_period = have_from || have_to || !empty;

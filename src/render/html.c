@@ -96,7 +96,7 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 	buf_printf(&h, "<title>spamtide report, %s to %s</title><style>%s</style></head><body>\n",
 		   from, to, style);
 	buf_printf(&h, "<h1>spamtide report</h1><p class=\"muted\">%s to %s, share of %s</p>\n",
-		   from, to, report_unit_name(r->unit));
+		   from, to, analysis_unit_name(r->unit));
 
 	/* the findings in sentences */
 	report_summary(r, &sum);
@@ -175,7 +175,7 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 	buf_printf(&h, "<h2>Families</h2><table><tr><th>family</th><th>messages</th><th>share of %s</th>"
 		       "<th>recipients</th><th>bytes</th><th>clients</th><th>hourly CV</th>"
 		       "<th>peak / median</th><th>daily autocorrelation</th></tr>\n",
-		   report_unit_name(r->unit));
+		   analysis_unit_name(r->unit));
 	for (i = 0; i < r->nfamilies; i++) {
 		const struct report_family *f = &r->families[i];
 
@@ -245,7 +245,7 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 	if (r->nprojection) {
 		buf_printf(&h, "<h2>Projection</h2><p>Total %s per day%s%s%s.</p><table><tr><th>date</th>"
 			       "<th>expected</th><th>80 %% interval</th><th>95 %% interval</th></tr>\n",
-			   report_unit_name(r->unit), r->without ? " without " : "",
+			   analysis_unit_name(r->unit), r->without ? " without " : "",
 			   r->without ? r->without : "", r->scale > 1 ? ", scaled to global volume" : "");
 		for (i = 0; i < r->nprojection; i++) {
 			const struct report_projection_point *p = &r->projection[i];

@@ -56,7 +56,7 @@ int render_json(const struct report *r, FILE *out)
 	int rc;
 
 	json_object_set_new(root, "schema", json_integer(REPORT_SCHEMA));
-	json_object_set_new(root, "unit", json_string(report_unit_name(r->unit)));
+	json_object_set_new(root, "unit", json_string(analysis_unit_name(r->unit)));
 	json_object_set_new(root, "period", r->has_period ?
 		json_pack("{s:o,s:o}", "from", iso(r->from), "to", iso(r->to)) :
 		json_pack("{s:n,s:n}", "from", "to"));

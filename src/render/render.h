@@ -18,11 +18,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "analysis/analysis.h"
 #include "util/buf.h"
 
 #define REPORT_SCHEMA 1
 
-enum report_unit { UNIT_MESSAGES, UNIT_RECIPIENTS, UNIT_BYTES, UNIT_CLIENTS };
 
 struct report_totals {
 	uint64_t messages, recipients, bytes, clients;
@@ -88,7 +88,7 @@ struct report_projection_point {
 };
 
 struct report {
-	enum report_unit unit;
+	enum analysis_unit unit;
 	int64_t from, to;               /* the period, half-open */
 	bool has_period;                /* false: an empty store and no --from/--to */
 	bool empty;                     /* nothing stored in the period */
@@ -121,8 +121,6 @@ struct report {
 };
 
 void report_free(struct report *r);
-const char *report_unit_name(enum report_unit u);
-bool report_unit_parse(const char *s, enum report_unit *out);
 const char *report_bucket_name(int seconds);
 
 int render_json(const struct report *r, FILE *out);

@@ -47,25 +47,6 @@ void report_free(struct report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-const char *report_unit_name(enum report_unit u)
-{
-	static const char *const names[] = { "messages", "recipients", "bytes", "clients" };
-
-	return names[u];
-}
-
-bool report_unit_parse(const char *s, enum report_unit *out)
-{
-	enum report_unit u;
-
-	for (u = UNIT_MESSAGES; u <= UNIT_CLIENTS; u++)
-		if (strcmp(s, report_unit_name(u)) == 0) {
-			*out = u;
-			return true;
-		}
-	return false;
-}
-
 const char *report_bucket_name(int seconds)
 {
 	return seconds == 60 ? "1m" : seconds == 3600 ? "1h" : "1d";

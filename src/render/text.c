@@ -74,7 +74,7 @@ void report_summary(const struct report *r, struct buf *out)
 		const struct report_family *top = &r->families[0];
 
 		buf_printf(out, "The largest source by %s is %s, with %.1f %% of the total.\n",
-			   report_unit_name(r->unit), top->name, 100 * top->share);
+			   analysis_unit_name(r->unit), top->name, 100 * top->share);
 	}
 	{
 		const struct report_family *steady = NULL, *spiky = NULL;
@@ -104,7 +104,7 @@ void report_summary(const struct report *r, struct buf *out)
 		char d[11];
 
 		buf_printf(out, "Projected total %s%s%s on %s: %.0f a day (95 %% interval %.0f to "
-			   "%.0f)%s.\n", report_unit_name(r->unit), r->without ? " without " : "",
+			   "%.0f)%s.\n", analysis_unit_name(r->unit), r->without ? " without " : "",
 			   r->without ? r->without : "", time_format_date(p->date, d), p->total,
 			   p->lo95, p->hi95, r->scale > 1 ? ", scaled to global volume" : "");
 	}
@@ -132,7 +132,7 @@ int render_text(const struct report *r, FILE *out)
 	}
 	if (r->empty)
 		return ferror(out) ? -1 : 0;
-	fprintf(out, "\nFamilies (share of %s):\n", report_unit_name(r->unit));
+	fprintf(out, "\nFamilies (share of %s):\n", analysis_unit_name(r->unit));
 	fprintf(out, "  %-16s %12s %7s %12s %14s %9s %8s %8s %8s\n", "family", "messages", "share",
 		"recipients", "bytes", "clients", "cv_hour", "peak/med", "acf24h");
 	for (i = 0; i < r->nfamilies; i++) {
@@ -188,7 +188,7 @@ int render_text(const struct report *r, FILE *out)
 		}
 	}
 	if (r->nprojection) {
-		fprintf(out, "\nProjection of total %s per day%s%s%s", report_unit_name(r->unit),
+		fprintf(out, "\nProjection of total %s per day%s%s%s", analysis_unit_name(r->unit),
 			r->without ? " without " : "", r->without ? r->without : "",
 			r->scale > 1 ? " (scaled to global volume)" : "");
 		fputs(":\n", out);

@@ -23,8 +23,6 @@ struct store_backend {
 				     store_minutes_fn *fn, void *ctx, char *err, size_t errlen);
 	enum store_status (*hours)(void *impl, int64_t hour_from, int64_t hour_to,
 				   store_hours_fn *fn, void *ctx, char *err, size_t errlen);
-	enum store_status (*clients)(void *impl, int64_t from, int64_t to, uint64_t *counts,
-				     size_t ncounts, char *err, size_t errlen);
 	enum store_status (*campaigns)(void *impl, int64_t day_from, int64_t day_to, size_t top,
 				       store_campaigns_fn *fn, void *ctx, char *err, size_t errlen);
 	enum store_status (*rows)(void *impl, int64_t from, int64_t to, int64_t after_id, size_t max,

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/analysis.h"
 #include "store/store.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -13,29 +14,44 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
+struct load {
+	struct store_series *s;
+	bool per_hour;
+};
+
 static void on_minutes(void *ctx, int sensor_id, int family_id, int64_t day,
 		       const uint32_t *counts)
 {
-	struct store_series *s = ctx;
+	struct store_series *s = ((struct load *)ctx)->s;
 	int64_t t0 = day * 86400;
 	int k;
 
-	if (family_id <= 0 || (size_t)family_id >= s->families.count || !s->minutes[family_id])
+	if (family_id <= 0 || (size_t)family_id >= s->families.count || !s->counts[family_id])
 		return;
 	for (k = 0; k < 1440; k++) {
 		int64_t t = t0 + 60 * k;
 
 		if (!counts[k] || t < s->from || t >= s->to)
 			continue;
-		s->minutes[family_id][(t - s->from) / 60] += counts[k];
+		s->counts[family_id][(t - s->from) / 60] += counts[k];
 		if (sensor_id > 0 && (size_t)sensor_id < s->sensors.count)
 			s->sensor_messages[sensor_id] += counts[k];
 	}
 }
 
+static void merge_into(struct analysis_hll **dst, const struct analysis_hll *src)
+{
+	if (!*dst)
+		*dst = analysis_hll_clone(src);
+	else
+		analysis_hll_merge(*dst, src);
+}
+
 static void on_hour(void *ctx, const struct store_hour *h)
 {
-	struct store_series *s = ctx;
+	struct load *l = ctx;
+	struct store_series *s = l->s;
+	struct analysis_hll *sk;
 	size_t i;
 
 	if (h->family_id <= 0 || (size_t)h->family_id >= s->families.count ||
@@ -46,44 +62,83 @@ static void on_hour(void *ctx, const struct store_hour *h)
 		return;
 	s->hour_recipients[h->family_id][i] += h->recipients;
 	s->hour_bytes[h->family_id][i] += h->bytes;
+	if (s->step == 3600) {
+		s->counts[h->family_id][i] += (uint32_t)h->messages;
+		if (h->sensor_id > 0 && (size_t)h->sensor_id < s->sensors.count)
+			s->sensor_messages[h->sensor_id] += h->messages;
+	}
+	if (!h->clients || !h->clients_len)
+		return;
+	sk = analysis_hll_deserialise(h->clients, h->clients_len, NULL, 0);
+	if (!sk)
+		return;     /* a damaged sketch counts no clients; the messages still count */
+	merge_into(&s->clients[h->family_id], sk);
+	if (l->per_hour)
+		merge_into(&s->hour_clients[h->family_id][i], sk);
+	analysis_hll_free(sk);
 }
 
-enum store_status store_load_series(store *st, int64_t from, int64_t to,
+static void on_campaign(void *ctx, const struct store_campaign *c)
+{
+	struct store_series *s = ((struct load *)ctx)->s;
+	struct store_series_campaign *sc = s->ncampaigns ? &s->campaigns[s->ncampaigns - 1] : NULL;
+
+	if (!sc || strcmp(sc->id, c->campaign) != 0) {
+		s->campaigns = xreallocarray(s->campaigns, s->ncampaigns + 1, sizeof(*s->campaigns));
+		sc = &s->campaigns[s->ncampaigns++];
+		memset(sc, 0, sizeof(*sc));
+		sc->id = xstrdup(c->campaign);
+	}
+	sc->family_id = xreallocarray(sc->family_id, sc->n + 1, sizeof(int));
+	sc->count = xreallocarray(sc->count, sc->n + 1, sizeof(uint64_t));
+	sc->family_id[sc->n] = c->family_id;
+	sc->count[sc->n++] = c->messages;
+	sc->messages += c->messages;
+}
+
+enum store_status store_load_series(store *st, int64_t from, int64_t to, bool per_hour_clients,
 				    struct store_series *out, char *err, size_t errlen)
 {
+	struct load l = { out, per_hour_clients };
 	size_t f;
 
 	memset(out, 0, sizeof(*out));
-	out->from = from;
-	out->to = to > from ? to : from;
-	out->nminutes = (size_t)((out->to - out->from) / 60);
-	out->hour0 = floor_div(from, 3600);
-	out->nhours = (size_t)(floor_div(out->to - 1, 3600) - out->hour0 + 1);
-	if (out->to == out->from)
-		out->nhours = 0;
+	out->step = to - from > (int64_t)STORE_MINUTE_DAYS * 86400 ? 3600 : 60;
+	out->from = floor_div(from, out->step) * out->step;
+	to = floor_div(to + out->step - 1, out->step) * out->step;
+	out->to = to > out->from ? to : out->from;
+	out->nslots = (size_t)((out->to - out->from) / out->step);
+	out->hour0 = floor_div(out->from, 3600);
+	out->nhours = out->to == out->from ? 0 :
+		      (size_t)(floor_div(out->to - 1, 3600) - out->hour0 + 1);
 	if (store_families(st, &out->families, err, errlen) != STORE_OK ||
 	    store_sensors(st, &out->sensors, err, errlen) != STORE_OK) {
 		store_series_free(out);
 		return STORE_ERROR;
 	}
-	out->minutes = xcalloc(out->families.count + 1, sizeof(uint32_t *));
+	out->counts = xcalloc(out->families.count + 1, sizeof(uint32_t *));
 	out->hour_recipients = xcalloc(out->families.count + 1, sizeof(uint64_t *));
 	out->hour_bytes = xcalloc(out->families.count + 1, sizeof(uint64_t *));
-	out->clients = xcalloc(out->families.count + 1, sizeof(uint64_t));
+	out->clients = xcalloc(out->families.count + 1, sizeof(struct analysis_hll *));
+	if (per_hour_clients)
+		out->hour_clients = xcalloc(out->families.count + 1, sizeof(struct analysis_hll **));
 	out->sensor_messages = xcalloc(out->sensors.count + 1, sizeof(uint64_t));
 	for (f = 1; f < out->families.count; f++) {
 		if (!out->families.name[f])
 			continue;
-		out->minutes[f] = xcalloc(out->nminutes + 1, sizeof(uint32_t));
+		out->counts[f] = xcalloc(out->nslots + 1, sizeof(uint32_t));
 		out->hour_recipients[f] = xcalloc(out->nhours + 1, sizeof(uint64_t));
 		out->hour_bytes[f] = xcalloc(out->nhours + 1, sizeof(uint64_t));
+		if (per_hour_clients)
+			out->hour_clients[f] = xcalloc(out->nhours + 1, sizeof(struct analysis_hll *));
 	}
-	if (store_minutes(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1,
-			  on_minutes, out, err, errlen) != STORE_OK ||
-	    store_hours(st, out->hour0, out->hour0 + (int64_t)out->nhours, on_hour, out, err,
+	if ((out->step == 60 &&
+	     store_minutes(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1,
+			   on_minutes, &l, err, errlen) != STORE_OK) ||
+	    store_hours(st, out->hour0, out->hour0 + (int64_t)out->nhours, on_hour, &l, err,
 			errlen) != STORE_OK ||
-	    store_clients(st, out->from, out->to, out->clients, out->families.count, err,
-			  errlen) != STORE_OK) {
+	    store_campaigns(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1,
+			    STORE_TOP_CAMPAIGNS, on_campaign, &l, err, errlen) != STORE_OK) {
 		store_series_free(out);
 		return STORE_ERROR;
 	}
@@ -92,16 +147,31 @@ enum store_status store_load_series(store *st, int64_t from, int64_t to,
 
 void store_series_free(struct store_series *s)
 {
-	size_t f;
+	size_t f, h;
 
-	for (f = 0; s->minutes && f < s->families.count; f++) {
-		free(s->minutes[f]);
+	for (f = 0; s->counts && f < s->families.count; f++) {
+		free(s->counts[f]);
 		free(s->hour_recipients[f]);
 		free(s->hour_bytes[f]);
+		if (s->clients[f])
+			analysis_hll_free(s->clients[f]);
+		if (s->hour_clients && s->hour_clients[f]) {
+			for (h = 0; h < s->nhours; h++)
+				if (s->hour_clients[f][h])
+					analysis_hll_free(s->hour_clients[f][h]);
+			free(s->hour_clients[f]);
+		}
 	}
-	free(s->minutes);
+	for (f = 0; f < s->ncampaigns; f++) {
+		free(s->campaigns[f].id);
+		free(s->campaigns[f].family_id);
+		free(s->campaigns[f].count);
+	}
+	free(s->campaigns);
+	free(s->counts);
 	free(s->hour_recipients);
 	free(s->hour_bytes);
+	free(s->hour_clients);
 	free(s->clients);
 	free(s->sensor_messages);
 	store_names_free(&s->families);

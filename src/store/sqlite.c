@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "analysis/analysis.h"
 #include "store/backend.h"
 #include "util/buf.h"
 #include "util/hash.h"
@@ -57,6 +58,8 @@ static const char *const migrations[] = {
 	"CREATE TABLE campaign_daily (campaign TEXT NOT NULL, family_id INTEGER NOT NULL,"
 	"  day INTEGER NOT NULL, messages INTEGER NOT NULL,"
 	"  PRIMARY KEY (day, campaign, family_id)) WITHOUT ROWID;",
+	/* 2: distinct clients per (sensor, family, hour) as a HyperLogLog sketch */
+	"ALTER TABLE hourly ADD COLUMN clients BLOB;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 
@@ -67,6 +70,7 @@ struct delta {
 	char *campaign;         /* campaign rows only */
 	uint64_t messages, recipients, bytes;
 	uint32_t *minutes;      /* minute rows only: [1440] */
+	struct analysis_hll *clients;  /* hour rows only */
 	bool used;
 };
 
@@ -137,6 +141,8 @@ static void delta_clear(struct delta_map *m)
 	for (i = 0; i < m->cap; i++) {
 		free(m->slot[i].campaign);
 		free(m->slot[i].minutes);
+		if (m->slot[i].clients)
+			analysis_hll_free(m->slot[i].clients);
 	}
 	free(m->slot);
 	memset(m, 0, sizeof(*m));
@@ -459,7 +465,7 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 
 /* a message's share of the rollups, into the batch's deltas */
 static void count_message(struct sq *s, int sensor, int family, int64_t ts, unsigned rcpts,
-			  uint64_t size, const char *campaign)
+			  uint64_t size, const char *campaign, const char *client_ip)
 {
 	int64_t day = floor_div(ts, 86400), hour = floor_div(ts, 3600);
 	struct delta *d;
@@ -468,6 +474,11 @@ static void count_message(struct sq *s, int sensor, int family, int64_t ts, unsi
 	d->minutes[(ts - day * 86400) / 60]++;
 	d = delta_get(&s->hours, sensor, family, hour, NULL, false);
 	d->messages++, d->recipients += rcpts, d->bytes += size;
+	if (client_ip) {
+		if (!d->clients)
+			d->clients = analysis_hll_new();
+		analysis_hll_add_bytes(d->clients, client_ip, strlen(client_ip));
+	}
 	d = delta_get(&s->days, sensor, family, day, NULL, false);
 	d->messages++, d->recipients += rcpts, d->bytes += size;
 	if (campaign) {
@@ -528,7 +539,7 @@ static enum store_status sq_add(void *impl, const struct store_message *m, char 
 	if (sqlite3_changes(s->db) == 0)
 		return STORE_DUPLICATE;
 
-	count_message(s, sensor, family, m->ts, rcpts, m->size, m->campaign);
+	count_message(s, sensor, family, m->ts, rcpts, m->size, m->campaign, m->client_ip);
 	return STORE_OK;
 }
 
@@ -580,6 +591,56 @@ static bool apply_minutes(struct sq *s)
 	}
 	ok = true;
 out:
+	sqlite3_finalize(get);
+	sqlite3_finalize(put);
+	return ok;
+}
+
+/* the hourly rows' client sketches: read, merged with the batch's, written */
+static bool apply_clients(struct sq *s)
+{
+	sqlite3_stmt *get = NULL, *put = NULL;
+	struct buf blob = BUF_INIT;
+	bool ok = false;
+	size_t i;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT clients FROM hourly WHERE hour=?1 AND sensor_id=?2"
+			       " AND family_id=?3", -1, &get, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "UPDATE hourly SET clients=?4 WHERE hour=?1 AND sensor_id=?2"
+			       " AND family_id=?3", -1, &put, NULL) != SQLITE_OK)
+		goto out;
+	for (i = 0; i < s->hours.cap; i++) {
+		struct delta *d = &s->hours.slot[i];
+
+		if (!d->used || !d->clients)
+			continue;
+		sqlite3_reset(get);
+		sqlite3_bind_int64(get, 1, d->k3);
+		sqlite3_bind_int64(get, 2, d->k1);
+		sqlite3_bind_int64(get, 3, d->k2);
+		if (sqlite3_step(get) == SQLITE_ROW && sqlite3_column_bytes(get, 0) > 0) {
+			struct analysis_hll *old = analysis_hll_deserialise(sqlite3_column_blob(get, 0),
+					(size_t)sqlite3_column_bytes(get, 0), NULL, 0);
+
+			/* a damaged sketch is replaced by this batch's rather than stopping */
+			if (old) {
+				analysis_hll_merge(d->clients, old);
+				analysis_hll_free(old);
+			}
+		}
+		buf_reset(&blob);
+		analysis_hll_serialise(d->clients, &blob);
+		sqlite3_reset(put);
+		sqlite3_bind_int64(put, 1, d->k3);
+		sqlite3_bind_int64(put, 2, d->k1);
+		sqlite3_bind_int64(put, 3, d->k2);
+		sqlite3_bind_blob(put, 4, blob.data, (int)blob.len, SQLITE_STATIC);
+		if (sqlite3_step(put) != SQLITE_DONE)
+			goto out;
+	}
+	ok = true;
+out:
+	buf_free(&blob);
 	sqlite3_finalize(get);
 	sqlite3_finalize(put);
 	return ok;
@@ -656,7 +717,7 @@ static enum store_status sq_commit(void *impl, char *err, size_t errlen)
 
 	if (!s->in_batch)
 		return STORE_OK;
-	if (!apply_minutes(s) || !apply_sums(s, &s->hours, "hourly", "hour") ||
+	if (!apply_minutes(s) || !apply_sums(s, &s->hours, "hourly", "hour") || !apply_clients(s) ||
 	    !apply_sums(s, &s->days, "daily", "day") || !apply_campaigns(s) ||
 	    exec(s, "COMMIT") != SQLITE_OK) {
 		st = fail(s, err, errlen, "committing");
@@ -765,7 +826,7 @@ static enum store_status sq_hours(void *impl, int64_t hour_from, int64_t hour_to
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, hour, messages, recipients,"
-			       " bytes FROM hourly WHERE hour >= ?1 AND hour < ?2", -1, &st,
+			       " bytes, clients FROM hourly WHERE hour >= ?1 AND hour < ?2", -1, &st,
 			       NULL) != SQLITE_OK)
 		return fail(s, err, errlen, "reading hourly counts");
 	sqlite3_bind_int64(st, 1, hour_from);
@@ -777,39 +838,13 @@ static enum store_status sq_hours(void *impl, int64_t hour_from, int64_t hour_to
 		h.messages = (uint64_t)sqlite3_column_int64(st, 3);
 		h.recipients = (uint64_t)sqlite3_column_int64(st, 4);
 		h.bytes = (uint64_t)sqlite3_column_int64(st, 5);
+		h.clients = sqlite3_column_blob(st, 6);
+		h.clients_len = (size_t)sqlite3_column_bytes(st, 6);
 		fn(ctx, &h);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return fail(s, err, errlen, "reading hourly counts");
-	return STORE_OK;
-}
-
-static enum store_status sq_clients(void *impl, int64_t from, int64_t to, uint64_t *counts,
-				    size_t ncounts, char *err, size_t errlen)
-{
-	struct sq *s = impl;
-	sqlite3_stmt *st;
-	int rc;
-
-	memset(counts, 0, ncounts * sizeof(*counts));
-	if (sqlite3_prepare_v2(s->db, "SELECT family_id, count(DISTINCT client_ip) FROM messages"
-			       " WHERE ts >= ?1 AND ts < ?2 AND client_ip IS NOT NULL GROUP BY"
-			       " family_id UNION ALL SELECT 0, count(DISTINCT client_ip) FROM"
-			       " messages WHERE ts >= ?1 AND ts < ?2 AND client_ip IS NOT NULL",
-			       -1, &st, NULL) != SQLITE_OK)
-		return fail(s, err, errlen, "counting clients");
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int id = sqlite3_column_int(st, 0);
-
-		if (id >= 0 && (size_t)id < ncounts)
-			counts[id] = (uint64_t)sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return fail(s, err, errlen, "counting clients");
 	return STORE_OK;
 }
 
@@ -930,8 +965,9 @@ static enum store_status sq_rebuild(void *impl, int64_t from, int64_t to, char *
 		 (long long)day0 * 24, (long long)day1 * 24);
 	if (exec(s, sql) != SQLITE_OK)
 		return fail(s, err, errlen, "rebuilding rollups");
-	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, ts, rcpts, size, campaign FROM"
-			       " messages WHERE ts >= ?1 AND ts < ?2", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, ts, rcpts, size, campaign,"
+			       " client_ip FROM messages WHERE ts >= ?1 AND ts < ?2", -1, &st,
+			       NULL) != SQLITE_OK)
 		return fail(s, err, errlen, "rebuilding rollups");
 	sqlite3_bind_int64(st, 1, day0 * 86400);
 	sqlite3_bind_int64(st, 2, day1 * 86400);
@@ -939,7 +975,8 @@ static enum store_status sq_rebuild(void *impl, int64_t from, int64_t to, char *
 		count_message(s, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
 			      sqlite3_column_int64(st, 2), (unsigned)sqlite3_column_int(st, 3),
 			      (uint64_t)sqlite3_column_int64(st, 4),
-			      (const char *)sqlite3_column_text(st, 5));
+			      (const char *)sqlite3_column_text(st, 5),
+			      (const char *)sqlite3_column_text(st, 6));
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return fail(s, err, errlen, "rebuilding rollups");
@@ -958,7 +995,6 @@ const struct store_backend store_sqlite_backend = {
 	.names = sq_names,
 	.minutes = sq_minutes,
 	.hours = sq_hours,
-	.clients = sq_clients,
 	.campaigns = sq_campaigns,
 	.rows = sq_rows,
 	.set_family = sq_set_family,

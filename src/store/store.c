@@ -112,12 +112,6 @@ enum store_status store_hours(store *st, int64_t hour_from, int64_t hour_to,
 	return st->be->hours(st->impl, hour_from, hour_to, fn, ctx, err, errlen);
 }
 
-enum store_status store_clients(store *st, int64_t from, int64_t to, uint64_t *counts,
-				size_t ncounts, char *err, size_t errlen)
-{
-	return st->be->clients(st->impl, from, to, counts, ncounts, err, errlen);
-}
-
 enum store_status store_campaigns(store *st, int64_t day_from, int64_t day_to, size_t top,
 				  store_campaigns_fn *fn, void *ctx, char *err, size_t errlen)
 {

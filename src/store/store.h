@@ -104,15 +104,13 @@ struct store_hour {
 	int sensor_id, family_id;
 	int64_t hour;
 	uint64_t messages, recipients, bytes;
+	const void *clients;       /* serialised HyperLogLog of client addresses, or NULL */
+	size_t clients_len;
 };
 typedef void store_hours_fn(void *ctx, const struct store_hour *h);
 enum store_status store_hours(store *st, int64_t hour_from, int64_t hour_to,
 			      store_hours_fn *fn, void *ctx, char *err, size_t errlen);
 
-/* Distinct client addresses of messages in [from, to), per family (index
- * by family id, counts[0] = all families together). */
-enum store_status store_clients(store *st, int64_t from, int64_t to, uint64_t *counts,
-				size_t ncounts, char *err, size_t errlen);
 
 /* Campaigns by size in [day_from, day_to): per (campaign, family). */
 struct store_campaign {
@@ -155,24 +153,51 @@ enum store_status store_rebuild_rollups(store *st, int64_t from, int64_t to, cha
 /*
  * A period's volume in memory, loaded from the rollups (never by scanning
  * messages): per family, messages per minute; per family and hour,
- * recipients and bytes; distinct clients per family over the period.
- * Family index f runs over names[] (store ids are dense, unused ids have no
- * data); sensors likewise. Minute i covers [from + 60 i, from + 60 (i+1)).
+ * recipients and bytes; distinct clients as HyperLogLog sketches (analysis.h),
+ * merged over the period per family, and per hour too when asked for (they
+ * cost up to 4 KB each). Family index f runs over families.name[] (store ids
+ * are dense; unused ids have NULL rows); sensors likewise.
+ *
+ * Message counts come per minute (step 60) for periods up to
+ * STORE_MINUTE_DAYS days, where events are timed to the minute; longer
+ * periods come per hour (step 3600) from the hourly rollup, which keeps a
+ * year of a hundred families fast. Slot i covers [from + step i,
+ * from + step (i+1)); hour h is hour0 + h. With step 3600, from and to are
+ * whole hours.
  */
-struct store_series {
-	int64_t from, to;          /* minute-aligned, half-open */
-	size_t nminutes, nhours;   /* hours counted from floor(from / 3600) */
-	int64_t hour0;             /* first hour: unix time / 3600 */
-	struct store_names families, sensors;
-	uint32_t **minutes;        /* [families.count][nminutes], NULL rows for unused ids */
-	uint64_t **hour_recipients;/* [families.count][nhours] */
-	uint64_t **hour_bytes;     /* [families.count][nhours] */
-	uint64_t *sensor_messages; /* [sensors.count] */
-	uint64_t *clients;         /* [families.count]; [0] = all families together */
+struct analysis_hll;
+
+struct store_series_campaign {
+	char *id;
+	uint64_t messages;
+	size_t n;
+	int *family_id;
+	uint64_t *count;
 };
 
-/* store_load_series: fill out for [from, to) (both minute-aligned). */
-enum store_status store_load_series(store *st, int64_t from, int64_t to,
+struct store_series {
+	int64_t from, to;          /* aligned to step, half-open */
+	int step;                  /* 60 or 3600 */
+	size_t nslots, nhours;
+	int64_t hour0;             /* first hour: unix time / 3600 */
+	struct store_names families, sensors;
+	uint32_t **counts;         /* [families.count][nslots]: messages per slot */
+	uint64_t **hour_recipients;/* [families.count][nhours] */
+	uint64_t **hour_bytes;     /* [families.count][nhours] */
+	struct analysis_hll ***hour_clients;  /* [families.count][nhours], or NULL */
+	struct analysis_hll **clients;        /* [families.count]: over the period */
+	uint64_t *sensor_messages; /* [sensors.count] */
+	struct store_series_campaign *campaigns;   /* the largest, by messages */
+	size_t ncampaigns;
+};
+
+#define STORE_TOP_CAMPAIGNS 10
+#define STORE_MINUTE_DAYS 200     /* longer periods are read per hour */
+
+/* store_load_series: fill out for [from, to) (both minute-aligned; widened
+ * to whole hours when read per hour); per_hour_clients keeps a sketch per
+ * family and hour. */
+enum store_status store_load_series(store *st, int64_t from, int64_t to, bool per_hour_clients,
 				    struct store_series *out, char *err, size_t errlen);
 void store_series_free(struct store_series *s);
 

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "analysis/analysis.h"
 #include "store/store.h"
 #include "util/hash.h"
 #include "util/timeutil.h"
@@ -88,22 +90,45 @@ static void test_roundtrip(void **state)
 	assert_false(empty);
 	assert_int_equal(first, t0);
 	assert_int_equal(last, t0 + 86400);
-	assert_int_equal(store_load_series(st, t0 - 29 * 60 - 15 * 3600, t0 + 2 * 86400, &s, err,
-					   sizeof(err)), STORE_OK);
+	assert_int_equal(store_load_series(st, t0 - 29 * 60 - 15 * 3600, t0 + 2 * 86400, true, &s,
+					   err, sizeof(err)), STORE_OK);
 	for (f = 1; f < s.families.count; f++)
 		if (s.families.name[f] && strcmp(s.families.name[f], "rustock") == 0)
 			rustock = f;
 	assert_true(rustock > 0);
-	for (i = 0; i < s.nminutes; i++)
-		sum += s.minutes[rustock][i];
+	assert_int_equal(s.step, 60);
+	for (i = 0; i < s.nslots; i++)
+		sum += s.counts[rustock][i];
 	assert_int_equal(sum, 3);
 	/* 15:29 is minute 15*60+29 of the day; the period starts at midnight */
-	assert_int_equal(s.minutes[rustock][15 * 60 + 29], 3);
+	assert_int_equal(s.counts[rustock][15 * 60 + 29], 3);
 	sum = 0;
 	for (i = 0; i < s.nhours; i++)
 		sum += s.hour_recipients[rustock][i];
 	assert_int_equal(sum, 6);
-	assert_int_equal(s.clients[0], 1);
+	/* one client address, seen by the per-hour and the period sketches */
+	assert_true(fabs(analysis_hll_estimate(s.clients[rustock]) - 1) < 0.01);
+	{
+		double est = 0;
+
+		for (i = 0; i < s.nhours; i++)
+			if (s.hour_clients[rustock][i])
+				est += analysis_hll_estimate(s.hour_clients[rustock][i]);
+		assert_true(fabs(est - 1) < 0.01);
+	}
+	assert_int_equal(s.ncampaigns, 1);
+	assert_string_equal(s.campaigns[0].id, "campaign:0001");
+	assert_int_equal(s.campaigns[0].messages, 5);
+	assert_int_equal(s.sensor_messages[1], 5);
+	store_series_free(&s);
+	/* a long period is read per hour, from the hourly rollup */
+	assert_int_equal(store_load_series(st, t0 - 300 * 86400, t0 + 2 * 86400, false, &s, err,
+					   sizeof(err)), STORE_OK);
+	assert_int_equal(s.step, 3600);
+	sum = 0;
+	for (i = 0; i < s.nslots; i++)
+		sum += s.counts[rustock][i];
+	assert_int_equal(sum, 3);
 	assert_int_equal(s.sensor_messages[1], 5);
 	store_series_free(&s);
 	/* the read-only store refuses to write */

@@ -1,0 +1,300 @@
+/*
+ * report.c - the whole analysis of a period, into the report the
+ * renderers print; see analysis.h ("The report").
+ *
+ * Families are those with messages in the period, ordered by their share
+ * of the chosen unit (largest first); every per-family array of the report
+ * follows that order.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/analysis.h"
+#include "render/render.h"
+#include "store/store.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+struct fam {
+	size_t id;                 /* store family id */
+	size_t in;                 /* index in the analysis input */
+	struct analysis_amounts a;
+	double unit;
+};
+
+static int by_unit_desc(const void *x, const void *y)
+{
+	const struct fam *a = x, *b = y;
+
+	if (a->unit != b->unit)
+		return a->unit < b->unit ? 1 : -1;
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static uint64_t whole(double v)
+{
+	return isfinite(v) && v > 0 ? (uint64_t)llround(v) : 0;
+}
+
+static double unit_of(const struct analysis_amounts *a, enum analysis_unit u)
+{
+	switch (u) {
+	case ANALYSIS_UNIT_MESSAGES: return a->messages;
+	case ANALYSIS_UNIT_RECIPIENTS: return a->recipients;
+	case ANALYSIS_UNIT_BYTES: return a->bytes;
+	case ANALYSIS_UNIT_CLIENTS: return a->clients;
+	}
+	return 0;
+}
+
+enum analysis_status analysis_report(const struct store_series *s,
+				     const struct analysis_report_options *o, struct report *r,
+				     char *err, size_t errlen)
+{
+	size_t nf = 0, f, i, k, *order_of_in = NULL;
+	struct analysis_family *fams = NULL;
+	struct analysis_hll ***period_clients = NULL;
+	struct fam *fm = NULL;
+	struct analysis_input in;
+	struct analysis_shares shares = { 0 };
+	struct analysis_daily daily = { 0 };
+	struct analysis_series series = { 0 }, hourly = { 0 };
+	struct analysis_event *events = NULL;
+	size_t nevents = 0;
+	struct analysis_projection proj = { 0 };
+	struct analysis_projection_config pc;
+	enum analysis_status st = ANALYSIS_OK;
+
+	memset(r, 0, sizeof(*r));
+	r->unit = o->unit;
+	r->from = s->from;
+	r->to = s->to;
+	r->bucket_seconds = o->bucket;
+	r->scale = o->scale > 0 ? o->scale : 1;
+	r->projection_unit = "day";
+	r->without = o->without ? xstrdup(o->without) : NULL;
+
+	/* sensors */
+	for (k = 1; k < s->sensors.count; k++)
+		if (s->sensors.name[k] && s->sensor_messages[k])
+			r->nsensors++;
+	r->sensors = xcalloc(r->nsensors + 1, sizeof(*r->sensors));
+	for (k = 1, i = 0; k < s->sensors.count; k++)
+		if (s->sensors.name[k] && s->sensor_messages[k]) {
+			r->sensors[i].name = xstrdup(s->sensors.name[k]);
+			r->sensors[i++].messages = s->sensor_messages[k];
+		}
+
+	/* the input: the families with messages in the period */
+	fams = xcalloc(s->families.count + 1, sizeof(*fams));
+	fm = xcalloc(s->families.count + 1, sizeof(*fm));
+	period_clients = xcalloc(s->families.count + 1, sizeof(*period_clients));
+	for (f = 1; f < s->families.count; f++) {
+		uint64_t sum = 0;
+
+		if (!s->counts[f])
+			continue;
+		for (i = 0; i < s->nslots && !sum; i++)
+			sum += s->counts[f][i];
+		if (!sum)
+			continue;
+		fams[nf].name = s->families.name[f];
+		fams[nf].counts = s->counts[f];
+		fams[nf].recipients = s->hour_recipients[f];
+		fams[nf].bytes = s->hour_bytes[f];
+		if (s->hour_clients) {
+			fams[nf].clients = s->hour_clients[f];
+		} else {
+			/* one sketch for the whole period, in its first hour: enough
+			 * for shares and totals (they merge the hours) */
+			period_clients[nf] = xcalloc(s->nhours + 1, sizeof(struct analysis_hll *));
+			period_clients[nf][0] = s->clients[f];
+			fams[nf].clients = period_clients[nf];
+		}
+		fm[nf].id = f;
+		fm[nf].in = nf;
+		nf++;
+	}
+	r->hour0 = s->hour0;
+	in.start = s->from;
+	in.end = s->to;
+	in.step = s->step;
+	in.n_families = nf;
+	in.families = fams;
+	if (nf == 0 || s->nslots == 0) {
+		r->empty = true;
+		goto done;
+	}
+	if ((st = analysis_input_check(&in, err, errlen)) != ANALYSIS_OK)
+		goto done;
+	if (o->bucket < 3600 && o->unit != ANALYSIS_UNIT_MESSAGES) {
+		snprintf(err, errlen, "--unit %s needs a bucket of 1h or 1d", analysis_unit_name(o->unit));
+		st = ANALYSIS_EINVAL;
+		goto done;
+	}
+
+	/* shares, and the families in share order */
+	if ((st = analysis_shares_compute(&in, o->unit, &shares, err, errlen)) != ANALYSIS_OK)
+		goto done;
+	for (f = 0; f < nf; f++) {
+		fm[f].a = shares.family[f];
+		fm[f].unit = unit_of(&shares.family[f], o->unit);
+	}
+	qsort(fm, nf, sizeof(*fm), by_unit_desc);
+	order_of_in = xcalloc(nf + 1, sizeof(size_t));
+	for (f = 0; f < nf; f++)
+		order_of_in[fm[f].in] = f;
+	r->total.messages = whole(shares.total.messages);
+	r->total.recipients = whole(shares.total.recipients);
+	r->total.bytes = whole(shares.total.bytes);
+	r->total.clients = whole(shares.total.clients);
+	r->nfamilies = nf;
+	r->families = xcalloc(nf + 1, sizeof(*r->families));
+	for (f = 0; f < nf; f++) {
+		struct report_family *rf = &r->families[f];
+		struct analysis_consistency c;
+
+		rf->name = xstrdup(s->families.name[fm[f].id]);
+		rf->t.messages = whole(fm[f].a.messages);
+		rf->t.recipients = whole(fm[f].a.recipients);
+		rf->t.bytes = whole(fm[f].a.bytes);
+		rf->t.clients = whole(fm[f].a.clients);
+		rf->share = isfinite(fm[f].a.share) ? fm[f].a.share : 0;
+		if (analysis_consistency_family(&in, fm[f].in, &c, NULL, 0) == ANALYSIS_OK &&
+		    isfinite(c.cv_hourly)) {
+			rf->consistency.known = true;
+			rf->consistency.cv_hourly = c.cv_hourly;
+			rf->consistency.peak_to_median = c.peak_to_median;
+			rf->consistency.diurnal_acf = c.diurnal_acf;
+		}
+	}
+
+	/* the daily table (messages) */
+	if ((st = analysis_daily_build(&in, &daily, err, errlen)) != ANALYSIS_OK)
+		goto done;
+	r->ndays = daily.n_days;
+	r->days = xcalloc(r->ndays + 1, sizeof(*r->days));
+	for (i = 0; i < daily.n_days; i++) {
+		r->days[i].date = daily.days[i].date;
+		r->days[i].total = whole(daily.days[i].total);
+		r->days[i].has_change = isfinite(daily.days[i].change);
+		r->days[i].change = daily.days[i].change;
+		r->days[i].by_family = xcalloc(nf + 1, sizeof(uint64_t));
+		for (f = 0; f < nf; f++)
+			r->days[i].by_family[order_of_in[f]] = whole(daily.by_family[i * nf + f]);
+	}
+
+	/* the series printed, in the unit asked for */
+	if ((st = analysis_series_build(&in, o->bucket, o->unit, &series, err, errlen)) != ANALYSIS_OK)
+		goto done;
+	r->npoints = series.n_points;
+	r->points = xcalloc(r->npoints + 1, sizeof(*r->points));
+	for (i = 0; i < series.n_points; i++) {
+		r->points[i].t = series.t[i];
+		r->points[i].total = whole(series.total[i]);
+		r->points[i].by_family = xcalloc(nf + 1, sizeof(uint64_t));
+		for (f = 0; f < nf; f++)
+			r->points[i].by_family[order_of_in[f]] = whole(series.by_family[f * series.n_points + i]);
+	}
+
+	/* hourly messages for the charts */
+	if ((st = analysis_series_build(&in, 3600, ANALYSIS_UNIT_MESSAGES, &hourly, err, errlen)) !=
+	    ANALYSIS_OK)
+		goto done;
+	r->hour0 = hourly.n_points ? hourly.t[0] / 3600 : s->hour0;
+	r->nhours = hourly.n_points;
+	r->hourly = xcalloc(nf + 1, sizeof(double *));
+	r->hourly_total = xcalloc(r->nhours + 1, sizeof(double));
+	for (f = 0; f < nf; f++) {
+		double *row = xcalloc(r->nhours + 1, sizeof(double));
+
+		memcpy(row, &hourly.by_family[f * hourly.n_points], hourly.n_points * sizeof(double));
+		r->hourly[order_of_in[f]] = row;
+	}
+	memcpy(r->hourly_total, hourly.total, hourly.n_points * sizeof(double));
+
+	/* events, at minute resolution, with the impact of each cessation */
+	if ((st = analysis_events_detect(&in, NULL, &events, &nevents, err, errlen)) != ANALYSIS_OK)
+		goto done;
+	r->nevents = nevents;
+	r->events = xcalloc(nevents + 1, sizeof(*r->events));
+	for (i = 0; i < nevents; i++) {
+		const struct analysis_event *e = &events[i];
+		struct report_event *re = &r->events[i];
+
+		re->family = xstrdup(fams[e->family].name);
+		re->type = xstrdup(analysis_event_type_name(e->type));
+		re->at = e->at;
+		re->before_rate_per_hour = e->before_rate_per_hour;
+		re->after_rate_per_hour = e->after_rate_per_hour;
+		re->confidence = e->confidence;
+		re->p_value = e->type == ANALYSIS_EVENT_CEASED ? 1 - e->confidence : 0;
+		re->impact.known = e->has_impact && isfinite(e->impact.total_change_day_over_day);
+		re->impact.day_over_day = e->impact.total_change_day_over_day;
+		re->impact.vs_baseline = e->impact.total_change_vs_baseline;
+		re->impact.lo95 = e->impact.lo95;
+		re->impact.hi95 = e->impact.hi95;
+	}
+
+	/* the projection */
+	analysis_projection_config_default(&pc);
+	if (o->projection_days > 0)
+		pc.days = o->projection_days;
+	pc.scale = r->scale;
+	pc.without = -1;
+	if (o->without)
+		for (f = 0; f < nf; f++)
+			if (strcmp(fams[f].name, o->without) == 0)
+				pc.without = (long)f;
+	if (analysis_project(&in, &pc, &proj, NULL, 0) == ANALYSIS_OK) {
+		r->nprojection = proj.n_points;
+		r->projection = xcalloc(proj.n_points + 1, sizeof(*r->projection));
+		for (i = 0; i < proj.n_points; i++) {
+			r->projection[i].date = proj.points[i].date;
+			r->projection[i].total = proj.points[i].total;
+			r->projection[i].lo80 = proj.points[i].lo80;
+			r->projection[i].hi80 = proj.points[i].hi80;
+			r->projection[i].lo95 = proj.points[i].lo95;
+			r->projection[i].hi95 = proj.points[i].hi95;
+		}
+	}
+
+done:
+	/* the largest campaigns, as the store counted them */
+	r->ncampaigns = s->ncampaigns;
+	r->campaigns = xcalloc(s->ncampaigns + 1, sizeof(*r->campaigns));
+	for (i = 0; i < s->ncampaigns; i++) {
+		const struct store_series_campaign *c = &s->campaigns[i];
+		struct report_campaign *rc = &r->campaigns[i];
+
+		rc->id = xstrdup(c->id);
+		rc->messages = c->messages;
+		rc->nfamilies = c->n;
+		rc->family = xcalloc(c->n + 1, sizeof(char *));
+		rc->count = xcalloc(c->n + 1, sizeof(uint64_t));
+		for (k = 0; k < c->n; k++) {
+			int id = c->family_id[k];
+
+			rc->family[k] = xstrdup(id > 0 && (size_t)id < s->families.count &&
+						s->families.name[id] ? s->families.name[id] : "?");
+			rc->count[k] = c->count[k];
+		}
+	}
+	if (r->empty)
+		r->nevents = 0;
+	for (f = 0; f < nf; f++)
+		free(period_clients[f]);
+	free(period_clients);
+	free(order_of_in);
+	free(fams);
+	free(fm);
+	free(events);
+	analysis_shares_free(&shares);
+	analysis_daily_free(&daily);
+	analysis_series_free(&series);
+	analysis_series_free(&hourly);
+	if (proj.points || proj.hw.season)
+		analysis_projection_free(&proj);
+	return st;
+}
