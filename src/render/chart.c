@@ -34,7 +34,7 @@
 #define FONT "DejaVu Sans"
 #define TEXT_CAP (CHART_TEXT_MAX + 4)   /* room for the ellipsis and NUL */
 #define NAME_CAP (CHART_NAME_MAX + 4)
-#define MARKER_ROWS 5                   /* rows of marker labels above the plot */
+#define MARKER_ROWS 8                   /* rows of marker labels above the plot */
 #define VALUE_MAX 1e15                  /* |values| beyond are drawn at it: counts never come near */
 #define MIN_SPAN 120                    /* seconds: narrower x ranges are widened */
 

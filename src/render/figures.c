@@ -202,10 +202,10 @@ size_t figures_build(const struct report *r, struct figure *out)
 		time_format_date(p1 - 1, d2);
 		snprintf(f->title, sizeof(f->title), "Total spam, %s to %s", d1, d2);
 		snprintf(f->subtitle, sizeof(f->subtitle), "Messages per %s at the sensors, with the "
-			 "events found", hourly ? "hour" : "day");
+			 "cessations and returns found", hourly ? "hour" : "day");
 		snprintf(f->y_label, sizeof(f->y_label), "messages per %s", hourly ? "hour" : "day");
-		snprintf(f->caption, sizeof(f->caption), "All families together; the dashed lines are "
-			 "the events of the events table.");
+		snprintf(f->caption, sizeof(f->caption), "All families together; the lines mark the "
+			 "cessations and returns of the events table (drops and surges are listed there).");
 		if (hourly) {
 			hourly_series(f, r, -1, p0, p1, "total");
 		} else {
@@ -222,8 +222,10 @@ size_t figures_build(const struct report *r, struct figure *out)
 							      CHART_COLOR_AUTO, CHART_DASH_SOLID };
 			f->spec.nseries = 1;
 		}
+		/* the cessations and returns; drops and surges are in the table */
 		for (i = 0; i < r->nevents; i++)
-			marker(f, r->events[i].at, "%s %s", r->events[i].family, r->events[i].type);
+			if (!strcmp(r->events[i].type, "ceased") || !strcmp(r->events[i].type, "resumed"))
+				marker(f, r->events[i].at, "%s %s", r->events[i].family, r->events[i].type);
 	}
 
 	/* (e) the projection with its bands */
