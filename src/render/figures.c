@@ -153,7 +153,17 @@ size_t figures_build(const struct report *r, struct figure *out)
 			from = clamp(end - 21 * DAY, p0, p1);
 			f = &out[n++];
 			init(f, "b-weeks");
-			snprintf(f->title, sizeof(f->title), "%s over three weeks", r->families[pick].name);
+			{
+				double days = (double)(end - from) / DAY;
+
+				if (days >= 20.5)
+					snprintf(f->title, sizeof(f->title), "%s over three weeks",
+						 r->families[pick].name);
+				else
+					snprintf(f->title, sizeof(f->title), "%s over %.0f day%s",
+						 r->families[pick].name, days < 1 ? 1.0 : days,
+						 days < 1.5 ? "" : "s");
+			}
 			if (r->families[pick].consistency.known)
 				snprintf(f->subtitle, sizeof(f->subtitle), "Messages per hour; hourly CV %.2f, "
 					 "peak %.1f times the median hour, daily autocorrelation %.2f",
@@ -178,13 +188,15 @@ size_t figures_build(const struct report *r, struct figure *out)
 		init(f, "c-compare");
 		snprintf(f->title, sizeof(f->title), "%s and %s compared", r->families[top[0]].name,
 			 r->families[top[1]].name);
+		/* the window's own length in the subtitle below */
 		if (r->families[top[0]].consistency.known && r->families[top[1]].consistency.known)
-			snprintf(f->subtitle, sizeof(f->subtitle), "Messages per hour over two weeks; "
-				 "hourly CV %s %.2f, %s %.2f", r->families[top[0]].name,
+			snprintf(f->subtitle, sizeof(f->subtitle), "Messages per hour over %.0f days; "
+				 "hourly CV %s %.2f, %s %.2f", (double)(end - from) / DAY, r->families[top[0]].name,
 				 r->families[top[0]].consistency.cv_hourly, r->families[top[1]].name,
 				 r->families[top[1]].consistency.cv_hourly);
 		else
-			snprintf(f->subtitle, sizeof(f->subtitle), "Messages per hour over two weeks");
+			snprintf(f->subtitle, sizeof(f->subtitle), "Messages per hour over %.0f days",
+				 (double)(end - from) / DAY);
 		snprintf(f->y_label, sizeof(f->y_label), "messages per hour");
 		snprintf(f->caption, sizeof(f->caption), "Which of the two is spiky and which is "
 			 "steady (the lower coefficient of variation).");
