@@ -82,14 +82,30 @@ static int64_t clamp(int64_t t, int64_t lo, int64_t hi)
 	return t < lo ? lo : t > hi ? hi : t;
 }
 
+/*
+ * The cessation to show: a takedown (a cessation the family never came back
+ * from) before a pause, the latest such; else the first cessation.
+ */
 static const struct report_event *first_ceased(const struct report *r)
 {
-	size_t i;
+	const struct report_event *first = NULL, *final = NULL;
+	size_t i, k;
 
-	for (i = 0; i < r->nevents; i++)
-		if (strcmp(r->events[i].type, "ceased") == 0)
-			return &r->events[i];
-	return NULL;
+	for (i = 0; i < r->nevents; i++) {
+		const struct report_event *e = &r->events[i];
+		bool back = false;
+
+		if (strcmp(e->type, "ceased") != 0)
+			continue;
+		if (!first)
+			first = e;
+		for (k = i + 1; k < r->nevents; k++)
+			if (!strcmp(r->events[k].family, e->family) && !strcmp(r->events[k].type, "resumed"))
+				back = true;
+		if (!back)
+			final = e;
+	}
+	return final ? final : first;
 }
 
 /* the largest families other than unknown, in share order */
@@ -115,7 +131,7 @@ size_t figures_build(const struct report *r, struct figure *out)
 	if (r->empty || r->nhours == 0)
 		return 0;
 
-	/* (a) the first cessation, by hour, three days either side */
+	/* (a) the takedown (or the first cessation), by hour, three days either side */
 	if (ev && family_index(r, ev->family) >= 0) {
 		int64_t from = clamp(ev->at - 3 * DAY, p0, p1), to = clamp(ev->at + 3 * DAY, p0, p1);
 

@@ -1,7 +1,7 @@
 /*
  * figures.h - internal to src/render: the report's charts as chart specs.
  *
- *   a-event    a family's volume by hour around its first cessation
+ *   a-event    a family's volume by hour around its takedown (or first cessation)
  *   b-weeks    the spikiest large family by hour over three weeks
  *   c-compare  the two largest families by hour over two weeks
  *   d-total    total volume with every event marked
