@@ -17,9 +17,10 @@
 static const char usage_text[] =
 	"usage: spamtide ingest [OPTIONS] FILE/DIR...\n"
 	"\n"
-	"Read mbox files, Maildirs, .eml files and directories of them (format\n"
-	"detected), attribute each message and store it. A message already stored\n"
-	"(the same bytes) is not counted twice.\n"
+	"Read mbox files, Maildirs, .eml files, pcap/pcapng captures of SMTP\n"
+	"sessions and directories of them (format detected), attribute each message\n"
+	"and store it. A message already stored (the same bytes received at the same\n"
+	"time) is not counted twice.\n"
 	"\n"
 	"  --db URL          store (default sqlite:./spamtide.db)\n"
 	"  --kb DIR          knowledge base of learned families (default ./spamtide.kb)\n"

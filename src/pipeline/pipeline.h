@@ -46,7 +46,8 @@ struct pipeline_message {
 	const char *source;          /* "file#index", or "trap:sensor#n" */
 	const struct mail_context *ctx;          /* may be NULL */
 	const struct pipeline_session *session;  /* NULL for files */
-	bool dedup;                  /* skip when these exact bytes are stored */
+	bool dedup;                  /* skip when these exact bytes are stored with
+				      * the same receive time */
 };
 
 enum pipeline_status {

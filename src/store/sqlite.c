@@ -60,6 +60,11 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (day, campaign, family_id)) WITHOUT ROWID;",
 	/* 2: distinct clients per (sensor, family, hour) as a HyperLogLog sketch */
 	"ALTER TABLE hourly ADD COLUMN clients BLOB;",
+	/* 3: the same bytes are the same delivery only at the same time: an
+	 * identical spam received twice counts twice, a file or capture read
+	 * twice counts once */
+	"DROP INDEX messages_hash;"
+	"CREATE UNIQUE INDEX messages_hash ON messages(hash, ts) WHERE hash IS NOT NULL;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
 

@@ -9,8 +9,8 @@
  * reader never sees a message without its counts.
  *
  * De-duplication: a message added with a hash is skipped (STORE_DUPLICATE)
- * when a message with the same hash is stored; the trap adds without a hash
- * and is never de-duplicated.
+ * when a message with the same hash and the same receive time is stored;
+ * the trap adds without a hash and is never de-duplicated.
  *
  * Errors: functions return STORE_ERROR with a message in err; the caller
  * stops (DESIGN.md: exit 1). A failed commit rolls its batch back; earlier
@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 3
 #define STORE_MINUTES_PER_DAY 1440
 
 enum store_status {

@@ -50,3 +50,20 @@ void hash_digest(const void *p, size_t n, unsigned char out[HASH_DIGEST_LEN])
 		panic("SHA-256 failed");
 	memcpy(out, md, HASH_DIGEST_LEN);
 }
+
+void hash_digest_parts(const void *const *parts, const size_t *lens, size_t nparts,
+		       unsigned char out[HASH_DIGEST_LEN])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t i;
+	int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+
+	for (i = 0; ok && i < nparts; i++)
+		ok = EVP_DigestUpdate(ctx, parts[i], lens[i]);
+	if (!ok || !EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen < HASH_DIGEST_LEN)
+		panic("SHA-256 failed");
+	EVP_MD_CTX_free(ctx);
+	memcpy(out, md, HASH_DIGEST_LEN);
+}

@@ -19,5 +19,8 @@ uint64_t hash_mix(uint64_t x);
 #define HASH_DIGEST_LEN 16
 /* hash_digest: the first 16 bytes of SHA-256 of p. */
 void hash_digest(const void *p, size_t n, unsigned char out[HASH_DIGEST_LEN]);
+/* hash_digest_parts: the same over the concatenation of nparts pieces. */
+void hash_digest_parts(const void *const *parts, const size_t *lens, size_t nparts,
+		       unsigned char out[HASH_DIGEST_LEN]);
 
 #endif
