@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 
 #include "render/render.h"
 #include "util/timeutil.h"
@@ -39,7 +40,7 @@ static json_t *by_family(const struct report *r, const uint64_t *v)
 	size_t i;
 
 	for (i = 0; i < r->nfamilies; i++)
-		json_object_set_new(o, r->families[i].name, count(v ? v[i] : 0));
+		json_object_set_new_nocheck(o, r->families[i].name, count(v ? v[i] : 0));
 	return o;
 }
 
@@ -49,25 +50,79 @@ static json_t *totals(const struct report_totals *t)
 			 count(t->recipients), "bytes", count(t->bytes), "clients", count(t->clients));
 }
 
-int render_json(const struct report *r, FILE *out)
+/* one top-level member: the value dumped by jansson after its fixed key */
+static int member(FILE *out, const char *key, json_t *value, bool last)
 {
-	json_t *root = json_object(), *a;
-	size_t i;
 	int rc;
 
-	json_object_set_new(root, "schema", json_integer(REPORT_SCHEMA));
-	json_object_set_new(root, "unit", json_string(analysis_unit_name(r->unit)));
-	json_object_set_new(root, "period", r->has_period ?
+	fprintf(out, "  \"%s\": ", key);
+	rc = json_dumpf(value, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6) |
+					 JSON_ENCODE_ANY);
+	json_decref(value);
+	fputs(last ? "\n" : ",\n", out);
+	return rc;
+}
+
+/*
+ * The series points are streamed one by one through one reused point
+ * object: a year of hourly points for a hundred families is close to a
+ * million values, too many to build as one tree.
+ */
+static int series_member(const struct report *r, FILE *out)
+{
+	json_t *point = json_object(), *fam = json_object(), *t = json_string(""),
+	       *total = json_integer(0), **vals = calloc(r->nfamilies + 1, sizeof(json_t *));
+	size_t i, k;
+	int rc = 0;
+	char ts[TIME_ISO_LEN];
+
+	for (k = 0; k < r->nfamilies; k++) {
+		vals[k] = json_integer(0);
+		json_object_set_nocheck(fam, r->families[k].name, vals[k]);
+	}
+	json_object_set_nocheck(point, "t", t);
+	json_object_set_nocheck(point, "total", total);
+	json_object_set_nocheck(point, "by_family", fam);
+	fprintf(out, "  \"series\": {\"bucket\": \"%s\", \"points\": [", report_bucket_name(r->bucket_seconds));
+	for (i = 0; i < r->npoints && rc == 0; i++) {
+		json_string_set(t, time_format_iso(r->points[i].t, ts));
+		json_integer_set(total, (json_int_t)r->points[i].total);
+		for (k = 0; k < r->nfamilies; k++)
+			json_integer_set(vals[k], (json_int_t)(r->points[i].by_family ?
+							       r->points[i].by_family[k] : 0));
+		fputs(i ? ",\n    " : "\n    ", out);
+		rc = json_dumpf(point, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	}
+	fputs(r->npoints ? "\n  ]},\n" : "]},\n", out);
+	for (k = 0; k < r->nfamilies; k++)
+		json_decref(vals[k]);
+	free(vals);
+	json_decref(t);
+	json_decref(total);
+	json_decref(fam);
+	json_decref(point);
+	return rc;
+}
+
+int render_json(const struct report *r, FILE *out)
+{
+	json_t *a;
+	size_t i;
+	int rc = 0;
+
+	fputs("{\n", out);
+	rc |= member(out, "schema", json_integer(REPORT_SCHEMA), false);
+	rc |= member(out, "unit", json_string(analysis_unit_name(r->unit)), false);
+	rc |= member(out, "period", r->has_period ?
 		json_pack("{s:o,s:o}", "from", iso(r->from), "to", iso(r->to)) :
-		json_pack("{s:n,s:n}", "from", "to"));
-	json_object_set_new(root, "total", totals(&r->total));
+		json_pack("{s:n,s:n}", "from", "to"), false);
+	rc |= member(out, "total", totals(&r->total), false);
 
 	a = json_array();
 	for (i = 0; i < r->nsensors; i++)
 		json_array_append_new(a, json_pack("{s:s,s:o}", "name", r->sensors[i].name,
 						   "messages", count(r->sensors[i].messages)));
-	json_object_set_new(root, "sensors", a);
-
+	rc |= member(out, "sensors", a, false);
 	a = json_array();
 	for (i = 0; i < r->nfamilies; i++) {
 		const struct report_family *f = &r->families[i];
@@ -83,7 +138,7 @@ int render_json(const struct report *r, FILE *out)
 			json_pack("{s:n,s:n,s:n}", "cv_hourly", "peak_to_median", "diurnal_acf"));
 		json_array_append_new(a, o);
 	}
-	json_object_set_new(root, "families", a);
+	rc |= member(out, "families", a, false);
 
 	a = json_array();
 	for (i = 0; i < r->nevents; i++) {
@@ -99,7 +154,7 @@ int render_json(const struct report *r, FILE *out)
 				  "lo95", num(e->impact.lo95), "hi95", num(e->impact.hi95)) : json_null());
 		json_array_append_new(a, o);
 	}
-	json_object_set_new(root, "events", a);
+	rc |= member(out, "events", a, false);
 
 	a = json_array();
 	for (i = 0; i < r->ndays; i++) {
@@ -109,14 +164,9 @@ int render_json(const struct report *r, FILE *out)
 			"total", count(d->total), "change", d->has_change ? num(d->change) : json_null(),
 			"by_family", by_family(r, d->by_family)));
 	}
-	json_object_set_new(root, "daily", a);
+	rc |= member(out, "daily", a, false);
 
-	a = json_array();
-	for (i = 0; i < r->npoints; i++)
-		json_array_append_new(a, json_pack("{s:o,s:o,s:o}", "t", iso(r->points[i].t),
-			"total", count(r->points[i].total), "by_family", by_family(r, r->points[i].by_family)));
-	json_object_set_new(root, "series", json_pack("{s:s,s:o}", "bucket",
-		report_bucket_name(r->bucket_seconds), "points", a));
+	rc |= series_member(r, out);
 
 	a = json_array();
 	for (i = 0; i < r->ncampaigns; i++) {
@@ -129,7 +179,7 @@ int render_json(const struct report *r, FILE *out)
 		json_array_append_new(a, json_pack("{s:s,s:o,s:o}", "id", c->id, "messages",
 						   count(c->messages), "families", fam));
 	}
-	json_object_set_new(root, "campaigns", a);
+	rc |= member(out, "campaigns", a, false);
 
 	a = json_array();
 	for (i = 0; i < r->nprojection; i++) {
@@ -139,14 +189,11 @@ int render_json(const struct report *r, FILE *out)
 			"total", num(p->total), "lo80", num(p->lo80), "hi80", num(p->hi80),
 			"lo95", num(p->lo95), "hi95", num(p->hi95)));
 	}
-	json_object_set_new(root, "projection", json_pack("{s:s,s:o,s:o,s:o}",
+	rc |= member(out, "projection", json_pack("{s:s,s:o,s:o,s:o}",
 		"unit", r->projection_unit ? r->projection_unit : "day",
 		"scale", num(r->scale > 0 ? r->scale : 1),
-		"without", r->without ? json_string(r->without) : json_null(), "points", a));
-
-	rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-	json_decref(root);
-	if (rc != 0 || fputc('\n', out) == EOF || ferror(out)) {
+		"without", r->without ? json_string(r->without) : json_null(), "points", a), true);
+	if (rc != 0 || fputs("}\n", out) == EOF || ferror(out)) {
 		if (!errno)
 			errno = EIO;
 		return -1;
