@@ -158,26 +158,21 @@ int cmd_classify(int argc, char **argv)
 				return cmd_usage_error("classify", "--format '%s': use text or json", optarg);
 			break;
 		case 'T': truth_path = optarg; break;
-		case 't':
-			if (!inputs_add_trusted(&c.in, optarg)) {
-				inputs_free(&c.in);
-				return CMD_USAGE;
-			}
-			break;
-		case 'p': c.in.sopt.smtp_ports = optarg; break;
-		case 'l':
-			if (!cmd_apply_limit("classify", optarg)) {
-				inputs_free(&c.in);
-				return CMD_USAGE;
-			}
-			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			inputs_free(&c.in);
 			return CMD_OK;
 		default:
-			inputs_free(&c.in);
-			return cmd_usage_error("classify", "unknown option");
+			switch (inputs_option(&c.in, o, optarg)) {
+			case 1:
+				break;
+			case 0:
+				inputs_free(&c.in);
+				return cmd_usage_error("classify", "unknown option");
+			default:
+				inputs_free(&c.in);
+				return CMD_USAGE;
+			}
 		}
 	}
 	if (optind >= argc) {

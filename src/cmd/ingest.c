@@ -111,27 +111,22 @@ int cmd_ingest(int argc, char **argv)
 			}
 			sensor = optarg;
 			break;
-		case 't':
-			if (!inputs_add_trusted(&g.in, optarg)) {
-				inputs_free(&g.in);
-				return CMD_USAGE;
-			}
-			break;
-		case 'p': g.in.sopt.smtp_ports = optarg; break;
-		case 'l':
-			if (!cmd_apply_limit("ingest", optarg)) {
-				inputs_free(&g.in);
-				return CMD_USAGE;
-			}
-			break;
 		case 'q': g.in.progress = false; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			inputs_free(&g.in);
 			return CMD_OK;
 		default:
-			inputs_free(&g.in);
-			return cmd_usage_error("ingest", "unknown option");
+			switch (inputs_option(&g.in, c, optarg)) {
+			case 1:
+				break;
+			case 0:
+				inputs_free(&g.in);
+				return cmd_usage_error("ingest", "unknown option");
+			default:
+				inputs_free(&g.in);
+				return CMD_USAGE;
+			}
 		}
 	}
 	if (optind >= argc) {

@@ -38,6 +38,21 @@ bool inputs_add_trusted(struct inputs *in, const char *cidr)
 	return true;
 }
 
+int inputs_option(struct inputs *in, int c, const char *arg)
+{
+	switch (c) {
+	case 't':
+		return inputs_add_trusted(in, arg) ? 1 : -1;
+	case 'p':
+		in->sopt.smtp_ports = arg;
+		return 1;
+	case 'l':
+		return cmd_apply_limit(in->cmd, arg) ? 1 : -1;
+	default:
+		return 0;
+	}
+}
+
 void inputs_note(struct inputs *in, const char *fmt, ...)
 {
 	va_list ap;

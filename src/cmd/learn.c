@@ -160,22 +160,21 @@ int cmd_learn(int argc, char **argv)
 			if (!cmd_parse_time("learn", "--to", optarg, &to))
 				return CMD_USAGE;
 			break;
-		case 't':
-			if (!inputs_add_trusted(&l.in, optarg))
-				return CMD_USAGE;
-			break;
-		case 'p': l.in.sopt.smtp_ports = optarg; break;
-		case 'l':
-			if (!cmd_apply_limit("learn", optarg))
-				return CMD_USAGE;
-			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			inputs_free(&l.in);
 			return CMD_OK;
 		default:
-			inputs_free(&l.in);
-			return cmd_usage_error("learn", "unknown option");
+			switch (inputs_option(&l.in, c, optarg)) {
+			case 1:
+				break;
+			case 0:
+				inputs_free(&l.in);
+				return cmd_usage_error("learn", "unknown option");
+			default:
+				inputs_free(&l.in);
+				return CMD_USAGE;
+			}
 		}
 	}
 	if (!family) {

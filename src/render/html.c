@@ -10,6 +10,7 @@
 
 #include "render/chart.h"
 #include "render/figures.h"
+#include "render/format.h"
 #include "render/render.h"
 #include "util/buf.h"
 #include "util/timeutil.h"
@@ -26,20 +27,6 @@ static void esc(struct buf *b, const char *s)
 		default: buf_addch(b, *s);
 		}
 	}
-}
-
-static const char *num(uint64_t v, char *b, size_t n)
-{
-	char tmp[32];
-	int len = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v), i, o = 0;
-
-	for (i = 0; i < len && (size_t)o + 2 < n; i++) {
-		if (i > 0 && (len - i) % 3 == 0)
-			b[o++] = ',';
-		b[o++] = tmp[i];
-	}
-	b[o] = '\0';
-	return b;
 }
 
 static const char style[] =
@@ -181,10 +168,10 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 
 		buf_addstr(&h, "<tr><td>");
 		esc(&h, f->name);
-		buf_printf(&h, "</td><td>%s</td>", num(f->t.messages, b1, sizeof(b1)));
+		buf_printf(&h, "</td><td>%s</td>", render_grouped(f->t.messages, b1, sizeof(b1)));
 		pct(&h, f->share);
-		buf_printf(&h, "<td>%s</td><td>%s</td><td>%s</td>", num(f->t.recipients, b2, sizeof(b2)),
-			   num(f->t.bytes, b3, sizeof(b3)), num(f->t.clients, b4, sizeof(b4)));
+		buf_printf(&h, "<td>%s</td><td>%s</td><td>%s</td>", render_grouped(f->t.recipients, b2, sizeof(b2)),
+			   render_grouped(f->t.bytes, b3, sizeof(b3)), render_grouped(f->t.clients, b4, sizeof(b4)));
 		if (f->consistency.known)
 			buf_printf(&h, "<td>%.2f</td><td>%.1f</td><td>%.2f</td>", f->consistency.cv_hourly,
 				   f->consistency.peak_to_median, f->consistency.diurnal_acf);
@@ -207,13 +194,13 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 		char dt[11];
 
 		buf_printf(&h, "<tr><td>%s</td><td>%s</td>", time_format_date(d->date, dt),
-			   num(d->total, b1, sizeof(b1)));
+			   render_grouped(d->total, b1, sizeof(b1)));
 		if (d->has_change)
 			buf_printf(&h, "<td>%+.1f %%</td>", 100 * d->change);
 		else
 			buf_addstr(&h, "<td>-</td>");
 		for (k = 0; k < r->nfamilies && k < 8; k++)
-			buf_printf(&h, "<td>%s</td>", num(d->by_family[k], b1, sizeof(b1)));
+			buf_printf(&h, "<td>%s</td>", render_grouped(d->by_family[k], b1, sizeof(b1)));
 		buf_addstr(&h, "</tr>\n");
 	}
 	buf_addstr(&h, "</table>\n");
@@ -229,12 +216,12 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 
 			buf_addstr(&h, "<tr><td>");
 			esc(&h, c->id);
-			buf_printf(&h, "</td><td>%s</td><td>", num(c->messages, b1, sizeof(b1)));
+			buf_printf(&h, "</td><td>%s</td><td>", render_grouped(c->messages, b1, sizeof(b1)));
 			for (k = 0; k < c->nfamilies; k++) {
 				if (k)
 					buf_addstr(&h, ", ");
 				esc(&h, c->family[k]);
-				buf_printf(&h, " %s", num(c->count[k], b2, sizeof(b2)));
+				buf_printf(&h, " %s", render_grouped(c->count[k], b2, sizeof(b2)));
 			}
 			buf_addstr(&h, "</td></tr>\n");
 		}

@@ -6,24 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "render/format.h"
 #include "render/render.h"
 #include "util/timeutil.h"
 #include "util/banned.h"
-
-/* 1234567 -> "1,234,567" */
-static const char *grouped(uint64_t v, char *b, size_t n)
-{
-	char tmp[32];
-	int len = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v), i, o = 0;
-
-	for (i = 0; i < len && (size_t)o + 2 < n; i++) {
-		if (i > 0 && (len - i) % 3 == 0)
-			b[o++] = ',';
-		b[o++] = tmp[i];
-	}
-	b[o] = '\0';
-	return b;
-}
 
 static void sentence_event(const struct report_event *e, struct buf *out)
 {
@@ -67,9 +53,9 @@ void report_summary(const struct report *r, struct buf *out)
 		return;
 	}
 	buf_printf(out, "%s messages (%s recipients, %s bytes) from %s client addresses reached "
-		   "%zu sensor%s.\n", grouped(r->total.messages, b1, sizeof(b1)),
-		   grouped(r->total.recipients, b2, sizeof(b2)), grouped(r->total.bytes, b3, sizeof(b3)),
-		   grouped(r->total.clients, b4, sizeof(b4)), r->nsensors, r->nsensors == 1 ? "" : "s");
+		   "%zu sensor%s.\n", render_grouped(r->total.messages, b1, sizeof(b1)),
+		   render_grouped(r->total.recipients, b2, sizeof(b2)), render_grouped(r->total.bytes, b3, sizeof(b3)),
+		   render_grouped(r->total.clients, b4, sizeof(b4)), r->nsensors, r->nsensors == 1 ? "" : "s");
 	if (r->nfamilies) {
 		const struct report_family *top = &r->families[0];
 
@@ -140,9 +126,9 @@ int render_text(const struct report *r, FILE *out)
 		char m[32], rc[32], by[32], cl[32];
 
 		fprintf(out, "  %-16.16s %12s %6.1f%% %12s %14s %9s", f->name,
-			grouped(f->t.messages, m, sizeof(m)), 100 * f->share,
-			grouped(f->t.recipients, rc, sizeof(rc)), grouped(f->t.bytes, by, sizeof(by)),
-			grouped(f->t.clients, cl, sizeof(cl)));
+			render_grouped(f->t.messages, m, sizeof(m)), 100 * f->share,
+			render_grouped(f->t.recipients, rc, sizeof(rc)), render_grouped(f->t.bytes, by, sizeof(by)),
+			render_grouped(f->t.clients, cl, sizeof(cl)));
 		if (f->consistency.known)
 			fprintf(out, " %8.2f %8.1f %8.2f\n", f->consistency.cv_hourly,
 				f->consistency.peak_to_median, f->consistency.diurnal_acf);
@@ -153,7 +139,7 @@ int render_text(const struct report *r, FILE *out)
 	fputs("\nSensors:\n", out);
 	for (i = 0; i < r->nsensors; i++)
 		fprintf(out, "  %-24.24s %12s\n", r->sensors[i].name,
-			grouped(r->sensors[i].messages, b1, sizeof(b1)));
+			render_grouped(r->sensors[i].messages, b1, sizeof(b1)));
 
 	fputs("\nDaily totals:\n", out);
 	fprintf(out, "  %-10s %10s %8s", "date", "total", "change");
@@ -165,13 +151,13 @@ int render_text(const struct report *r, FILE *out)
 		char dt[11];
 
 		fprintf(out, "  %-10s %10s", time_format_date(d->date, dt),
-			grouped(d->total, b1, sizeof(b1)));
+			render_grouped(d->total, b1, sizeof(b1)));
 		if (d->has_change && isfinite(d->change))
 			fprintf(out, " %+7.1f%%", 100 * d->change);
 		else
 			fputs("        -", out);
 		for (k = 0; k < r->nfamilies && k < 8; k++)
-			fprintf(out, " %10s", grouped(d->by_family[k], b2, sizeof(b2)));
+			fprintf(out, " %10s", render_grouped(d->by_family[k], b2, sizeof(b2)));
 		fputc('\n', out);
 	}
 
@@ -180,10 +166,10 @@ int render_text(const struct report *r, FILE *out)
 		for (i = 0; i < r->ncampaigns; i++) {
 			const struct report_campaign *c = &r->campaigns[i];
 
-			fprintf(out, "  %-22s %10s ", c->id, grouped(c->messages, b1, sizeof(b1)));
+			fprintf(out, "  %-22s %10s ", c->id, render_grouped(c->messages, b1, sizeof(b1)));
 			for (k = 0; k < c->nfamilies; k++)
 				fprintf(out, "%s%s %s", k ? ", " : "", c->family[k],
-					grouped(c->count[k], b2, sizeof(b2)));
+					render_grouped(c->count[k], b2, sizeof(b2)));
 			fputc('\n', out);
 		}
 	}
