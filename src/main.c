@@ -16,6 +16,7 @@
 
 static const struct cmd commands[] = {
 	{ "ingest", cmd_ingest, "read mbox, Maildir and .eml files; attribute and store each message" },
+	{ "trap", cmd_trap, "the SMTP spam trap: accept, fingerprint, attribute and store every message" },
 	{ "report", cmd_report, "shares, daily volume, events and projection over what is stored" },
 	{ NULL, NULL, NULL },
 };
