@@ -308,8 +308,17 @@ static void client_add(struct trap *t, const struct ip_addr *a, int delta)
 
 /* ---- metrics ---- */
 
+/* the limits that refuse something, listed in /metrics from the start */
+static const char *const limit_names[] = {
+	"sessions", "sessions_per_client", "smtp_line", "smtp_rcpts", "message_size",
+	"smtp_commands", "smtp_transactions", "smtp_junk", "smtp_idle_ms", "smtp_session_ms",
+	"drain_ms",
+};
+
 static void setup_metrics(struct trap *t)
 {
+	size_t i;
+
 	static const double commit_bounds[] = { 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02,
 						0.05, 0.1, 0.2, 0.5, 1, 2, 5 };
 	static const double batch_bounds[] = { 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024 };
@@ -342,6 +351,8 @@ static void setup_metrics(struct trap *t)
 	t->m_dialects = web_metrics_counter(t->metrics, "spamtide_trap_dialect_sessions_total",
 		"Sessions by dialect id (the most frequent ones).", "dialect");
 	web_metric_limit(t->m_dialects, WEB_MAX_SERIES, DIALECTS_SHOWN);
+	for (i = 0; i < sizeof(limit_names) / sizeof(limit_names[0]); i++)
+		web_metric_add(t->m_rejections, limit_names[i], 0);
 }
 
 static void reject_count(struct trap *t, const char *limit_name)
