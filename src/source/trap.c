@@ -1370,20 +1370,14 @@ void trap_close(trap *t)
 	free(t->ls);
 	web_server_free(t->web);
 	web_metrics_free(t->metrics);
-	if (t->ev_done)
-		event_free(t->ev_done);
-	if (t->ev_term)
-		event_free(t->ev_term);
-	if (t->ev_int)
-		event_free(t->ev_int);
-	if (t->ev_hup)
-		event_free(t->ev_hup);
-	if (t->ev_minute)
-		event_free(t->ev_minute);
-	if (t->ev_drain)
-		event_free(t->ev_drain);
-	if (t->ev_resume)
-		event_free(t->ev_resume);
+	{
+		struct event *evs[] = { t->ev_done, t->ev_term, t->ev_int, t->ev_hup,
+					t->ev_minute, t->ev_drain, t->ev_resume };
+
+		for (i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+			if (evs[i])
+				event_free(evs[i]);
+	}
 	if (t->base)
 		event_base_free(t->base);
 	if (t->ssl)

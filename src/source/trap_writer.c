@@ -304,6 +304,15 @@ static void add_ms(struct timespec *ts, long long ms)
 	}
 }
 
+/* spool_finished: no more batches will come; the store thread may end */
+static void spool_finished(struct trap_writer *w)
+{
+	pthread_mutex_lock(&w->smu);
+	w->spool_done = true;
+	pthread_cond_broadcast(&w->scv);
+	pthread_mutex_unlock(&w->smu);
+}
+
 static void *spool_main(void *arg)
 {
 	struct trap_writer *w = arg;
@@ -365,10 +374,7 @@ static void *spool_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 	}
 	pthread_mutex_unlock(&w->mu);
-	pthread_mutex_lock(&w->smu);
-	w->spool_done = true;
-	pthread_cond_broadcast(&w->scv);
-	pthread_mutex_unlock(&w->smu);
+	spool_finished(w);
 	return NULL;
 }
 
@@ -610,10 +616,7 @@ void trap_writer_stop(trap_writer *w)
 	pthread_mutex_unlock(&w->mu);
 	if (w->spool_started)
 		pthread_join(w->spool_thread, NULL);
-	pthread_mutex_lock(&w->smu);
-	w->spool_done = true;
-	pthread_cond_broadcast(&w->scv);
-	pthread_mutex_unlock(&w->smu);
+	spool_finished(w);      /* also when the spool thread never ran */
 	if (w->store_started)
 		pthread_join(w->store_thread, NULL);
 	free_list(w->done_head);

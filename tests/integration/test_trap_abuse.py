@@ -204,6 +204,19 @@ def many_connections(t):
     check(t.alive(), "trap alive after 2,000 connections")
 
 
+def send_message(s, tag):
+    """one message and QUIT on an open session; the 250's match or None"""
+    s.sendall(b"MAIL FROM:<%s@sender.example>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n" % tag.encode())
+    got = b""
+    while b"354 " not in got:
+        d = s.recv(4096)
+        if not d:
+            return None
+        got += d
+    s.sendall(b"Subject: %s\r\n\r\nhi\r\n.\r\nQUIT\r\n" % tag.encode())
+    return QID.search(read_all(s, 3))
+
+
 def pregreet():
     t = Trap(banner_delay=800)
     try:
@@ -221,26 +234,14 @@ def pregreet():
         check(got.startswith(banner + b"250-%s\r\n" % HOST.encode()),
               "pregreet: the banner, then the EHLO answer: %r" % got)
         check(0.6 < waited < 5, "pregreet: banner after the delay (%.2f s)" % waited)
-        s.sendall(b"MAIL FROM:<pre@sender.example>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n")
-        got = b""
-        while b"354 " not in got:
-            got += s.recv(4096)
-        s.sendall(b"Subject: early\r\n\r\nhi\r\n.\r\nQUIT\r\n")
-        out = read_all(s, 3)
-        m = QID.search(out)
-        check(m is not None, "pregreet: message accepted: %r" % out)
+        m = send_message(s, "pre")
+        check(m is not None, "pregreet: message accepted")
         # a polite client, for comparison
         s2 = connect(t.port, "127.0.0.21")
         recv_reply(s2)
         s2.sendall(b"EHLO polite.example\r\n")
         recv_reply(s2)
-        s2.sendall(b"MAIL FROM:<pol@sender.example>\r\nRCPT TO:<x@example.com>\r\nDATA\r\n")
-        got = b""
-        while b"354 " not in got:
-            got += s2.recv(4096)
-        s2.sendall(b"Subject: polite\r\n\r\nhi\r\n.\r\nQUIT\r\n")
-        out2 = read_all(s2, 3)
-        m2 = QID.search(out2)
+        m2 = send_message(s2, "polite")
         t.wait_sessions(2)
         rows = t.rows()
         if m and m2:

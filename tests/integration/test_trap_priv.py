@@ -55,6 +55,15 @@ def stored(t, qids, what):
     check(all(q in rows for q in qids), "%s: messages in the store" % what)
 
 
+def hangup(t, says):
+    """SIGHUP; true when the log then says so"""
+    t.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while says not in t.log() and time.time() < deadline:
+        time.sleep(0.05)
+    return says in t.log()
+
+
 def as_root():
     d = tmpdir()
     # root without --user: usage error
@@ -112,19 +121,11 @@ def as_root():
         # a broken rule file: the old knowledge base stays
         with open(os.path.join(root, "kb", "broken.rule"), "w") as f:
             f.write("this is not a rule file\n")
-        t.proc.send_signal(signal.SIGHUP)
-        deadline = time.time() + 10
-        while "not reloaded" not in t.log() and time.time() < deadline:
-            time.sleep(0.05)
-        check("knowledge base not reloaded" in t.log(), "SIGHUP with a broken rule: kept the old kb")
+        check(hangup(t, "knowledge base not reloaded"), "SIGHUP with a broken rule: kept the old kb")
         os.unlink(os.path.join(root, "kb", "broken.rule"))
         with open(os.path.join(root, "kb", "testfam.rule"), "w") as f:
             f.write("family testfam\nx_mailer = \"NoSuchMailer 1.0\"\n")
-        t.proc.send_signal(signal.SIGHUP)
-        deadline = time.time() + 10
-        while "knowledge base reloaded" not in t.log() and time.time() < deadline:
-            time.sleep(0.05)
-        check("knowledge base reloaded" in t.log(), "SIGHUP inside the chroot reloads the kb")
+        check(hangup(t, "knowledge base reloaded"), "SIGHUP inside the chroot reloads the kb")
         qids = deliver(t, 3, "after-hup")
         t.wait_sessions(23)
         stored(t, qids, "after SIGHUP")

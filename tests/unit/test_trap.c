@@ -381,10 +381,22 @@ static size_t run_writer(store *st, struct trap_spool *sp, size_t n, bool break_
 	return ok;
 }
 
+/* expect: files in new/ and tmp/, and rows in the store */
+static void expect(const char *dir, const char *db, size_t in_new, size_t in_tmp, long long rows)
+{
+	char p[400];
+
+	snprintf(p, sizeof(p), "%s/new", dir);
+	assert_int_equal(count_dir(p), in_new);
+	snprintf(p, sizeof(p), "%s/tmp", dir);
+	assert_int_equal(count_dir(p), in_tmp);
+	assert_int_equal(count_rows(db), rows);
+}
+
 static void test_writer(void **state)
 {
 	struct trap_spool sp;
-	char dir[300], db[320], p[400], err[256];
+	char dir[300], db[320], err[256];
 	store *st;
 
 	(void)state;
@@ -397,11 +409,7 @@ static void test_writer(void **state)
 	assert_int_equal(store_open(db, STORE_WRITE_DURABLE, &st, err, sizeof(err)), STORE_OK);
 	assert_int_equal(run_writer(st, &sp, 200, false), 200);
 	store_close(st);
-	snprintf(p, sizeof(p), "%s/new", dir);
-	assert_int_equal(count_dir(p), 200);
-	snprintf(p, sizeof(p), "%s/tmp", dir);
-	assert_int_equal(count_dir(p), 0);
-	assert_int_equal(count_rows(db), 200);
+	expect(dir, db, 200, 0, 200);
 
 	/* the spool cannot rename: nothing ok, no file left anywhere, no row added */
 	rm_tree(tmp_root);
@@ -411,21 +419,13 @@ static void test_writer(void **state)
 	assert_int_equal(store_open(db, STORE_WRITE_DURABLE, &st, err, sizeof(err)), STORE_OK);
 	assert_int_equal(run_writer(st, &sp, 50, true), 0);
 	store_close(st);
-	snprintf(p, sizeof(p), "%s/new", dir);
-	assert_int_equal(count_dir(p), 0);
-	snprintf(p, sizeof(p), "%s/tmp", dir);
-	assert_int_equal(count_dir(p), 0);
-	assert_int_equal(count_rows(db), 0);
+	expect(dir, db, 0, 0, 0);
 
 	/* the store cannot be written: nothing ok, the files are taken back */
 	assert_int_equal(store_open(db, STORE_READ, &st, err, sizeof(err)), STORE_OK);
 	assert_int_equal(run_writer(st, &sp, 30, false), 0);
 	store_close(st);
-	snprintf(p, sizeof(p), "%s/new", dir);
-	assert_int_equal(count_dir(p), 0);
-	snprintf(p, sizeof(p), "%s/tmp", dir);
-	assert_int_equal(count_dir(p), 0);
-	assert_int_equal(count_rows(db), 0);
+	expect(dir, db, 0, 0, 0);
 
 	trap_spool_close(&sp);
 	rm_tree(tmp_root);
