@@ -132,6 +132,7 @@ struct trap_session {
 	bool read_blocked;                  /* too many replies pending */
 	bool eof;                           /* the client closed its side */
 	bool drain_close;                   /* answer the store, then 421 */
+	bool sent_direct;                   /* replies sent without the bufferevent */
 	unsigned messages;
 	uint64_t bytes;
 	char helo[80];                      /* cleaned, for the log line */
@@ -139,6 +140,7 @@ struct trap_session {
 };
 
 static void pump(struct trap_session *ses);
+static bool start_tls(struct trap_session *ses);
 static void end_conn(struct trap_session *ses);
 static void begin_close(struct trap_session *ses, int64_t now, int64_t grace);
 static void arm(struct trap_session *ses, int64_t now);
@@ -487,6 +489,15 @@ static void scan_replies(struct trap_session *ses, const char *p, size_t len)
 	}
 }
 
+/*
+ * take_output: the core's replies to the client. On a plain connection
+ * with nothing queued they are sent at once (no write event, no extra
+ * turn of the loop); what the socket does not take, and everything under
+ * TLS, goes through the bufferevent, whose write callback reports the
+ * flush. A direct send is reported by flush_direct() once the input at
+ * hand has been fed, so commands that came in one read still count as
+ * pipelined.
+ */
 static void take_output(struct trap_session *ses)
 {
 	size_t len;
@@ -495,9 +506,29 @@ static void take_output(struct trap_session *ses)
 	if (!len)
 		return;
 	scan_replies(ses, p, len);
-	if (ses->bev)
-		bufferevent_write(ses->bev, p, len);
+	if (ses->bev) {
+		struct evbuffer *out = bufferevent_get_output(ses->bev);
+		ssize_t sent = 0;
+
+		if (!bufferevent_get_underlying(ses->bev) && evbuffer_get_length(out) == 0) {
+			sent = send(bufferevent_getfd(ses->bev), p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			if (sent < 0)
+				sent = 0;     /* EAGAIN, or an error the bufferevent will report */
+			ses->sent_direct = true;
+		}
+		if ((size_t)sent < len)
+			bufferevent_write(ses->bev, p + sent, len - (size_t)sent);
+	}
 	smtp_session_output_taken(ses->smtp, len);
+}
+
+/* flush_direct: replies sent directly have reached the client's socket */
+static void flush_direct(struct trap_session *ses, int64_t now)
+{
+	if (ses->sent_direct && ses->bev &&
+	    evbuffer_get_length(bufferevent_get_output(ses->bev)) == 0)
+		smtp_session_flushed(ses->smtp, now);
+	ses->sent_direct = false;
 }
 
 /* output_pending: reply bytes not yet written to the socket (with TLS,
@@ -679,6 +710,12 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!ses->bev)
 		return;
+	if (smtp_session_want(ses->smtp) == SMTP_WANT_TLS && !ses->tls_handshake &&
+	    output_pending(ses) == 0) {
+		if (start_tls(ses))
+			arm(ses, now);
+		return;
+	}
 	if (!ses->storing) {
 		if (now >= ses->start_ms + t->session_ms) {
 			timeout(ses, "smtp_session_ms", now);
@@ -735,7 +772,8 @@ static void on_read(struct bufferevent *bev, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 
-static void start_tls(struct trap_session *ses)
+/* start_tls: the handshake begins; false when the session is gone (freed) */
+static bool start_tls(struct trap_session *ses)
 {
 	struct trap *t = ses->t;
 	struct evbuffer *in = bufferevent_get_input(ses->bev);
@@ -747,7 +785,7 @@ static void start_tls(struct trap_session *ses)
 	if (!ssl) {
 		smtp_session_tls_done(ses->smtp, SMTP_TLS_FAILED, now_ms());
 		end_conn(ses);
-		return;
+		return false;
 	}
 	f = bufferevent_openssl_filter_new(t->base, ses->bev, ssl, BUFFEREVENT_SSL_ACCEPTING,
 					   BEV_OPT_CLOSE_ON_FREE);
@@ -755,7 +793,7 @@ static void start_tls(struct trap_session *ses)
 		SSL_free(ssl);
 		smtp_session_tls_done(ses->smtp, SMTP_TLS_FAILED, now_ms());
 		end_conn(ses);
-		return;
+		return false;
 	}
 	ses->bev = f;
 	ses->tls_handshake = true;
@@ -763,6 +801,7 @@ static void start_tls(struct trap_session *ses)
 	bufferevent_openssl_set_allow_dirty_shutdown(f, 1);
 	bufferevent_setwatermark(f, EV_READ, 0, READ_HIGH);
 	bufferevent_enable(f, EV_READ | EV_WRITE);
+	return true;
 }
 
 static void pump(struct trap_session *ses)
@@ -819,9 +858,12 @@ static void pump(struct trap_session *ses)
 			break;
 	}
 	take_output(ses);
+	flush_direct(ses, now);
 	if (ses->eof && smtp_session_want(ses->smtp) == SMTP_WANT_INPUT &&
 	    evbuffer_get_length(in) == 0)
 		smtp_session_closed(ses->smtp, now);
+	if (smtp_session_want(ses->smtp) == SMTP_WANT_TLS && output_pending(ses) == 0)
+		event_active(ses->timer, EV_TIMEOUT, 1);    /* the 220 is out: start TLS */
 	if (smtp_session_want(ses->smtp) == SMTP_WANT_CLOSE)
 		begin_close(ses, now, ses->t->drain_expired ? DRAIN_FLUSH_MS : ses->t->idle_ms);
 }
@@ -967,6 +1009,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 	if (t->banner_ms == 0) {
 		smtp_session_greet(ses->smtp, now);
 		take_output(ses);
+		flush_direct(ses, now);
 	}
 	arm(ses, now);
 }

@@ -7,30 +7,32 @@
  *   spool thread: takes every job queued (at most LIMIT_COMMIT_BATCH - 1;
  *     while other sessions are still receiving message data it waits for
  *     them, up to LIMIT_COMMIT_MS) and writes each message into tmp/. It
- *     hands the batch to the store thread, then makes every file durable
- *     with one syncfs(), renames them into new/, fsyncs new/ and marks the
- *     batch durable (or failed), and goes on with the next batch.
- *   store thread: takes every batch handed over, pushes their messages
+ *     hands the batch to the store thread, makes every file's data durable
+ *     with one syncfs(), renames the files into new/, fsyncs new/, and goes
+ *     on with the next batch.
+ *   store thread: takes every batch handed over and pushes their messages
  *     through the pipeline (features, attribution, rows in one open
- *     transaction) while the files are being synced, waits until those
- *     batches are durable, and only then commits (the store runs with
- *     synchronous=FULL). If a sync or the commit failed, the transaction is
- *     rolled back and the files are removed.
+ *     transaction) while the files are synced. Once the files' data is
+ *     durable it commits (the store runs with synchronous=FULL), while new/
+ *     is being synced; once both are done it answers.
  *
- * So a job is ok only when its file is durable in new/ and its row is
- * committed after that; a job that is not ok leaves neither file nor row:
- * nothing is kept that a client was told to retry. A file that could not
- * be written fails only its own job, at once. The parse and attribution
- * of a batch overlap its sync, and the commit of one batch overlaps the
- * writing of the next.
+ * So a job is ok (250) only when its file is durable in new/ and its row
+ * is committed, and a row is never committed before its file's data is on
+ * disk. When the sync of the data, a rename or the commit fails, the
+ * transaction is rolled back and the files are removed: 451, nothing
+ * kept. When only the sync of new/ fails after the commit, file and row
+ * stay, unacknowledged (451), as for a client that vanished before its
+ * 250. A file that could not be written fails only its own job, at once.
+ * The parse and attribution of a batch overlap its sync, and its commit
+ * overlaps both the sync of new/ and the writing of the next batch.
  *
  * The answers go back to the loop through the done list and a write to
  * notify_fd (an eventfd). One mutex guards the job queue, the done list,
  * the in-data hint and a knowledge base waiting to be swapped in; a second
- * guards the batches between the two threads. A job's message and
+ * guards the batches' states between the two threads. A job's message and
  * envelope are read-only once handed over; its file fields belong to the
- * spool thread until its batch is marked durable or failed, then to the
- * store thread. The pipeline and the store belong to the store thread.
+ * spool thread until its batch is durable or failed, then to the store
+ * thread. The pipeline and the store belong to the store thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +52,12 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-enum batch_state { BATCH_WRITTEN, BATCH_DURABLE, BATCH_FAILED };
+enum batch_state {
+	BATCH_WRITTEN,                /* files in tmp/ */
+	BATCH_DATA_DURABLE,           /* file data synced, files renamed into new/ */
+	BATCH_DURABLE,                /* new/ synced too */
+	BATCH_FAILED,                 /* a sync or rename failed */
+};
 
 struct batch {
 	struct batch *next;
@@ -262,8 +269,20 @@ static struct trap_job *write_batch(struct trap_writer *w, struct trap_job *batc
 	return good;
 }
 
-/* sync_batch: one syncfs for every file, rename into new/, fsync new/ */
-static bool sync_batch(struct trap_writer *w, struct trap_job *jobs)
+static void set_state(struct trap_writer *w, struct batch *b, enum batch_state st)
+{
+	pthread_mutex_lock(&w->smu);
+	b->state = st;
+	pthread_cond_broadcast(&w->scv);
+	pthread_mutex_unlock(&w->smu);
+}
+
+/*
+ * sync_batch: one syncfs for every file, rename into new/ (the store
+ * thread may commit from here on), fsync new/. The batch ends durable or
+ * failed; then it is the store thread's.
+ */
+static void sync_batch(struct trap_writer *w, struct batch *b)
 {
 	struct trap_job *j;
 	bool ok = true;
@@ -273,7 +292,7 @@ static bool sync_batch(struct trap_writer *w, struct trap_job *jobs)
 		snprintf(err, sizeof(err), "syncfs: %s", strerror(errno));
 		ok = false;
 	}
-	for (j = jobs; j && ok; j = j->next) {
+	for (j = b->jobs; j && ok; j = j->next) {
 		if (renameat(w->sp->tmp, j->name, w->sp->new_, j->name) != 0) {
 			snprintf(err, sizeof(err), "rename tmp/%s to new/: %s", j->name, strerror(errno));
 			ok = false;
@@ -281,17 +300,20 @@ static bool sync_batch(struct trap_writer *w, struct trap_job *jobs)
 		}
 		j->spooled = true;
 	}
-	if (ok && fsync(w->sp->new_) != 0) {
-		snprintf(err, sizeof(err), "fsync new/: %s", strerror(errno));
-		ok = false;
-	}
-	for (j = jobs; j; j = j->next) {
+	for (j = b->jobs; j; j = j->next) {
 		close(j->fd);
 		j->fd = -1;
 	}
+	if (ok) {
+		set_state(w, b, BATCH_DATA_DURABLE);
+		if (fsync(w->sp->new_) != 0) {
+			snprintf(err, sizeof(err), "fsync new/: %s", strerror(errno));
+			ok = false;
+		}
+	}
 	if (!ok)
 		log_error("spool: messages not made durable (each answered 451): %s", err);
-	return ok;
+	set_state(w, b, ok ? BATCH_DURABLE : BATCH_FAILED);
 }
 
 static void add_ms(struct timespec *ts, long long ms)
@@ -352,7 +374,6 @@ static void *spool_main(void *arg)
 		batch = write_batch(w, batch);
 		if (batch) {
 			struct batch *b = xcalloc(1, sizeof(*b));
-			bool ok;
 
 			b->jobs = batch;
 			b->state = BATCH_WRITTEN;
@@ -364,12 +385,7 @@ static void *spool_main(void *arg)
 			w->batches_tail = b;
 			pthread_cond_broadcast(&w->scv);
 			pthread_mutex_unlock(&w->smu);
-			ok = sync_batch(w, batch);
-			/* from here on the batch is the store thread's */
-			pthread_mutex_lock(&w->smu);
-			b->state = ok ? BATCH_DURABLE : BATCH_FAILED;
-			pthread_cond_broadcast(&w->scv);
-			pthread_mutex_unlock(&w->smu);
+			sync_batch(w, b);
 		}
 		pthread_mutex_lock(&w->mu);
 	}
@@ -423,7 +439,30 @@ static bool push(struct trap_writer *w, struct trap_job *jobs, char *err, size_t
 	return true;
 }
 
-/* store_batches: push, wait for the files, commit; answer every job */
+/* wait_batches: until every batch has reached at least state (or failed) */
+static bool wait_batches(struct trap_writer *w, struct batch *batches, enum batch_state state)
+{
+	struct batch *b;
+	bool ok = true;
+
+	pthread_mutex_lock(&w->smu);
+	for (b = batches; b; b = b->next) {
+		while (b->state < state)
+			pthread_cond_wait(&w->scv, &w->smu);
+		if (b->state == BATCH_FAILED)
+			ok = false;
+	}
+	pthread_mutex_unlock(&w->smu);
+	return ok;
+}
+
+/*
+ * store_batches: push the rows while the files are synced, commit once
+ * the files' data is durable (while new/ is synced), answer once both are
+ * done. A commit that fails takes the files back; new/ that cannot be
+ * synced after the commit leaves file and row, unacknowledged (as for a
+ * client gone before its 250).
+ */
 static void store_batches(struct trap_writer *w, struct batch *batches)
 {
 	struct trap_job *jobs = NULL, *tail = NULL, *j;
@@ -431,7 +470,7 @@ static void store_batches(struct trap_writer *w, struct batch *batches)
 	char err[512] = "";
 	double t0 = trap_mono(), secs;
 	size_t n = 0;
-	bool ok, durable = true;
+	bool pushed, committed = false, ok;
 
 	pthread_mutex_lock(&w->mu);
 	if (w->have_new_kb) {
@@ -444,24 +483,19 @@ static void store_batches(struct trap_writer *w, struct batch *batches)
 	} else {
 		pthread_mutex_unlock(&w->mu);
 	}
-	/* rows first, while the spool thread syncs the files */
-	ok = true;
-	for (b = batches; b && ok; b = b->next)
-		ok = push(w, b->jobs, err, sizeof(err));
-	pthread_mutex_lock(&w->smu);
-	for (b = batches; b; b = b->next) {
-		while (b->state == BATCH_WRITTEN)
-			pthread_cond_wait(&w->scv, &w->smu);
-		if (b->state == BATCH_FAILED)
-			durable = false;
+	pushed = true;
+	for (b = batches; b && pushed; b = b->next)
+		pushed = push(w, b->jobs, err, sizeof(err));
+	if (!wait_batches(w, batches, BATCH_DATA_DURABLE)) {
+		if (pushed)
+			snprintf(err, sizeof(err), "the spool could not be synced");
+	} else if (pushed) {
+		committed = pipeline_commit(w->pl, err, sizeof(err)) == PIPELINE_OK;
 	}
-	pthread_mutex_unlock(&w->smu);
-	if (ok && !durable) {
-		snprintf(err, sizeof(err), "the spool could not be synced");
-		ok = false;
-	}
-	if (ok && pipeline_commit(w->pl, err, sizeof(err)) != PIPELINE_OK)
-		ok = false;
+	ok = wait_batches(w, batches, BATCH_DURABLE) && committed;
+	if (committed && !ok)
+		snprintf(err, sizeof(err), "new/ could not be synced after the rows were committed; "
+			 "they stay, unacknowledged");
 	for (b = batches; b; b = bn) {
 		bn = b->next;
 		if (tail)
@@ -473,8 +507,9 @@ static void store_batches(struct trap_writer *w, struct batch *batches)
 	}
 	for (j = jobs; j; j = j->next)
 		n++;
-	if (!ok) {
+	if (!ok)
 		log_error("store: %zu messages not stored (each answered 451): %s", n, err);
+	if (!committed) {
 		store_rollback(w->st);
 		new_pipeline(w);      /* forget the rolled-back rows */
 		remove_files(w, jobs);
