@@ -83,8 +83,9 @@ trap_writer *trap_writer_start(const struct trap_writer_config *cfg, char *err, 
 void trap_writer_submit(trap_writer *w, struct trap_job *j);
 /* trap_writer_take_done: every finished job, in order, now the caller's. */
 struct trap_job *trap_writer_take_done(trap_writer *w);
-/* trap_writer_in_data: how many sessions are receiving message data now
- * (a batch waits up to LIMIT_COMMIT_MS for them). */
+/* trap_writer_in_data: how many sessions are receiving message data now;
+ * a batch waits for the messages in flight when it starts, at most
+ * LIMIT_COMMIT_MS. */
 void trap_writer_in_data(trap_writer *w, long n);
 /* trap_writer_set_kb: use kb from the next batch on (the writer frees the old one). */
 void trap_writer_set_kb(trap_writer *w, attrib_kb *kb);

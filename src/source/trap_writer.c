@@ -5,8 +5,9 @@
  * The event loop submits one job per finished message.
  *
  *   spool thread: takes every job queued (at most LIMIT_COMMIT_BATCH - 1;
- *     while other sessions are still receiving message data it waits for
- *     them, up to LIMIT_COMMIT_MS) and writes each message into tmp/. It
+ *     if other sessions are receiving message data at that moment, it
+ *     waits for those messages, up to LIMIT_COMMIT_MS) and writes each
+ *     message into tmp/. It
  *     hands the batch to the store thread, makes every file's data durable
  *     with one syncfs(), renames the files into new/, fsyncs new/, and goes
  *     on with the next batch.
@@ -74,7 +75,8 @@ struct trap_writer {
 	struct trap_job *head, *tail;
 	size_t queued;
 	struct trap_job *done_head, *done_tail;
-	long in_data;
+	long in_data;                 /* sessions receiving message data now */
+	unsigned long data_ended;     /* times a session stopped receiving data */
 	bool stop;
 	attrib_kb *new_kb;
 	bool have_new_kb;
@@ -353,11 +355,14 @@ static void *spool_main(void *arg)
 		if (!w->head)
 			break;
 		if (window > 0 && !w->stop && w->queued < max && w->in_data > 0) {
+			/* wait for the messages being received now, not for
+			 * those that start meanwhile */
+			unsigned long target = w->data_ended + (unsigned long)w->in_data;
 			struct timespec deadline;
 
 			clock_gettime(CLOCK_REALTIME, &deadline);
 			add_ms(&deadline, window);
-			while (!w->stop && w->queued < max && w->in_data > 0)
+			while (!w->stop && w->queued < max && (long)(target - w->data_ended) > 0)
 				if (pthread_cond_timedwait(&w->cv, &w->mu, &deadline) == ETIMEDOUT)
 					break;
 		}
@@ -615,9 +620,11 @@ struct trap_job *trap_writer_take_done(trap_writer *w)
 void trap_writer_in_data(trap_writer *w, long n)
 {
 	pthread_mutex_lock(&w->mu);
-	w->in_data = n;
-	if (n == 0)
+	if (n < w->in_data) {
+		w->data_ended += (unsigned long)(w->in_data - n);
 		pthread_cond_signal(&w->cv);
+	}
+	w->in_data = n;
 	pthread_mutex_unlock(&w->mu);
 }
 
