@@ -327,9 +327,43 @@ def stamp(what, t0=[time.time()]):
         print("%6.2f s  %s" % (time.time() - t0[0], what), file=sys.stderr)
 
 
+def ipv6(t):
+    """a message over IPv6 (the second --listen): [IPv6:...] in Received:, ::1 stored"""
+    import smtplib
+    c = smtplib.SMTP("::1", t.ports[1], local_hostname="six.example", timeout=20)
+    c.ehlo()
+    c.docmd("MAIL FROM:<six@sender.example>")
+    c.docmd("RCPT TO:<v@example.com>")
+    code, resp = c.data(message(6))
+    c.quit()
+    m = QID.search(b"%d %s" % (code, resp))
+    check(m is not None, "IPv6: queued (%d %r)" % (code, resp))
+    if not m:
+        return
+    q = m.group(1).decode()
+    deadline = time.time() + 10
+    while q not in t.rows() and time.time() < deadline:
+        time.sleep(0.05)
+    files, rows = t.spool_files(), t.rows()
+    check(q in files and b"Received: from six.example (unknown [IPv6:::1])\r\n" in files[q],
+          "IPv6: Received line with [IPv6:::1]")
+    check(q in rows and rows[q]["client_ip"] == "::1", "IPv6: client ::1 stored")
+
+
+def have_ipv6():
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.bind(("::1", 0))
+        s.close()
+        return True
+    except OSError:
+        return False
+
+
 def main():
     d = tmpdir()
-    t = Trap(tls=True)
+    six = have_ipv6()
+    t = Trap(tls=True, listen=("127.0.0.1:0", "[::1]:0") if six else ("127.0.0.1:0",))
     try:
         # swaks, plain and STARTTLS
         body = os.path.join(d, "body.eml")
@@ -357,8 +391,13 @@ def main():
         stamp("swaks")
         s2, tls2 = smtplib_tests(t)
         stamp("smtplib")
+        if six:
+            ipv6(t)
+        else:
+            print("no ::1 here: the IPv6 check is skipped", file=sys.stderr)
         sent.update(s2)
-        t.wait_sessions(5)
+        nses = 6 if six else 5
+        t.wait_sessions(nses)
         check_delivered(t, sent, "clients")
         files = t.spool_files()
         for q in (tls, tls2):
@@ -375,7 +414,7 @@ def main():
 
         # the log: one line per session with the fields
         lines = t.session_lines()
-        check(len(lines) == 5, "one log line per session (%d)" % len(lines))
+        check(len(lines) == nses, "one log line per session (%d)" % len(lines))
         check(any("helo=swaks.example" in l and "messages=1" in l and "outcome=quit" in l and
                   "family=" in l and "dialect=dialect:" in l and "size=" in l for l in lines),
               "session line fields: %r" % lines[:2])
@@ -390,7 +429,8 @@ def main():
         total = sum(float(l.split()[-1]) for l in text.splitlines()
                     if l.startswith("spamtide_trap_messages_total{"))
         check(total == len(t.rows()), "messages_total %s == rows %d" % (total, len(t.rows())))
-        check(t.metric("spamtide_trap_sessions_total", 'outcome="quit"') == 5, "sessions by outcome")
+        check(t.metric("spamtide_trap_sessions_total", 'outcome="quit"') == nses,
+              "sessions by outcome")
         try:
             urllib.request.urlopen("http://127.0.0.1:%d/other" % t.http_port, timeout=5)
             check(False, "/other is 404")
@@ -416,7 +456,7 @@ def main():
         check(len(seen) >= 2, "report ran during the load (%d times)" % len(seen))
         check(seen == sorted(seen), "report totals only grow: %r" % seen[:20])
         check(all(before <= x <= before + n for x in seen), "report totals in range")
-        t.wait_sessions(5 + n)
+        t.wait_sessions(nses + n)
         r = run("report", "--db", "sqlite:" + t.db, "--format", "json")
         check(r.returncode == 0 and json.loads(r.stdout)["total"]["messages"] == before + n,
               "report after the load counts every message", r)
