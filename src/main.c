@@ -15,10 +15,11 @@
 #include "util/banned.h"
 
 static const struct cmd commands[] = {
-	{ "ingest", cmd_ingest, "read mbox, Maildir and .eml files; attribute and store each message" },
+	{ "ingest", cmd_ingest, "read mbox, Maildir, .eml and pcap files; attribute and store each message" },
 	{ "classify", cmd_classify, "attribute messages to botnet families; store nothing" },
 	{ "learn", cmd_learn, "learn a family's fingerprint from labelled samples" },
 	{ "reattribute", cmd_reattribute, "attribute stored messages again after the knowledge base changed" },
+	{ "trap", cmd_trap, "the SMTP spam trap: accept, fingerprint, attribute and store every message" },
 	{ "report", cmd_report, "shares, daily volume, events and projection over what is stored" },
 	{ "demo", cmd_demo, "the Rustock takedown story end to end (learn, trap traffic, report)" },
 	{ "simulate", cmd_simulate, "simulated botnet traffic with ground truth (mbox, pcap, SMTP)" },
