@@ -45,12 +45,14 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "analysis/analysis.h"
 #include "source/trap_int.h"
 #include "util/hash.h"
 #include "util/limits.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 #include "web/web.h"
+#include "util/timeutil.h"
 #include "util/banned.h"
 
 #define READ_HIGH (64 * 1024)      /* client bytes buffered while the core waits */
@@ -111,6 +113,8 @@ struct trap {
 		*m_failures, *m_commit, *m_batch, *m_ack, *m_dialects, *m_connections;
 
 	int64_t minute;                     /* start of the current minute */
+	trap_online *online;                /* the event detector, or NULL */
+	struct web_metric *m_events, *m_state;
 	struct minute_count minute_counts[MINUTE_FAMILIES];
 	size_t nminute;
 	uint64_t minute_sessions, minute_rejected;
@@ -353,6 +357,12 @@ static void setup_metrics(struct trap *t)
 	t->m_dialects = web_metrics_counter(t->metrics, "spamtide_trap_dialect_sessions_total",
 		"Sessions by dialect id (the most frequent ones).", "dialect");
 	web_metric_limit(t->m_dialects, WEB_MAX_SERIES, DIALECTS_SHOWN);
+	t->m_events = web_metrics_counter(t->metrics, "spamtide_trap_events_total",
+		"Events the online detector raised: \"family type\" (ceased, resumed, drop, surge).",
+		"event");
+	t->m_state = web_metrics_gauge(t->metrics, "spamtide_trap_family_state",
+		"The online detector's view of each family: 0 learning, 1 active, 2 ceased.",
+		"family");
 	for (i = 0; i < sizeof(limit_names) / sizeof(limit_names[0]); i++)
 		web_metric_add(t->m_rejections, limit_names[i], 0);
 }
@@ -419,7 +429,28 @@ static void on_minute(evutil_socket_t fd, short what, void *arg)
 	m.messages = counts;
 	m.nfamilies = t->nminute;
 	m.sessions = t->minute_sessions;
-	/* the online detector (later) is fed here, minute by minute */
+	/* the online detector, minute by minute: an event is logged and counted
+	 * the moment it is sure */
+	if (t->online) {
+		const struct analysis_event *ev;
+		const char *const *evname;
+		size_t n = trap_online_feed(t->online, m.minute, m.family, m.messages, m.nfamilies,
+					    &ev, &evname);
+		char at[24], label[128];
+
+		for (i = 0; i < n; i++) {
+			log_info("event: %s %s at %s (before %.0f an hour, after %.0f; confidence %.4f)",
+				 evname[i], analysis_event_type_name(ev[i].type),
+				 time_format_human(ev[i].at, at), ev[i].before_rate_per_hour,
+				 ev[i].after_rate_per_hour, ev[i].confidence);
+			snprintf(label, sizeof(label), "%s %s", evname[i],
+				 analysis_event_type_name(ev[i].type));
+			web_metric_add(t->m_events, label, 1);
+		}
+		for (i = 0; i < trap_online_count(t->online); i++)
+			web_metric_set(t->m_state, trap_online_family(t->online, i),
+				       trap_online_state(t->online, i));
+	}
 	if (t->opt.on_minute)
 		t->opt.on_minute(t->opt.minute_ctx, &m);
 	if (t->minute_rejected)
@@ -1304,6 +1335,10 @@ enum trap_status trap_open(const struct trap_options *opt, trap **out, char *err
 		return fail(t, err, errlen, "%s", e);
 	if (store_open(opt->db, STORE_WRITE_DURABLE, &t->st, e, sizeof(e)) != STORE_OK)
 		return fail(t, err, errlen, "%s", e);
+	/* the detector starts where the stored history ends: now */
+	t->online = trap_online_new(t->st, wall_ms() / 60000 * 60, e, sizeof(e));
+	if (!t->online)
+		log_warn("no online event detection: %s", e);
 	t->kb = attrib_kb_load(opt->kb, e, sizeof(e));
 	if (!t->kb)
 		return fail(t, err, errlen, "knowledge base: %s", e);
@@ -1426,6 +1461,7 @@ void trap_close(trap *t)
 	if (t->ssl)
 		SSL_CTX_free(t->ssl);
 	attrib_kb_free(t->kb);
+	trap_online_free(t->online);
 	store_close(t->st);
 	trap_spool_close(&t->spool);
 	if (t->efd >= 0)

@@ -108,4 +108,31 @@ bool trap_drop_privileges(const struct trap_user *u, const char *chroot_dir, cha
 /* trap_db_path: the file of an sqlite store URL, or NULL for another backend. */
 const char *trap_db_path(const char *url);
 
+/* ---- the online detector (trap_online.c) ---- */
+
+struct analysis_event;
+typedef struct trap_online trap_online;
+
+/*
+ * trap_online_new: the event detector of src/analysis, seeded with the
+ * store's last TRAP_ONLINE_HISTORY_DAYS days of minute counts, ready for
+ * the minute starting at start (unix seconds, a multiple of 60). NULL with
+ * err when the store cannot be read.
+ */
+#define TRAP_ONLINE_HISTORY_DAYS 7
+trap_online *trap_online_new(store *st, int64_t start, char *err, size_t errlen);
+/*
+ * trap_online_feed: one minute's messages per family (families not named
+ * sent none); returns how many events it raised, in *events (valid until
+ * the next call), with their families' names in *names.
+ */
+size_t trap_online_feed(trap_online *o, int64_t minute, const char *const *family,
+			const uint64_t *messages, size_t nfamilies,
+			const struct analysis_event **events, const char *const **names);
+size_t trap_online_count(const trap_online *o);
+const char *trap_online_family(const trap_online *o, size_t i);
+/* trap_online_state: 0 learning, 1 active, 2 ceased (analysis_family_state) */
+int trap_online_state(const trap_online *o, size_t i);
+void trap_online_free(trap_online *o);
+
 #endif
