@@ -161,8 +161,16 @@ struct name_cache {
 	size_t count, cap;
 };
 
+/* statements of the write path, prepared once and kept (stmt()) */
+enum sq_stmt {
+	ST_MINUTES_GET, ST_MINUTES_PUT, ST_CLIENTS_GET, ST_CLIENTS_PUT, ST_HOURLY, ST_DAILY,
+	ST_CAMPAIGN, ST_NAME_INSERT_SENSORS, ST_NAME_SELECT_SENSORS, ST_NAME_INSERT_FAMILIES,
+	ST_NAME_SELECT_FAMILIES, ST_COUNT
+};
+
 struct sq {
 	sqlite3 *db;
+	sqlite3_stmt *stmts[ST_COUNT];
 	char *path;
 	enum store_mode mode;
 	bool in_batch;
@@ -193,6 +201,20 @@ static enum store_status fail(struct sq *s, char *err, size_t errlen, const char
 static int exec(struct sq *s, const char *sql)
 {
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+/* stmt: the kept statement id, reset, prepared from sql on first use */
+static sqlite3_stmt *stmt(struct sq *s, enum sq_stmt id, const char *sql)
+{
+	if (!s->stmts[id]) {
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[id],
+				       NULL) != SQLITE_OK)
+			return NULL;
+	} else {
+		sqlite3_reset(s->stmts[id]);
+		sqlite3_clear_bindings(s->stmts[id]);
+	}
+	return s->stmts[id];
 }
 
 static int user_version(struct sq *s, int *v)
@@ -257,6 +279,9 @@ static void sq_free(struct sq *s)
 
 	if (s->insert)
 		sqlite3_finalize(s->insert);
+	for (i = 0; i < ST_COUNT; i++)
+		if (s->stmts[i])
+			sqlite3_finalize(s->stmts[i]);
 	if (s->db)
 		sqlite3_close(s->db);
 	delta_clear(&s->minutes);
@@ -419,30 +444,29 @@ static enum store_status sq_begin(void *impl, char *err, size_t errlen)
 /* the id of a sensor or family name, created when new */
 static int name_id(struct sq *s, struct name_cache *c, const char *table, const char *name)
 {
+	bool sensors = strcmp(table, "sensors") == 0;
 	sqlite3_stmt *st;
-	char sql[128];
 	size_t i;
 	int id = -1;
 
 	for (i = 0; i < c->count; i++)
 		if (strcmp(c->name[i], name) == 0)
 			return c->id[i];
-	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO %s(name) VALUES (?1)", table);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	st = sensors ? stmt(s, ST_NAME_INSERT_SENSORS, "INSERT OR IGNORE INTO sensors(name) VALUES (?1)")
+		     : stmt(s, ST_NAME_INSERT_FAMILIES, "INSERT OR IGNORE INTO families(name) VALUES (?1)");
+	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_finalize(st);
+	if (sqlite3_step(st) != SQLITE_DONE)
 		return -1;
-	}
-	sqlite3_finalize(st);
-	snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE name = ?1", table);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	st = sensors ? stmt(s, ST_NAME_SELECT_SENSORS, "SELECT id FROM sensors WHERE name = ?1")
+		     : stmt(s, ST_NAME_SELECT_FAMILIES, "SELECT id FROM families WHERE name = ?1");
+	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		id = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (id < 0)
 		return -1;
 	if (c->count == c->cap) {
@@ -550,15 +574,16 @@ static enum store_status sq_add(void *impl, const struct store_message *m, char 
 
 static bool apply_minutes(struct sq *s)
 {
-	sqlite3_stmt *get = NULL, *put = NULL;
+	sqlite3_stmt *get, *put;
 	bool ok = false;
 	size_t i;
 	int k;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT counts FROM minute_counts WHERE day=?1 AND "
-			       "sensor_id=?2 AND family_id=?3", -1, &get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO minute_counts(day, sensor_id,"
-			       " family_id, counts) VALUES (?1,?2,?3,?4)", -1, &put, NULL) != SQLITE_OK)
+	get = stmt(s, ST_MINUTES_GET, "SELECT counts FROM minute_counts WHERE day=?1 AND "
+		   "sensor_id=?2 AND family_id=?3");
+	put = stmt(s, ST_MINUTES_PUT, "INSERT OR REPLACE INTO minute_counts(day, sensor_id,"
+		   " family_id, counts) VALUES (?1,?2,?3,?4)");
+	if (!get || !put)
 		goto out;
 	for (i = 0; i < s->minutes.cap; i++) {
 		struct delta *d = &s->minutes.slot[i];
@@ -596,23 +621,24 @@ static bool apply_minutes(struct sq *s)
 	}
 	ok = true;
 out:
-	sqlite3_finalize(get);
-	sqlite3_finalize(put);
+	if (get)
+		sqlite3_reset(get);
 	return ok;
 }
 
 /* the hourly rows' client sketches: read, merged with the batch's, written */
 static bool apply_clients(struct sq *s)
 {
-	sqlite3_stmt *get = NULL, *put = NULL;
+	sqlite3_stmt *get, *put;
 	struct buf blob = BUF_INIT;
 	bool ok = false;
 	size_t i;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT clients FROM hourly WHERE hour=?1 AND sensor_id=?2"
-			       " AND family_id=?3", -1, &get, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db, "UPDATE hourly SET clients=?4 WHERE hour=?1 AND sensor_id=?2"
-			       " AND family_id=?3", -1, &put, NULL) != SQLITE_OK)
+	get = stmt(s, ST_CLIENTS_GET, "SELECT clients FROM hourly WHERE hour=?1 AND sensor_id=?2"
+		   " AND family_id=?3");
+	put = stmt(s, ST_CLIENTS_PUT, "UPDATE hourly SET clients=?4 WHERE hour=?1 AND sensor_id=?2"
+		   " AND family_id=?3");
+	if (!get || !put)
 		goto out;
 	for (i = 0; i < s->hours.cap; i++) {
 		struct delta *d = &s->hours.slot[i];
@@ -646,24 +672,27 @@ static bool apply_clients(struct sq *s)
 	ok = true;
 out:
 	buf_free(&blob);
-	sqlite3_finalize(get);
-	sqlite3_finalize(put);
+	if (get)
+		sqlite3_reset(get);
 	return ok;
 }
 
-static bool apply_sums(struct sq *s, struct delta_map *m, const char *table, const char *bucket)
+static bool apply_sums(struct sq *s, struct delta_map *m, bool hourly)
 {
-	sqlite3_stmt *st = NULL;
-	char sql[400];
+	sqlite3_stmt *st;
 	size_t i;
-	bool ok = false;
 
-	snprintf(sql, sizeof(sql), "INSERT INTO %s(%s, sensor_id, family_id, messages, recipients,"
-		 " bytes) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO UPDATE SET"
-		 " messages = messages + excluded.messages,"
-		 " recipients = recipients + excluded.recipients,"
-		 " bytes = bytes + excluded.bytes", table, bucket);
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	st = hourly ? stmt(s, ST_HOURLY, "INSERT INTO hourly(hour, sensor_id, family_id, messages,"
+			   " recipients, bytes) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO UPDATE SET"
+			   " messages = messages + excluded.messages,"
+			   " recipients = recipients + excluded.recipients,"
+			   " bytes = bytes + excluded.bytes")
+		    : stmt(s, ST_DAILY, "INSERT INTO daily(day, sensor_id, family_id, messages,"
+			   " recipients, bytes) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT DO UPDATE SET"
+			   " messages = messages + excluded.messages,"
+			   " recipients = recipients + excluded.recipients,"
+			   " bytes = bytes + excluded.bytes");
+	if (!st)
 		return false;
 	for (i = 0; i < m->cap; i++) {
 		struct delta *d = &m->slot[i];
@@ -678,23 +707,20 @@ static bool apply_sums(struct sq *s, struct delta_map *m, const char *table, con
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)d->recipients);
 		sqlite3_bind_int64(st, 6, (sqlite3_int64)d->bytes);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
+			return false;
 	}
-	ok = true;
-out:
-	sqlite3_finalize(st);
-	return ok;
+	return true;
 }
 
 static bool apply_campaigns(struct sq *s)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	size_t i;
-	bool ok = false;
 
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO campaign_daily(campaign, family_id, day,"
-			       " messages) VALUES (?1,?2,?3,?4) ON CONFLICT DO UPDATE SET"
-			       " messages = messages + excluded.messages", -1, &st, NULL) != SQLITE_OK)
+	st = stmt(s, ST_CAMPAIGN, "INSERT INTO campaign_daily(campaign, family_id, day, messages)"
+		  " VALUES (?1,?2,?3,?4) ON CONFLICT DO UPDATE SET"
+		  " messages = messages + excluded.messages");
+	if (!st)
 		return false;
 	for (i = 0; i < s->campaigns.cap; i++) {
 		struct delta *d = &s->campaigns.slot[i];
@@ -707,12 +733,10 @@ static bool apply_campaigns(struct sq *s)
 		sqlite3_bind_int64(st, 3, d->k2);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)d->messages);
 		if (sqlite3_step(st) != SQLITE_DONE)
-			goto out;
+			return false;
 	}
-	ok = true;
-out:
-	sqlite3_finalize(st);
-	return ok;
+	sqlite3_reset(st);   /* the bound campaign strings go with the batch */
+	return true;
 }
 
 static enum store_status sq_commit(void *impl, char *err, size_t errlen)
@@ -722,8 +746,8 @@ static enum store_status sq_commit(void *impl, char *err, size_t errlen)
 
 	if (!s->in_batch)
 		return STORE_OK;
-	if (!apply_minutes(s) || !apply_sums(s, &s->hours, "hourly", "hour") || !apply_clients(s) ||
-	    !apply_sums(s, &s->days, "daily", "day") || !apply_campaigns(s) ||
+	if (!apply_minutes(s) || !apply_sums(s, &s->hours, true) || !apply_clients(s) ||
+	    !apply_sums(s, &s->days, false) || !apply_campaigns(s) ||
 	    exec(s, "COMMIT") != SQLITE_OK) {
 		st = fail(s, err, errlen, "committing");
 		sq_rollback(s);
