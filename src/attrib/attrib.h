@@ -79,11 +79,15 @@ void attrib_vector_free(struct attrib_vector *v);
 void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 			 const struct attrib_session *s);
 void attrib_vector_add(struct attrib_vector *v, const char *kind, const char *value);
+/* attrib_vector_add_dialect: a session's dialect id and '\n'-joined facts. */
+void attrib_vector_add_dialect(struct attrib_vector *v, const char *dialect_id, const char *facts);
 /* attrib_vector_value: the value of kind, or NULL. */
 const char *attrib_vector_value(const struct attrib_vector *v, const char *kind);
 /* attrib_vector_lookup: the same, with kind's hash64(kind, len, 0) known. */
 const char *attrib_vector_lookup(const struct attrib_vector *v, const char *kind, uint64_t kind_hash);
-/* Serialised as "kind\tvalue\n" lines (\\, \t, \n escaped) for the store. */
+/* Serialised as "kind\tvalue\n" lines (\\, \t, \n escaped) for the store,
+ * without the dialect (the store keeps it in columns of its own: give it
+ * back with attrib_vector_add_dialect after parsing). */
 void attrib_vector_serialize(const struct attrib_vector *v, struct buf *out);
 bool attrib_vector_parse(struct attrib_vector *v, const char *p, size_t n);
 

@@ -266,28 +266,30 @@ void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 		attrib_vector_add(v, "helo_shape", smtp_helo_shape(f->helo, strlen(f->helo)));
 	if (s) {
 		v->encrypted = s->encrypted;
-		if (s->dialect_id) {
+		attrib_vector_add_dialect(v, s->dialect_id, s->dialect_facts);
+	}
+}
+
+void attrib_vector_add_dialect(struct attrib_vector *v, const char *dialect_id, const char *facts)
+{
+	const char *p = facts;
+
+	if (dialect_id) {
+		v->have_dialect = true;
+		attrib_vector_add(v, "dialect_id", dialect_id);
+	}
+	while (p && *p) {
+		const char *nl = strchr(p, '\n'), *eq;
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		char kind[96];
+
+		eq = memchr(p, '=', n);
+		if (eq && (size_t)(eq - p) < sizeof(kind) - 9) {
+			snprintf(kind, sizeof(kind), "dialect.%.*s", (int)(eq - p), p);
+			attrib_vector_add(v, kind, arena_strndup(&v->arena, eq + 1, n - (size_t)(eq - p) - 1));
 			v->have_dialect = true;
-			attrib_vector_add(v, "dialect_id", s->dialect_id);
 		}
-		if (s->dialect_facts) {
-			const char *p = s->dialect_facts;
-
-			while (*p) {
-				const char *nl = strchr(p, '\n'), *eq;
-				size_t n = nl ? (size_t)(nl - p) : strlen(p);
-				char kind[96];
-
-				eq = memchr(p, '=', n);
-				if (eq && (size_t)(eq - p) < sizeof(kind) - 9) {
-					snprintf(kind, sizeof(kind), "dialect.%.*s", (int)(eq - p), p);
-					attrib_vector_add(v, kind, arena_strndup(&v->arena, eq + 1,
-										 n - (size_t)(eq - p) - 1));
-					v->have_dialect = true;
-				}
-				p += n + (nl ? 1 : 0);
-			}
-		}
+		p += n + (nl ? 1 : 0);
 	}
 }
 
@@ -313,6 +315,9 @@ void attrib_vector_serialize(const struct attrib_vector *v, struct buf *out)
 	if (v->encrypted)
 		buf_addstr(out, "#encrypted\n");
 	for (i = 0; i < v->n; i++) {
+		/* the store keeps the dialect in columns of its own */
+		if (strncmp(v->f[i].kind, "dialect", 7) == 0)
+			continue;
 		escape(out, v->f[i].kind);
 		buf_addch(out, '\t');
 		escape(out, v->f[i].value);

@@ -85,6 +85,7 @@ static bool from_row(void *ctx, const struct store_row *r)
 		return true;
 	if (!r->features || !attrib_vector_parse(&l->v, r->features, r->features_len))
 		return true;
+	attrib_vector_add_dialect(&l->v, r->dialect_id, r->dialect);
 	attrib_learner_add(l->learner, &l->v);
 	l->rows++;
 	return true;

@@ -52,6 +52,7 @@ static bool one(void *ctx, const struct store_row *row)
 		re->unreadable++;
 		return true;
 	}
+	attrib_vector_add_dialect(&re->v, row->dialect_id, row->dialect);
 	attrib_classify(re->kb, &re->v, &re->r);
 	if (strcmp(re->r.family, row->family ? row->family : "") != 0 ||
 	    re->r.confidence != row->confidence) {

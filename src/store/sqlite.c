@@ -918,7 +918,8 @@ static enum store_status sq_rows(void *impl, int64_t from, int64_t to, int64_t a
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT m.id, m.ts, m.client_ip, f.name, m.confidence,"
-			       " m.source, m.message_id, m.features FROM messages m JOIN families f"
+			       " m.source, m.message_id, m.features, m.dialect_id, m.dialect"
+			       " FROM messages m JOIN families f"
 			       " ON f.id = m.family_id WHERE m.id > ?1 AND m.ts >= ?2 AND m.ts < ?3"
 			       " ORDER BY m.id LIMIT ?4", -1, &st, NULL) != SQLITE_OK)
 		return fail(s, err, errlen, "reading messages");
@@ -936,6 +937,8 @@ static enum store_status sq_rows(void *impl, int64_t from, int64_t to, int64_t a
 		r.message_id = (const char *)sqlite3_column_text(st, 6);
 		r.features = sqlite3_column_blob(st, 7);
 		r.features_len = (size_t)sqlite3_column_bytes(st, 7);
+		r.dialect_id = (const char *)sqlite3_column_text(st, 8);
+		r.dialect = (const char *)sqlite3_column_text(st, 9);
 		if (!fn(ctx, &r)) {
 			rc = SQLITE_DONE;
 			break;

@@ -135,6 +135,8 @@ struct store_row {
 	const char *message_id;
 	const void *features;          /* attribution's serialised vector */
 	size_t features_len;
+	const char *dialect_id;        /* the session's, or NULL */
+	const char *dialect;           /* its facts, '\n'-joined, or NULL */
 };
 /* Return false to stop. Strings are valid during the call only. */
 typedef bool store_rows_fn(void *ctx, const struct store_row *r);
