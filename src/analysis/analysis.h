@@ -394,6 +394,7 @@ struct analysis_report_options {
 	double scale;                /* projection: each trapped message stands for this many */
 	const char *without;         /* projection without this family, or NULL */
 	int projection_days;         /* 0: 7 */
+	bool hourly;                 /* fill r->hourly (the charts need it) */
 };
 
 /* analysis_report: fills r (which owns copies of every name); r->from and

@@ -198,8 +198,9 @@ enum analysis_status analysis_report(const struct store_series *s,
 			r->points[i].by_family[order_of_in[f]] = whole(series.by_family[f * series.n_points + i]);
 	}
 
-	/* hourly messages for the charts */
-	if ((st = analysis_series_build(&in, 3600, ANALYSIS_UNIT_MESSAGES, &hourly, err, errlen)) !=
+	/* hourly messages for the charts, when asked for */
+	if (o->hourly &&
+	    (st = analysis_series_build(&in, 3600, ANALYSIS_UNIT_MESSAGES, &hourly, err, errlen)) !=
 	    ANALYSIS_OK)
 		goto done;
 	r->hour0 = hourly.n_points ? hourly.t[0] / 3600 : s->hour0;

@@ -51,7 +51,7 @@ int cmd_report(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = cmd_default_db, *format = "text", *outdir = "./spamtide-report";
-	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0 };
+	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false };
 	int64_t from = 0, to = 0, first, last;
 	bool have_from = false, have_to = false, empty;
 	char err[1024];
@@ -152,6 +152,7 @@ int cmd_report(int argc, char **argv)
 			return cmd_error("report", "%s", err);
 		}
 	}
+	ro.hourly = strcmp(format, "html") == 0;
 	if (analysis_report(&series, &ro, &r, err, sizeof(err)) != ANALYSIS_OK) {
 		report_free(&r);
 		store_series_free(&series);
