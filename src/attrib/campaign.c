@@ -36,50 +36,38 @@ static bool word_byte(unsigned char c)
 
 static void add_words(struct words *w, const char *s)
 {
-	const char *p = s;
+	const unsigned char *p = (const unsigned char *)s;
 	bool sentence_start = true;
 
 	while (*p && w->n < CAMPAIGN_WORDS) {
-		const char *start;
-		uint64_t h;
+		const unsigned char *start;
+		uint64_t h = 0xcbf29ce484222325ULL;   /* FNV-1a of the lower-cased letters */
 		size_t n = 0;
-		bool skip = false, capital, ends_sentence;
+		bool variable = false, capital;
 
-		while (*p && !isalnum((unsigned char)*p) && (unsigned char)*p < 0x80) {
+		while (*p && !isalnum(*p) && *p < 0x80) {
 			if (*p == '.' || *p == '!' || *p == '?' || *p == ':' || *p == '\n')
 				sentence_start = true;
 			p++;
 		}
 		start = p;
-		/* a token runs to the next space: URLs and addresses are one token */
-		while (*p && !isspace((unsigned char)*p))
-			p++;
+		capital = isupper(*p) && !sentence_start;
+		/* one pass over the token (it runs to the next space: links and
+		 * addresses are one token); template variables are links,
+		 * addresses, numbers and names (capitalised inside a sentence) */
+		for (; *p && !isspace(*p); p++) {
+			if (*p == '@' || *p == '/' || isdigit(*p)) {
+				variable = true;
+			} else if (word_byte(*p)) {
+				h = (h ^ (unsigned char)tolower(*p)) * 0x100000001b3ULL;
+				n++;
+			}
+		}
 		if (p == start)
 			continue;
-		capital = isupper((unsigned char)*start) && !sentence_start;
-		ends_sentence = strchr(".!?:", p[-1]) != NULL;
-		sentence_start = ends_sentence;
-		/* variables of templates: links, addresses, numbers, and names
-		 * (capitalised words inside a sentence) */
-		if (capital || memchr(start, '@', (size_t)(p - start)) ||
-		    memchr(start, '/', (size_t)(p - start)) ||
-		    (p - start > 4 && strncmp(start, "www", 3) == 0))
-			continue;
-		/* FNV-1a over the lower-cased letters, as they are read */
-		h = 0xcbf29ce484222325ULL;
-		for (const char *q = start; q < p; q++) {
-			unsigned char c = (unsigned char)*q;
-
-			if (isdigit(c) || n >= CAMPAIGN_WORD_MAX) {
-				skip = true;
-				break;
-			}
-			if (!word_byte(c))
-				continue;
-			h = (h ^ (unsigned char)tolower(c)) * 0x100000001b3ULL;
-			n++;
-		}
-		if (skip || n < 2)
+		sentence_start = strchr(".!?:", p[-1]) != NULL;
+		if (variable || capital || n < 2 || n >= CAMPAIGN_WORD_MAX ||
+		    (p - start > 4 && strncmp((const char *)start, "www", 3) == 0))
 			continue;
 		w->h[w->n++] = h;
 	}

@@ -66,14 +66,22 @@ void mail_shutdown(void)
 
 void mail_features_init(struct mail_features *f)
 {
+	int i;
+
 	memset(f, 0, sizeof(*f));
 	arena_init(&f->arena, 64 * 1024);
+	for (i = 0; i < 4; i++)
+		buf_init(&f->scratch[i]);
 }
 
 void mail_features_free(struct mail_features *f)
 {
+	int i;
+
 	arena_free(&f->arena);
 	free(f->scan_fields);
+	for (i = 0; i < 4; i++)
+		buf_free(&f->scratch[i]);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -730,10 +738,15 @@ static void read_mime(struct mail_features *f, const char *raw, size_t len)
 
 		memset(&w, 0, sizeof(w));
 		w.f = f;
-		buf_init(&w.structure);
-		buf_init(&w.plain);
-		buf_init(&w.html);
-		buf_init(&w.raw_text);
+		/* the text buffers are the features', reused message after message */
+		w.structure = f->scratch[0];
+		w.plain = f->scratch[1];
+		w.html = f->scratch[2];
+		w.raw_text = f->scratch[3];
+		buf_reset(&w.structure);
+		buf_reset(&w.plain);
+		buf_reset(&w.html);
+		buf_reset(&w.raw_text);
 		w.max_depth = (int)limit(LIMIT_MIME_DEPTH);
 		w.max_parts = (unsigned)limit(LIMIT_MIME_PARTS);
 		w.max_text = (size_t)limit(LIMIT_BODY_TEXT);
@@ -762,10 +775,10 @@ static void read_mime(struct mail_features *f, const char *raw, size_t len)
 			f->body_text = arena_strndup(&f->arena, text->data, text->len);
 			f->body_text_len = text->len;
 		}
-		buf_free(&w.structure);
-		buf_free(&w.plain);
-		buf_free(&w.html);
-		buf_free(&w.raw_text);
+		f->scratch[0] = w.structure;
+		f->scratch[1] = w.plain;
+		f->scratch[2] = w.html;
+		f->scratch[3] = w.raw_text;
 		g_object_unref(body);
 	}
 	/* the parts read the stream lazily: the bytes stay until they are gone;
@@ -780,6 +793,9 @@ bool mail_features_extract(struct mail_features *f, const char *raw, size_t len,
 	struct arena keep = f->arena;
 	void *fields = f->scan_fields;
 	size_t fields_cap = f->scan_cap;
+	struct buf scratch[4];
+
+	memcpy(scratch, f->scratch, sizeof(scratch));
 	struct header_scan hs = { fields, 0, fields_cap, 0, false };
 	size_t client_field;
 	bool time_found = false;
@@ -789,6 +805,7 @@ bool mail_features_extract(struct mail_features *f, const char *raw, size_t len,
 	f->arena = keep;
 	f->scan_fields = fields;
 	f->scan_cap = fields_cap;
+	memcpy(f->scratch, scratch, sizeof(scratch));
 	f->size = len;
 	f->client_hop = -1;
 	f->ts_source = MAIL_TS_NONE;

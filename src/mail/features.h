@@ -37,6 +37,7 @@
 #include <stdint.h>
 
 #include "util/arena.h"
+#include "util/buf.h"
 #include "util/ip.h"
 
 /* Where the receive time came from. */
@@ -84,6 +85,7 @@ struct mail_features {
 	struct arena arena;            /* owns every string below */
 	void *scan_fields;             /* internal: the header scan's array, reused */
 	size_t scan_cap;
+	struct buf scratch[4];         /* internal: text buffers, reused */
 
 	size_t size;                   /* bytes of the raw message */
 	unsigned warnings;             /* enum mail_warning bits */
