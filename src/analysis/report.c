@@ -210,10 +210,12 @@ enum analysis_status analysis_report(const struct store_series *s,
 	for (f = 0; f < nf; f++) {
 		double *row = xcalloc(r->nhours + 1, sizeof(double));
 
-		memcpy(row, &hourly.by_family[f * hourly.n_points], hourly.n_points * sizeof(double));
+		if (hourly.n_points)
+			memcpy(row, &hourly.by_family[f * hourly.n_points], hourly.n_points * sizeof(double));
 		r->hourly[order_of_in[f]] = row;
 	}
-	memcpy(r->hourly_total, hourly.total, hourly.n_points * sizeof(double));
+	if (hourly.n_points)	/* no chart asked for: the series was never built */
+		memcpy(r->hourly_total, hourly.total, hourly.n_points * sizeof(double));
 
 	/* events, at minute resolution, with the impact of each cessation */
 	if ((st = analysis_events_detect(&in, NULL, &events, &nevents, err, errlen)) != ANALYSIS_OK)
