@@ -163,13 +163,7 @@ int cmd_classify(int argc, char **argv)
 			inputs_free(&c.in);
 			return CMD_OK;
 		default:
-			switch (inputs_option(&c.in, o, optarg)) {
-			case 1:
-				break;
-			case 0:
-				inputs_free(&c.in);
-				return cmd_usage_error("classify", "unknown option");
-			default:
+			if (!inputs_option(&c.in, o, optarg)) {
 				inputs_free(&c.in);
 				return CMD_USAGE;
 			}

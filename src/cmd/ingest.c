@@ -117,13 +117,7 @@ int cmd_ingest(int argc, char **argv)
 			inputs_free(&g.in);
 			return CMD_OK;
 		default:
-			switch (inputs_option(&g.in, c, optarg)) {
-			case 1:
-				break;
-			case 0:
-				inputs_free(&g.in);
-				return cmd_usage_error("ingest", "unknown option");
-			default:
+			if (!inputs_option(&g.in, c, optarg)) {
 				inputs_free(&g.in);
 				return CMD_USAGE;
 			}

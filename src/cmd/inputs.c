@@ -38,18 +38,19 @@ bool inputs_add_trusted(struct inputs *in, const char *cidr)
 	return true;
 }
 
-int inputs_option(struct inputs *in, int c, const char *arg)
+bool inputs_option(struct inputs *in, int c, const char *arg)
 {
 	switch (c) {
 	case 't':
-		return inputs_add_trusted(in, arg) ? 1 : -1;
+		return inputs_add_trusted(in, arg);
 	case 'p':
 		in->sopt.smtp_ports = arg;
-		return 1;
+		return true;
 	case 'l':
-		return cmd_apply_limit(in->cmd, arg) ? 1 : -1;
+		return cmd_apply_limit(in->cmd, arg);
 	default:
-		return 0;
+		cmd_usage_error(in->cmd, "unknown option");
+		return false;
 	}
 }
 

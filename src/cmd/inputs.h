@@ -31,10 +31,9 @@ bool inputs_add_trusted(struct inputs *in, const char *cidr);
 /*
  * inputs_option: the options every command reading files shares, as
  * getopt_long returned them: 't' --trusted, 'p' --smtp-ports, 'l' --limit.
- * Returns 1 when it took the option, 0 when the option is not one of them,
- * -1 after printing a usage error.
+ * Any other option, or a bad value, is a usage error: printed, and false.
  */
-int inputs_option(struct inputs *in, int c, const char *arg);
+bool inputs_option(struct inputs *in, int c, const char *arg);
 /* inputs_walk: every message of every path; skips are reported on stderr
  * and counted. Returns false when fn asked to stop or a signal came. */
 bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, void *ctx);

@@ -166,13 +166,7 @@ int cmd_learn(int argc, char **argv)
 			inputs_free(&l.in);
 			return CMD_OK;
 		default:
-			switch (inputs_option(&l.in, c, optarg)) {
-			case 1:
-				break;
-			case 0:
-				inputs_free(&l.in);
-				return cmd_usage_error("learn", "unknown option");
-			default:
+			if (!inputs_option(&l.in, c, optarg)) {
 				inputs_free(&l.in);
 				return CMD_USAGE;
 			}
