@@ -7,6 +7,7 @@
  * in UTF-8, addresses, RFC 2047 subjects).
  */
 #include <ctype.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,33 @@
 static GMimeParserOptions *parser_options;
 static GMimeParser *shared_parser;     /* reused: a new parser per message costs */
 static GMimeStream *empty_stream;      /* the shared parser rests on it between messages */
+
+/*
+ * glibc unloads a charset's gconv module when its last descriptor closes,
+ * and GMime opens and closes one per text part: a dlopen per message. One
+ * descriptor held per charset seen keeps its module loaded.
+ */
+#define HELD_CHARSETS_MAX 48
+static struct {
+	char *name;
+	iconv_t cd;
+} held[HELD_CHARSETS_MAX];
+static size_t nheld;
+
+static void hold_charset(const char *charset)
+{
+	const char *name = g_mime_charset_iconv_name(charset);
+	iconv_t cd;
+	size_t i;
+
+	for (i = 0; i < nheld; i++)
+		if (strcmp(held[i].name, name) == 0)
+			return;
+	if (nheld == HELD_CHARSETS_MAX || (cd = iconv_open("UTF-8", name)) == (iconv_t)-1)
+		return;
+	held[nheld].name = xstrdup(name);
+	held[nheld++].cd = cd;
+}
 
 void mail_init(void)
 {
@@ -61,6 +89,11 @@ void mail_shutdown(void)
 	shared_parser = NULL;
 	g_object_unref(empty_stream);
 	empty_stream = NULL;
+	while (nheld > 0) {
+		nheld--;
+		iconv_close(held[nheld].cd);
+		free(held[nheld].name);
+	}
 	g_mime_shutdown();
 }
 
@@ -499,7 +532,10 @@ static void decode_text(struct walk *w, GMimePart *part, const char *charset)
 	}
 	if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(charset, "us-ascii") != 0) {
-		GMimeFilter *conv = g_mime_filter_charset_new(charset, "UTF-8");
+		GMimeFilter *conv;
+
+		hold_charset(charset);
+		conv = g_mime_filter_charset_new(charset, "UTF-8");
 
 		if (conv) {
 			g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), conv);
