@@ -19,8 +19,10 @@
  *             falls below 70 % of here), the minimum over those +-90
  *             minutes, so a nightly sleep that starts a little early, or a
  *             daily spike that comes late, is not evidence;
- *   inv_km    over-dispersion of slot counts within an hour (1/k of a
- *             negative binomial), from the within-hour variance;
+ *   disp      over-dispersion within an hour (1/k of a negative
+ *             binomial): of slot counts, and of 10- and 30-minute sums
+ *             around the profile's shape of the hour, from the within-hour
+ *             variances (bursts last minutes: internal.h);
  *   inv_kh    over-dispersion of hourly counts around the day's level x
  *             profile, from the hours below it (Anscombe's transform);
  *   sd2_day   the day-to-day variance of the log level (out of sample,
@@ -78,6 +80,7 @@
 #define MAX_HIST 14               /* history_days is clamped to this */
 #define MAX_BINS 144              /* 10-minute bins, or 24 hours */
 #define LEVEL_TAU_S (3 * 3600.0)  /* time constant of the current level */
+#define LEVEL_FAST_TAU_S 3600.0   /* and of its fast view (a recent drop) */
 #define LEVEL_PRIOR 3.0           /* messages of prior weight on level 1 */
 #define LEVEL_MIN 0.1             /* the level is not trusted lower */
 #define HIST_MARGIN 3.0           /* log 20: beyond what recent history closed */
@@ -114,13 +117,16 @@ struct gap {
 	double raw;           /* the same, uncapped (0.1..2): the old level */
 	double post_mean, post_inv;   /* first block's multiplier: mean, 1/shape */
 	double acc;           /* surprise of the finished blocks */
-	double lam_b, q_b, inv_b;     /* this block: sum mu, sum mu^2, 1/shape */
-	double lam, q, lb2i;  /* window: sum mu, sum mu^2, sum lam_b^2 / shape */
+	double lam_b, inv_b;  /* this block: sum mu, 1/shape */
+	struct an_sumsq sq_b; /* and its squares */
+	double lam, lb2i;     /* window: sum mu, sum lam_b^2 / shape */
+	struct an_sumsq sq;
 	double lam_lvl;       /* window: expected at the current level */
 	unsigned long obs;    /* messages in the window */
 };
 
 struct hist_day {
+	int64_t day;          /* absolute day index */
 	uint32_t bins[MAX_BINS];
 	double hsum[24], hsq[24];
 	double max_gap;
@@ -140,10 +146,12 @@ struct fam {
 	float prof[MAX_BINS], cess[MAX_BINS];
 	bool steady[MAX_BINS];    /* the rate here is steady enough to learn from */
 	double prof_max, prof_mean;
-	double inv_km, inv_kh, kh, sd2_day, sd2_block;
+	struct an_disp disp;
+	double inv_kh, kh, sd2_day, sd2_block;
 	double s_req, s_hist;
 	/* current level */
 	double ew_obs, ew_exp;
+	double fw_obs, fw_exp;    /* the same, fast */
 	/* silences */
 	double pre_n, pre_m;  /* this hour so far: messages, and what cess predicted */
 	struct gap plain, tol;
@@ -157,6 +165,7 @@ struct fam {
 	/* out-of-sample log deviations of recent days' totals from the
 	 * profile (a ring; for the day-to-day variance) */
 	double dev[DEV_DAYS];
+	int64_t dev_day[DEV_DAYS];
 	int n_dev, dev_next;
 	/* hourly level series */
 	float hx[HRING];
@@ -181,7 +190,7 @@ struct analysis_detector {
 	int step, sph, spd, bins, spb;
 	int sw_bins, jit_bins;
 	int64_t first_slot, next_slot;
-	double decay;
+	double decay, fast_decay;
 	size_t n_fam, cap_fam;
 	struct fam **fam;
 	struct queued *q;
@@ -302,6 +311,7 @@ struct analysis_detector *analysis_detector_new(const struct analysis_detector_c
 	d->jit_bins = (90 * 60 + d->spb * step / 2) / (d->spb * step);
 	d->first_slot = d->next_slot = start / step;
 	d->decay = exp(-(double)step / LEVEL_TAU_S);
+	d->fast_decay = exp(-(double)step / LEVEL_FAST_TAU_S);
 	d->n_fam = d->cap_fam = n_families;
 	d->fam = xcalloc(n_families ? n_families : 1, sizeof(struct fam *));
 	if (!n_families)
@@ -380,6 +390,53 @@ static double median_small(double *x, int n)
 {
 	sort_small(x, n);
 	return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+/*
+ * 1/k of the 10- and 30-minute sums within hours: each stretch's count
+ * against its share of the hour's count by the profile's shape (so a
+ * sleep or a spike that begins within the hour is not taken for a burst),
+ * by moments: E (x - e)^2 = e + e^2 / k, the hour's count fitted from the
+ * same stretches (n / (n - 1)).
+ */
+static void within_hour_stretches(struct fam *f, const struct hist_day *const *days, int n)
+{
+	static const int per[2] = { 1, 3 };     /* 10-minute bins per stretch */
+	int v, i, h, j, b;
+
+	for (v = 0; v < 2; v++) {
+		int m = 6 / per[v];
+		double num = 0, den = 0, k;
+
+		for (i = 0; i < n; i++)
+			for (h = 0; h < 24; h++) {
+				double s = days[i]->hsum[h], ps = 0, x[6], p[6];
+
+				if (s <= 0)
+					continue;
+				for (j = 0; j < m; j++) {
+					x[j] = p[j] = 0;
+					for (b = 0; b < per[v]; b++) {
+						x[j] += days[i]->bins[h * 6 + j * per[v] + b];
+						p[j] += f->prof[h * 6 + j * per[v] + b];
+					}
+					ps += p[j];
+				}
+				if (ps <= 0)
+					continue;
+				for (j = 0; j < m; j++) {
+					double e = s * p[j] / ps;
+
+					num += ((x[j] - e) * (x[j] - e) * m / (m - 1) - e);
+					den += e * e;
+				}
+			}
+		k = den > 0 && num > 0 ? fmin(num / den, 20) : 0;
+		if (v == 0)
+			f->disp.k10 = k;
+		else
+			f->disp.k30 = k;
+	}
 }
 
 static void refit(struct analysis_detector *d, struct fam *f)
@@ -486,8 +543,8 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		f->steady[b] = m >= JITTER_EDGE * med[b] && pmax <= STEADY_MEAN * med[b];
 	}
 
-	/* slot-level dispersion within hours */
-	f->inv_km = 0;
+	/* dispersion within hours */
+	memset(&f->disp, 0, sizeof(f->disp));
 	if (d->sph > 1) {
 		num = den = 0;
 		for (i = 0; i < n; i++)
@@ -500,9 +557,9 @@ static void refit(struct analysis_detector *d, struct fam *f)
 				den += m * m;
 			}
 		if (den > 0 && num > 0)
-			f->inv_km = num / den;
-		if (f->inv_km > 20)
-			f->inv_km = 20;
+			f->disp.km = fmin(num / den, 20);
+		if (d->spb * d->step == 600 && B == 144)
+			within_hour_stretches(f, days, n);
 	}
 
 	/* hour-level dispersion, day levels */
@@ -638,11 +695,13 @@ static void close_day(struct analysis_detector *d, struct fam *f, int64_t k)
 		total += f->cur.hsum[h];
 	if (f->armed && !f->cur_excluded && total > 0 && f->ehod_mean > 0) {
 		f->dev[f->dev_next] = log(total / (24 * f->ehod_mean));
+		f->dev_day[f->dev_next] = f->day;
 		f->dev_next = (f->dev_next + 1) % DEV_DAYS;
 		if (f->n_dev < DEV_DAYS)
 			f->n_dev++;
 	}
 	if (!f->cur_excluded && total > 0) {
+		f->cur.day = f->day;
 		f->hist[f->hist_next] = f->cur;
 		f->hist_next = (f->hist_next + 1) % MAX_HIST;
 		if (f->n_hist < MAX_HIST)
@@ -668,7 +727,10 @@ static double s_req_of(const struct fam *f)
 
 static double current_level(const struct fam *f)
 {
-	return (f->ew_obs + LEVEL_PRIOR) / (f->ew_exp + LEVEL_PRIOR);
+	/* the lower of the two: a silence just after a fall of the rate is
+	 * judged by the rate after the fall */
+	return fmin((f->ew_obs + LEVEL_PRIOR) / (f->ew_exp + LEVEL_PRIOR),
+		    (f->fw_obs + LEVEL_PRIOR) / (f->fw_exp + LEVEL_PRIOR));
 }
 
 static void gap_open_at(const struct fam *f, struct gap *g, int64_t slot, int64_t hour, bool learn, double raw)
@@ -709,42 +771,44 @@ static void gap_open_after(const struct analysis_detector *d, const struct fam *
 		    raw);
 }
 
-static double block_surprise(const struct fam *f, double lam, double q, double inv_shape)
+static double block_surprise(const struct fam *f, double lam, const struct an_sumsq *sq, double inv_shape)
 {
 	if (lam <= 0)
 		return 0;
-	return an_nb_zero_surprise(lam, inv_shape + q * f->inv_km / (lam * lam));
+	return an_nb_zero_surprise(lam, inv_shape + an_sumsq_excess(sq, &f->disp) / (lam * lam));
 }
 
-/* one more slot k of silence (or of stragglers) with cess mu_c and profile
- * mu_l */
-static void gap_add(const struct fam *f, struct gap *g, int64_t blk, double mu_c, double mu_l)
+/* one more slot k of silence (or of stragglers), in hour blk, with cess
+ * mu_c and profile mu_l */
+static void gap_add(const struct analysis_detector *d, const struct fam *f, struct gap *g, int64_t k,
+		    int64_t blk, double mu_c, double mu_l)
 {
 	double mu;
 
 	if (blk != g->blk) {
-		g->acc += block_surprise(f, g->lam_b, g->q_b, g->inv_b);
+		g->acc += block_surprise(f, g->lam_b, &g->sq_b, g->inv_b);
 		g->lb2i += g->lam_b * g->lam_b * g->inv_b;
-		g->lam_b = g->q_b = 0;
+		g->lam_b = 0;
+		memset(&g->sq_b, 0, sizeof(g->sq_b));
 		g->blk = blk;
 		g->inv_b = f->inv_kh;
 	}
 	mu = (blk == g->first_blk ? g->post_mean : g->level) * mu_c;
 	g->lam_b += mu;
-	g->q_b += mu * mu;
+	an_sumsq_add(&g->sq_b, k * d->step, mu);
 	g->lam += mu;
-	g->q += mu * mu;
+	an_sumsq_add(&g->sq, k * d->step, mu);
 	g->lam_lvl += g->raw * mu_l;
 }
 
 /* the surprise of a silence window under the family's model */
 static double gap_surprise(const struct fam *f, const struct gap *g)
 {
-	double s = g->acc + block_surprise(f, g->lam_b, g->q_b, g->inv_b);
+	double s = g->acc + block_surprise(f, g->lam_b, &g->sq_b, g->inv_b);
 
 	if (g->obs > 0 && g->lam > 0) {
 		double lb2i = g->lb2i + g->lam_b * g->lam_b * g->inv_b;
-		double inv = (lb2i + g->q * f->inv_km) / (g->lam * g->lam);
+		double inv = (lb2i + an_sumsq_excess(&g->sq, &f->disp)) / (g->lam * g->lam);
 
 		s -= an_nb_tail_gain(g->obs, g->lam, inv);
 		if (s < 0)
@@ -821,7 +885,8 @@ static double clamp01(double x)
 
 /* the family has ceased: g is the silence (or the low segment) that made it
  * sure, conf the confidence, need the surprise the decision needed */
-static void cease(struct analysis_detector *d, size_t fi, int64_t now, const struct gap *g, double conf, double need)
+static void cease(struct analysis_detector *d, size_t fi, int64_t now, const struct gap *g, double conf, double need,
+		  bool by_silence)
 {
 	struct fam *f = d->fam[fi];
 	int64_t before = (int64_t)CP_BEFORE_HOURS * d->sph, w0, k, at;
@@ -848,6 +913,8 @@ static void cease(struct analysis_detector *d, size_t fi, int64_t now, const str
 			at--;
 		if (x[at - w0] == 0)
 			at = g->start - 1;
+		else
+			at = w0 + (int64_t)an_cease_last((size_t)(at - w0), x, mu, n, d->cfg.cease_fraction);
 	} else {
 		at = g->start - 1;   /* older than the ring: the offline refinement places it */
 	}
@@ -868,10 +935,11 @@ static void cease(struct analysis_detector *d, size_t fi, int64_t now, const str
 	qe->ex.level = g->level;
 	qe->ex.s_req = need;
 	qe->ex.inv_kh = f->inv_kh;
-	qe->ex.inv_km = f->inv_km;
+	qe->ex.disp = f->disp;
 	qe->ex.profile = copy_profile(d, f->prof);
 	qe->ex.cess = copy_profile(d, f->cess);
 	qe->ex.anchor = g->start * d->step;
+	qe->ex.by_silence = by_silence;
 
 	/* the ceased state: the old level to come back to */
 	for (i = 0; i < (size_t)d->bins; i++)
@@ -936,7 +1004,7 @@ static void resume(struct analysis_detector *d, size_t fi, int64_t now, double s
 
 	f->state = ST_ACTIVE;
 	f->cur_excluded = true;
-	f->ew_obs = f->ew_exp = 0;
+	f->ew_obs = f->ew_exp = f->fw_obs = f->fw_exp = 0;
 	pre_recompute(d, f, now);
 	gap_open(d, f, &f->plain, now + 1, 1);
 	gap_open(d, f, &f->tol, now + 1, 1);
@@ -1013,6 +1081,52 @@ static double hour_median_ratio(const struct fam *f, int64_t a, int64_t b)
 static double xlogy_ratio(double o, double r)
 {
 	return o > 0 && r > 0 ? o * log(r) : 0;
+}
+
+/* the hours of day hd before hour of day `until` (all: 24), times r */
+static void scale_day(const struct analysis_detector *d, struct hist_day *hd, int until, double r)
+{
+	int h, b, bph = d->bins / 24;
+
+	for (h = 0; h < until; h++) {
+		for (b = h * bph; b < (h + 1) * bph; b++)
+			hd->bins[b] = (uint32_t)lround(hd->bins[b] * r);
+		hd->hsum[h] *= r;
+		hd->hsq[h] *= r * r;
+	}
+}
+
+/*
+ * A change of level by r at hour c, confirmed: the history before it is
+ * brought to the new level, so the model expects the new level at once
+ * (else for a week of refits every day would look off by part of r, and
+ * those days would inflate the day-to-day variance that the next change is
+ * judged by); the days since the change were judged by the old level, and
+ * are forgotten as deviations.
+ */
+static void level_rebase(struct analysis_detector *d, struct fam *f, int64_t now, int64_t c, double r)
+{
+	int64_t cday = floor_div(c, 24);
+	int ch = (int)mod_pos(c, 24), i, n = 0;
+
+	for (i = 0; i < f->n_hist; i++) {
+		struct hist_day *hd = &f->hist[mod_pos(f->hist_next - 1 - i, MAX_HIST)];
+
+		if (hd->day <= cday)
+			scale_day(d, hd, hd->day < cday ? 24 : ch, r);
+	}
+	if (f->day == cday)
+		scale_day(d, &f->cur, ch, r);
+	for (i = 0; i < (f->n_dev < DEV_DAYS ? f->n_dev : DEV_DAYS); i++)
+		if (f->dev_day[i] < cday) {
+			f->dev[n] = f->dev[i];
+			f->dev_day[n++] = f->dev_day[i];
+		}
+	f->n_dev = n;
+	f->dev_next = n % DEV_DAYS;
+	f->ew_obs = f->ew_exp = f->fw_obs = f->fw_exp = 0;
+	refit(d, f);
+	pre_recompute(d, f, now);
 }
 
 /* scan the level series ending with hour `hour` (just completed) */
@@ -1194,7 +1308,7 @@ static void level_scan(struct analysis_detector *d, size_t fi, int64_t now, int6
 			g.start = best_k;
 			g.raw = a < LEVEL_MIN ? LEVEL_MIN : a > 2 ? 2 : a;
 			g.level = g.raw > 1 ? 1 : g.raw;
-			cease(d, fi, now, &g, conf, s_req_of(f));
+			cease(d, fi, now, &g, conf, s_req_of(f), false);
 			return;
 		}
 		qe = queue_event(d, fi, type);
@@ -1209,6 +1323,7 @@ static void level_scan(struct analysis_detector *d, size_t fi, int64_t now, int6
 		qe->ex.anchor = c * AN_HOUR;
 		qe->ex.pre_from = pa * AN_HOUR;
 		f->r0 = c;
+		level_rebase(d, f, now, c, r);
 	}
 }
 
@@ -1258,6 +1373,8 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 		double lvl;
 		f->ew_obs = f->ew_obs * d->decay + c;
 		f->ew_exp = f->ew_exp * d->decay + mu_l;
+		f->fw_obs = f->fw_obs * d->fast_decay + c;
+		f->fw_exp = f->fw_exp * d->fast_decay + mu_l;
 		mu_c = f->cess[bin];
 		/* this hour so far */
 		if (sl->pos == 0)
@@ -1267,15 +1384,15 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 		if (c == 0) {
 			double need = s_req_of(f);
 
-			gap_add(f, &f->plain, hour, mu_c, mu_l);
-			gap_add(f, &f->tol, hour, mu_c, mu_l);
+			gap_add(d, f, &f->plain, k, hour, mu_c, mu_l);
+			gap_add(d, f, &f->tol, k, hour, mu_c, mu_l);
 			/* the surprise of a silence never exceeds its mean count */
 			if (f->plain.lam >= need) {
 				double s = gap_surprise(f, &f->plain);
 
 				if (s >= need) {
 					cease(d, fi, k, &f->plain,
-					      clamp01(1 - d->cfg.false_alarms_per_year * exp(need - s)), need);
+					      clamp01(1 - d->cfg.false_alarms_per_year * exp(need - s)), need, true);
 					goto hour_end;
 				}
 			}
@@ -1287,7 +1404,7 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 
 				if (s >= need) {
 					cease(d, fi, k, &f->tol,
-					      clamp01(1 - d->cfg.false_alarms_per_year * exp(need - s)), need);
+					      clamp01(1 - d->cfg.false_alarms_per_year * exp(need - s)), need, true);
 					goto hour_end;
 				}
 			}
@@ -1300,7 +1417,7 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 					f->cur.max_gap = s;
 			}
 			f->tol.obs += c;
-			gap_add(f, &f->tol, hour, mu_c, mu_l);
+			gap_add(d, f, &f->tol, k, hour, mu_c, mu_l);
 			lvl = current_level(f);
 			if (!gap_allows(d, &f->tol))
 				gap_open_after(d, f, &f->tol, sl, lvl);

@@ -99,32 +99,35 @@ static int64_t next_at(const struct analysis_event *ev, size_t n, size_t i, int6
 static double silence_surprise(const struct ctx *c, size_t f, const struct an_event_extra *ex, int64_t w0, int64_t w1)
 {
 	const uint32_t *x = c->in->families[f].counts;
-	double s = 0, lam = 0, q = 0, lb2 = 0, lam_b = 0, q_b = 0, inv;
+	struct an_sumsq sq = { 0 }, sq_b = { 0 };
+	double s = 0, lam = 0, lb2 = 0, lam_b = 0, inv;
 	unsigned long obs = 0;
 	int64_t i, block = INT64_MIN;
 
 	for (i = w0; i < w1; i++) {
-		int64_t b = (c->in->start / c->in->step + i) / c->sph;
+		int64_t t = c->in->start + i * c->in->step, b = (c->in->start / c->in->step + i) / c->sph;
 		double mu = ex->level * ex->cess[bin_of_index(c, i)];
 
 		if (b != block) {
 			if (lam_b > 0)
-				s += an_nb_zero_surprise(lam_b, ex->inv_kh + q_b * ex->inv_km / (lam_b * lam_b));
+				s += an_nb_zero_surprise(lam_b, ex->inv_kh + an_sumsq_excess(&sq_b, &ex->disp) /
+							 (lam_b * lam_b));
 			lb2 += lam_b * lam_b;
-			lam_b = q_b = 0;
+			lam_b = 0;
+			memset(&sq_b, 0, sizeof(sq_b));
 			block = b;
 		}
 		lam_b += mu;
-		q_b += mu * mu;
+		an_sumsq_add(&sq_b, t, mu);
 		lam += mu;
-		q += mu * mu;
+		an_sumsq_add(&sq, t, mu);
 		obs += x[i];
 	}
 	if (lam_b > 0)
-		s += an_nb_zero_surprise(lam_b, ex->inv_kh + q_b * ex->inv_km / (lam_b * lam_b));
+		s += an_nb_zero_surprise(lam_b, ex->inv_kh + an_sumsq_excess(&sq_b, &ex->disp) / (lam_b * lam_b));
 	lb2 += lam_b * lam_b;
 	if (obs > 0 && lam > 0) {
-		inv = (lb2 * ex->inv_kh + q * ex->inv_km) / (lam * lam);
+		inv = (lb2 * ex->inv_kh + an_sumsq_excess(&sq, &ex->disp)) / (lam * lam);
 		s -= an_nb_tail_gain(obs, lam, inv);
 	}
 	return s > 0 ? s : 0;
@@ -159,6 +162,7 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 	at = w0 + (int64_t)cp - 1;
 	while (at > w0 && x[at - w0] == 0)
 		at--;
+	at = w0 + (int64_t)an_cease_last((size_t)(at - w0), x, mu, n, c->cfg->cease_fraction);
 	free(x);
 	free(mu);
 	if (c->in->families[ev->family].counts[at] == 0)
@@ -199,6 +203,10 @@ static void refine_resumed(const struct ctx *c, struct analysis_event *ev, const
 	at = w0 + (int64_t)cp;
 	while (at < w1 - 1 && x[at - w0] == 0)
 		at++;
+	/* a return that begins in a lull (a burst's low rate) sits on the
+	 * quiet side of the split: its first message is where the messages up
+	 * to the split are least likely to be stragglers */
+	at = w0 + (int64_t)an_scan_stragglers(x, mu, (size_t)(at - w0), 0, c->cfg->cease_fraction, NULL);
 	free(x);
 	free(mu);
 	if (c->in->families[ev->family].counts[at] == 0)
@@ -363,6 +371,61 @@ void analysis_impact_compute(const struct analysis_input *in, int64_t at, struct
 
 /* ------------------------------------------------------------------ */
 
+/* the level (count over profile) of family f over slots [a, b) */
+static double level_between(const struct ctx *c, size_t f, const float *prof, int64_t a, int64_t b, double *o)
+{
+	double e = 0;
+	int64_t i;
+
+	if (a < 0)
+		a = 0;
+	if (b > c->n_slots)
+		b = c->n_slots;
+	*o = count_sum(c, f, a, b);
+	for (i = a; i < b; i++)
+		e += prof[bin_of_index(c, i)];
+	return e > 0 ? *o / e : 0;
+}
+
+/*
+ * A ceased and its resumed, seen with hindsight: when the family came back
+ * at a lower level, and the silence between is no surprise at that level
+ * (a fall of the rate, then a lull), it was no cessation. The pair is
+ * dropped, and becomes a drop when the fall is one. Returns true when the
+ * pair goes.
+ */
+static bool pair_in_hindsight(const struct ctx *c, struct analysis_event *ce, const struct an_event_extra *cx,
+			      struct analysis_event *re, int64_t limit)
+{
+	int64_t a = slot_of(c, ce->at), r = slot_of(c, re->at), span = 6 * c->sph;
+	double before, after, ob, oa, ratio, s, z;
+	struct an_event_extra lower = *cx;
+
+	if (!cx->by_silence)
+		return false;   /* the level's fall decided it, not a silence */
+	before = level_between(c, ce->family, cx->profile, a + 1 - span, a + 1, &ob);
+	after = level_between(c, re->family, cx->profile, r, r + span < slot_of(c, limit) ? r + span : slot_of(c, limit),
+			      &oa);
+	if (before <= 0 || after <= 0 || after >= before)
+		return false;
+	ratio = after / before;
+	lower.level = cx->level * ratio;
+	s = silence_surprise(c, ce->family, &lower, a + 1, r);
+	if (s >= cx->s_req)
+		return false;
+	if (ratio <= 1 - c->cfg->level_change) {
+		z = fabs(log(ratio)) / sqrt(1 / fmax(ob, 1) + 1 / fmax(oa, 1));
+		ce->type = ANALYSIS_EVENT_DROP;
+		ce->after_rate_per_hour = re->after_rate_per_hour;
+		ce->confidence = 1 - erfc(z / sqrt(2.0));
+		ce->has_impact = false;
+		re->family = SIZE_MAX;
+	} else {
+		ce->family = re->family = SIZE_MAX;
+	}
+	return true;
+}
+
 static int cmp_event(const void *pa, const void *pb)
 {
 	const struct analysis_event *a = pa, *b = pb;
@@ -385,7 +448,7 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	struct an_event_extra *ex;
 	struct ctx c;
 	double *tot;
-	size_t n, i, ns;
+	size_t n, i, ns, kept;
 
 	*out = NULL;
 	*n_out = 0;
@@ -430,10 +493,25 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	}
 	free(tot);
 	for (i = 0; i < n; i++) {
+		size_t j;
+
+		if (ev[i].type != ANALYSIS_EVENT_CEASED || ev[i].family == SIZE_MAX)
+			continue;
+		for (j = i + 1; j < n && ev[j].family != ev[i].family; j++)
+			;
+		if (j < n && ev[j].type == ANALYSIS_EVENT_RESUMED)
+			pair_in_hindsight(&c, &ev[i], &ex[i], &ev[j], next_at(ev, n, j, in->end));
+	}
+	for (i = 0; i < n; i++) {
 		free(ex[i].profile);
 		free(ex[i].cess);
 	}
 	free(ex);
+	/* the pairs dropped in hindsight leave */
+	for (i = kept = 0; i < n; i++)
+		if (ev[i].family != SIZE_MAX)
+			ev[kept++] = ev[i];
+	n = kept;
 	qsort(ev, n, sizeof(*ev), cmp_event);
 	*out = ev;
 	*n_out = n;

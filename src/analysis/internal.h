@@ -60,23 +60,64 @@ size_t an_change_point(const double *x, const double *mu, size_t n, size_t lo, s
 size_t an_change_point_quiet(const double *x, const double *mu, size_t n, size_t lo, size_t hi, double max_ratio,
 			     bool quiet_after);
 
+/*
+ * an_scan_stragglers: from x[from] towards x[to] (either way, both
+ * included), the message where the messages from `from` to it are least
+ * likely to be stragglers, a Poisson of cease_fraction x mu: the scan
+ * statistic. Its surprise (-log p) in *s when s is not NULL; `from` when
+ * no message lies between.
+ */
+size_t an_scan_stragglers(const double *x, const double *mu, size_t from, size_t to, double cease_fraction,
+			  double *s);
+/* an_cease_last: the last message before a fall, at the two-level split
+ * `at` of x (n slots) or later: the messages after the split, when they
+ * are too many to be stragglers (a lull before the end is not the end). */
+size_t an_cease_last(size_t at, const double *x, const double *mu, size_t n, double cease_fraction);
+
 /* an_nb_zero_surprise: -log P(X = 0) for X of mean lam and variance
  * lam + inv_k * lam^2 (negative binomial; Poisson when inv_k == 0). */
 double an_nb_zero_surprise(double lam, double inv_k);
 /* an_nb_tail_gain: log P(X <= o) - log P(X = 0) for that distribution. */
 double an_nb_tail_gain(unsigned long o, double lam, double inv_k);
 
+/*
+ * Within an hour, bursts share one rate over a stretch of minutes, so a
+ * silence of ten minutes is far likelier than ten independent silent
+ * minutes. A family's over-dispersion within hours is measured at three
+ * scales (1/k of a gamma multiplier per slot, per 10-minute and per
+ * 30-minute stretch of the clock); the excess variance of a sum of slot
+ * expectations is the largest of the three views (the view whose stretch
+ * matches the bursts' gives the largest; the others underestimate it).
+ */
+struct an_disp {
+	double km, k10, k30;
+};
+
+/* sums of squared expectations: per slot, per 10- and 30-minute stretch */
+struct an_sumsq {
+	double q, q10, q30;    /* closed stretches */
+	double c10, c30;       /* the open stretches' sums */
+	int64_t s10, s30;      /* and their ids (time / 600, time / 1800) */
+	bool open;
+};
+
+void an_sumsq_add(struct an_sumsq *s, int64_t t, double mu);
+/* an_sumsq_excess: the variance beyond Poisson of the sum, under disp. */
+double an_sumsq_excess(const struct an_sumsq *s, const struct an_disp *disp);
+
 /* The detector's extra record per event, for the offline refinement. */
 struct an_event_extra {
 	double level;          /* the family's level (x profile) when it fell */
 	double s_req;          /* the surprise the decision needed */
-	double inv_kh, inv_km; /* dispersion then */
+	double inv_kh;         /* dispersion then: of hours, */
+	struct an_disp disp;   /* and within them */
 	float *profile;        /* expected count per slot of the day at level 1 */
 	float *cess;           /* conservative profile used for silences */
 	int64_t anchor;        /* ceased: first slot of the silence; resumed: the
 				  ceased event's at; drop/surge: the hour of the
 				  change */
 	int64_t pre_from;      /* drop/surge: start of the reference segment */
+	bool by_silence;       /* ceased: a silence decided it (not a fall of level) */
 };
 
 /* an_detector_feed_input: every slot of in (same step and families as d,

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include <gsl/gsl_cdf.h>
+
 #include "analysis/internal.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -21,6 +23,73 @@ double an_nb_zero_surprise(double lam, double inv_k)
 		return lam;
 	/* P(0) = (1 + lam / k)^-k with k = 1 / inv_k */
 	return log1p(lam * inv_k) / inv_k;
+}
+
+size_t an_scan_stragglers(const double *x, const double *mu, size_t from, size_t to, double cease_fraction,
+			  double *s)
+{
+	double n = 0, e = 0, best_s = 0, si;
+	size_t k = from, best = from;
+
+	for (;;) {
+		n += x[k];
+		e += cease_fraction * mu[k];
+		if (x[k] > 0 && e > 0) {
+			si = -log(fmax(gsl_cdf_poisson_Q((unsigned)n - 1, e), 1e-300));
+			if (si > best_s) {
+				best_s = si;
+				best = k;
+			}
+		}
+		if (k == to)
+			break;
+		k = to > from ? k + 1 : k - 1;
+	}
+	if (s)
+		*s = best_s;
+	return best;
+}
+
+#define CEASE_LAST_SURPRISE 6.9     /* log 1000: more than stragglers */
+
+size_t an_cease_last(size_t at, const double *x, const double *mu, size_t n, double cease_fraction)
+{
+	double s;
+	size_t last;
+
+	if (at + 1 >= n)
+		return at;
+	last = an_scan_stragglers(x, mu, at + 1, n - 1, cease_fraction, &s);
+	return s >= CEASE_LAST_SURPRISE ? last : at;
+}
+
+void an_sumsq_add(struct an_sumsq *s, int64_t t, double mu)
+{
+	int64_t s10 = t / 600, s30 = t / 1800;
+
+	if (!s->open || s10 != s->s10) {
+		s->q10 += s->c10 * s->c10;
+		s->c10 = 0;
+		s->s10 = s10;
+	}
+	if (!s->open || s30 != s->s30) {
+		s->q30 += s->c30 * s->c30;
+		s->c30 = 0;
+		s->s30 = s30;
+	}
+	s->open = true;
+	s->q += mu * mu;
+	s->c10 += mu;
+	s->c30 += mu;
+}
+
+double an_sumsq_excess(const struct an_sumsq *s, const struct an_disp *disp)
+{
+	double e = s->q * disp->km;
+	double e10 = (s->q10 + s->c10 * s->c10) * disp->k10;
+	double e30 = (s->q30 + s->c30 * s->c30) * disp->k30;
+
+	return fmax(e, fmax(e10, e30));
 }
 
 double an_nb_tail_gain(unsigned long o, double lam, double inv_k)

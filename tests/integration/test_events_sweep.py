@@ -1,0 +1,40 @@
+#!/usr/bin/python3
+"""Event detection on traffic from another generative model than the
+simulator's (bench/events): 12 random stores, 3-8 families each, with
+takedowns, pauses, drops and surges. The issue's bar: no false ceased or
+resumed; every ceased and resumed found within DESIGN.md's tolerance
+(allowing one miss of timing in the whole sweep)."""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from spamtide_test import SPAMTIDE, SRCDIR, check, finish  # noqa: E402
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, SPAMTIDE=os.path.abspath(SPAMTIDE), BENCH_EVENTS_WEEKENDS="0",
+                   BENCH_EVENTS_VERBOSE="1", BENCH_EVENTS_DB=os.path.join(tmp, "sweep.db"))
+        proc = subprocess.run(["/usr/bin/python3", os.path.join(SRCDIR, "bench", "events"), "12", "101"],
+                              capture_output=True, text=True, env=env, timeout=900)
+        check(proc.returncode == 0, "bench/events runs", proc)
+        totals = {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(4)))
+                  for m in re.finditer(r"^\s+(\w+)\s+found\s+(\d+) of\s+(\d+) .*false (\d+)$",
+                                       proc.stdout, re.M)}
+        check(set(totals) == {"ceased", "resumed", "drop", "surge"}, "totals printed", proc)
+        if set(totals) != {"ceased", "resumed", "drop", "surge"}:
+            finish()
+        for t in ("ceased", "resumed"):
+            found, truth, false = totals[t]
+            check(truth >= 20, "%s: the sweep holds events (%d)" % (t, truth), proc)
+            check(false == 0, "%s: no false events (%d)" % (t, false), proc)
+            check(found >= truth - 1, "%s: %d of %d found in time" % (t, found, truth), proc)
+        print(proc.stdout)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
