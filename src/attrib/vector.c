@@ -228,8 +228,19 @@ void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 		unsigned i, fields = 0;
 		char kind[96];
 
-		for (p = f->header_order ? f->header_order : ""; *p; p++)
-			buf_addch(&order, *p == '\n' ? ' ' : *p);
+		/* without Received: whether a bot's forged hop lies below the
+		 * client hop or is taken for it depends on the route (a sandbox's
+		 * private sink, a trap, a capture), not on the bot */
+		for (p = f->header_order ? f->header_order : ""; *p; p = *to ? to + 1 : to) {
+			to = strchr(p, '\n');
+			if (!to)
+				to = p + strlen(p);
+			if ((size_t)(to - p) == 8 && strncasecmp(p, "Received", 8) == 0)
+				continue;
+			if (order.len)
+				buf_addch(&order, ' ');
+			buf_add(&order, p, (size_t)(to - p));
+		}
 		attrib_vector_add(v, "header_order", order.data);
 		buf_free(&order);
 		attrib_vector_add(v, "msgid_shape", f->msgid_shape);

@@ -63,6 +63,8 @@ static bool from_file(void *ctx, const struct source_item *item, const char *nam
 		as.dialect_id = ses->dialect_id;
 		as.dialect_facts = ses->dialect_facts;
 		as.encrypted = ses->encrypted;
+	} else {
+		mc.sandbox = true;   /* labelled samples come from a sandbox */
 	}
 	if (!mail_features_extract(&l->f, item->raw ? item->raw : "", item->raw ? item->len : 0, &mc) &&
 	    !ses) {

@@ -355,8 +355,9 @@ static size_t read_received(struct mail_features *f, const struct header_scan *h
 					client_field = i;
 					f->client_hop = (int)nrec;
 				}
-			} else if (client_field == (size_t)-1 && !ip_is_local(&a) &&
-				   !trusted_ip(ctx, &a)) {
+			} else if (client_field == (size_t)-1 &&
+				   (ctx && ctx->sandbox ? !ip_is_loopback(&a) :
+				    !ip_is_local(&a) && !trusted_ip(ctx, &a))) {
 				client_field = i;
 				f->client_hop = (int)nrec;
 				f->client_ip = arena_strdup(&f->arena, r.ip);

@@ -79,6 +79,10 @@ struct mail_context {
 	const char *envelope_from;
 	const struct ip_cidr *trusted; /* --trusted ranges (operator relays) */
 	size_t ntrusted;
+	/* samples from a sandbox (learn): the topmost hop is the sandbox's own
+	 * sink, whatever its address, so the client is the topmost hop that is
+	 * not loopback; a public hop below it is the bot's forgery */
+	bool sandbox;
 };
 
 struct mail_features {

@@ -9,6 +9,7 @@ import tempfile
 SPAMTIDE = os.environ.get("SPAMTIDE", "build/spamtide")
 SRCDIR = os.environ.get("SRCDIR", ".")
 CORPORA = os.environ.get("CORPORA", os.path.join(SRCDIR, "..", "shared", "corpora"))
+TESTDATA = os.environ.get("TESTDATA", os.path.join(SRCDIR, "tests", "data"))
 FAILED = []
 
 
