@@ -241,7 +241,8 @@ struct ingest_ctx {
 
 static bool ingest(struct demo *d, const attrib_kb *kb, store *st, uint64_t *stored)
 {
-	struct pipeline_options popt = { .sensor = "demo-trap", .kb = kb };
+	struct pipeline_options popt = { .sensor = "demo-trap", .kb = kb, .store_thread = true };
+	struct pipeline_counts n;
 	struct ingest_ctx c = { 0 };
 	struct source_item item;
 	struct buf serr = BUF_INIT;
@@ -269,18 +270,20 @@ static bool ingest(struct demo *d, const attrib_kb *kb, store *st, uint64_t *sto
 		m.ctx = &item.ctx;
 		m.dedup = true;
 		switch (pipeline_push(c.pl, &m, &res, d->err, sizeof(d->err))) {
-		case PIPELINE_OK:
-			c.stored++;
-			break;
 		case PIPELINE_STORE_FAILED:
 			c.failed = true;
 			break;
+		case PIPELINE_NOT_MAIL:
+			break;
 		default:
+			c.stored++;   /* queued, for the progress line; the store's count at the end */
 			break;
 		}
 	}
 	if (!c.failed && pipeline_commit(c.pl, d->err, sizeof(d->err)) != PIPELINE_OK)
 		c.failed = true;
+	pipeline_counts(c.pl, &n);
+	c.stored = n.committed;
 	progress_finish(&c.prog);
 	source_close(src);
 	pipeline_free(c.pl);

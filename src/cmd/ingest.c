@@ -38,7 +38,6 @@ static const char usage_text[] =
 struct ingest {
 	struct inputs in;
 	pipeline *pl;
-	uint64_t stored, dups, fallbacks;
 	int status;
 	char err[1024];
 };
@@ -57,12 +56,7 @@ static bool one(void *ctx, const struct source_item *item, const char *name)
 	m.dedup = true;
 	switch (pipeline_push(g->pl, &m, &res, g->err, sizeof(g->err))) {
 	case PIPELINE_OK:
-		g->stored++;
-		if (res.warnings)
-			g->fallbacks++;
-		return true;
 	case PIPELINE_DUPLICATE:
-		g->dups++;
 		return true;
 	case PIPELINE_NOT_MAIL:
 		inputs_note(&g->in, "%s: message %lu at byte %llu: not a mail message (no header "
@@ -140,21 +134,22 @@ int cmd_ingest(int argc, char **argv)
 	mail_init();
 	popt.sensor = sensor;
 	popt.kb = kb;
+	popt.store_thread = true;   /* SQLite's work beside the next messages' */
 	g.pl = pipeline_new(st, &popt);
 
 	inputs_walk(&g.in, argv + optind, argc - optind, one, &g);
 	if (g.status == CMD_OK && pipeline_commit(g.pl, g.err, sizeof(g.err)) != PIPELINE_OK)
 		g.status = cmd_error("ingest", "%s", g.err);
-	if (g.status != CMD_OK)
-		g.stored = pipeline_committed(g.pl);    /* the failed batch was not stored */
 	{
 		double el = progress_elapsed(&g.in.prog);
+		struct pipeline_counts n;
 
+		pipeline_counts(g.pl, &n);   /* a failed batch is not in them */
 		printf("ingest: %llu stored, %llu duplicates, %llu stored with fallbacks, %llu skipped "
 		       "(%.1f s, %.0f messages/s, %.1f MB/s)%s\n",
-		       (unsigned long long)g.stored, (unsigned long long)g.dups,
-		       (unsigned long long)g.fallbacks, (unsigned long long)g.in.skipped, el,
-		       el > 0 ? (g.stored + g.dups) / el : 0.0,
+		       (unsigned long long)n.committed, (unsigned long long)n.duplicates,
+		       (unsigned long long)n.fallbacks, (unsigned long long)g.in.skipped, el,
+		       el > 0 ? (n.committed + n.duplicates) / el : 0.0,
 		       el > 0 ? g.in.prog.bytes / 1e6 / el : 0.0,
 		       inputs_interrupted() ? " - interrupted" : "");
 	}

@@ -8,6 +8,7 @@
 
 #include "attrib/attrib.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/store_worker.h"
 #include "store/store.h"
 #include "util/hash.h"
 #include "util/limits.h"
@@ -21,8 +22,10 @@ struct pipeline {
 	struct attrib_vector vec;
 	struct attrib_result attribution;
 	struct buf serialized;
+	store_worker *worker;        /* with opt.store_thread */
 	size_t pending;
-	uint64_t committed;
+	uint64_t pending_fallbacks;
+	struct pipeline_counts counts;
 };
 
 pipeline *pipeline_new(struct store *st, const struct pipeline_options *opt)
@@ -35,6 +38,8 @@ pipeline *pipeline_new(struct store *st, const struct pipeline_options *opt)
 	mail_features_init(&p->f);
 	attrib_vector_init(&p->vec);
 	buf_init(&p->serialized);
+	if (st && p->opt.store_thread)
+		p->worker = store_worker_start(st, (size_t)limit(LIMIT_COMMIT_BATCH));
 	return p;
 }
 
@@ -42,6 +47,7 @@ void pipeline_free(pipeline *p)
 {
 	if (!p)
 		return;
+	store_worker_stop(p->worker);
 	mail_features_free(&p->f);
 	attrib_vector_free(&p->vec);
 	buf_free(&p->serialized);
@@ -50,22 +56,43 @@ void pipeline_free(pipeline *p)
 
 size_t pipeline_pending(const pipeline *p)
 {
-	return p->pending;
+	return p->worker ? store_worker_pending(p->worker) : p->pending;
+}
+
+void pipeline_counts(const pipeline *p, struct pipeline_counts *out)
+{
+	struct store_worker_counts wc;
+
+	if (!p->worker) {
+		*out = p->counts;
+		return;
+	}
+	store_worker_counts(p->worker, &wc);
+	out->committed = wc.committed;
+	out->duplicates = wc.duplicates;
+	out->fallbacks = wc.fallbacks;
 }
 
 uint64_t pipeline_committed(const pipeline *p)
 {
-	return p->committed;
+	struct pipeline_counts c;
+
+	pipeline_counts(p, &c);
+	return c.committed;
 }
 
 enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen)
 {
+	if (p->worker)
+		return store_worker_commit(p->worker, err, errlen) ? PIPELINE_OK : PIPELINE_STORE_FAILED;
 	if (!p->st || p->pending == 0)
 		return PIPELINE_OK;
 	if (store_commit(p->st, err, errlen) != STORE_OK)
 		return PIPELINE_STORE_FAILED;
-	p->committed += p->pending;
+	p->counts.committed += p->pending;
+	p->counts.fallbacks += p->pending_fallbacks;
 	p->pending = 0;
+	p->pending_fallbacks = 0;
 	return PIPELINE_OK;
 }
 
@@ -149,11 +176,17 @@ enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m
 	sm.dialect = ses ? ses->dialect_facts : NULL;
 	sm.encrypted = ses && ses->encrypted;
 	sm.warnings = f->warnings;
+	if (p->worker)
+		return store_worker_add(p->worker, &sm, err, errlen) ? PIPELINE_OK : PIPELINE_STORE_FAILED;
 	st = store_add(p->st, &sm, err, errlen);
 	if (st == STORE_ERROR)
 		return PIPELINE_STORE_FAILED;
-	if (st == STORE_DUPLICATE)
+	if (st == STORE_DUPLICATE) {
+		p->counts.duplicates++;
 		return PIPELINE_DUPLICATE;
+	}
+	if (sm.warnings)
+		p->pending_fallbacks++;
 	if (++p->pending >= (size_t)limit(LIMIT_COMMIT_BATCH))
 		return pipeline_commit(p, err, errlen);
 	return PIPELINE_OK;

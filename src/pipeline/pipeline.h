@@ -72,6 +72,19 @@ struct pipeline_result {
 struct pipeline_options {
 	const char *sensor;          /* sensor name stored with each message */
 	const attrib_kb *kb;         /* knowledge base; NULL: everything unknown */
+	bool store_thread;           /* rows stored by a thread of their own
+				      * (files and captures): pipeline_push
+				      * then answers PIPELINE_OK for a row
+				      * queued, duplicates are only counted,
+				      * and a store failure comes at the next
+				      * push or commit */
+};
+
+/* What the store made of the rows pushed so far. */
+struct pipeline_counts {
+	uint64_t committed;          /* durable */
+	uint64_t duplicates;         /* already stored: skipped */
+	uint64_t fallbacks;          /* durable, stored with a fallback */
 };
 
 typedef struct pipeline pipeline;
@@ -85,6 +98,7 @@ enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen);
 size_t pipeline_pending(const pipeline *p);
 /* pipeline_committed: messages made durable so far. */
 uint64_t pipeline_committed(const pipeline *p);
+void pipeline_counts(const pipeline *p, struct pipeline_counts *out);
 void pipeline_free(pipeline *p);
 
 #endif
