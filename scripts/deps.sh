@@ -17,7 +17,7 @@ libjansson-dev
 libcmocka-dev
 swaks libnet-ssleay-perl libio-socket-ssl-perl
 postfix
-python3 python3-statsmodels python3-aiosmtpd
+python3 python3-numpy python3-statsmodels python3-aiosmtpd
 tshark tcpdump
 chromium
 openssl time hyperfine
