@@ -558,7 +558,7 @@ static void refit(struct analysis_detector *d, struct fam *f)
 			}
 		if (den > 0 && num > 0)
 			f->disp.km = fmin(num / den, 20);
-		if (d->spb * d->step == 600 && B == 144)
+		if (d->spb * d->step == 600)   /* minute slots: 10-minute bins */
 			within_hour_stretches(f, days, n);
 	}
 

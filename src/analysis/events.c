@@ -377,12 +377,8 @@ static double level_between(const struct ctx *c, size_t f, const float *prof, in
 	double e = 0;
 	int64_t i;
 
-	if (a < 0)
-		a = 0;
-	if (b > c->n_slots)
-		b = c->n_slots;
 	*o = count_sum(c, f, a, b);
-	for (i = a; i < b; i++)
+	for (i = a < 0 ? 0 : a; i < b && i < c->n_slots; i++)
 		e += prof[bin_of_index(c, i)];
 	return e > 0 ? *o / e : 0;
 }

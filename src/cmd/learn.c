@@ -55,17 +55,9 @@ static bool from_file(void *ctx, const struct source_item *item, const char *nam
 	struct attrib_session as = { 0 };
 	const struct pipeline_session *ses = item->session;
 
-	if (ses) {
-		mc.have_ts = true;
-		mc.ts = ses->ts;
-		mc.client_ip = ses->client_ip;
-		mc.helo = ses->helo;
-		as.dialect_id = ses->dialect_id;
-		as.dialect_facts = ses->dialect_facts;
-		as.encrypted = ses->encrypted;
-	} else {
+	pipeline_session_apply(ses, &mc, &as);
+	if (!ses)
 		mc.sandbox = true;   /* labelled samples come from a sandbox */
-	}
 	if (!mail_features_extract(&l->f, item->raw ? item->raw : "", item->raw ? item->len : 0, &mc) &&
 	    !ses) {
 		inputs_note(&l->in, "%s: not a mail message; skipped", name);

@@ -96,11 +96,27 @@ enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen)
 	return PIPELINE_OK;
 }
 
+void pipeline_session_apply(const struct pipeline_session *ses, struct mail_context *ctx,
+			    struct attrib_session *as)
+{
+	if (!ses)
+		return;
+	ctx->have_ts = true;
+	ctx->ts = ses->ts;
+	ctx->client_ip = ses->client_ip;
+	ctx->helo = ses->helo;
+	ctx->envelope_from = ses->mail_from;
+	as->dialect_id = ses->dialect_id;
+	as->dialect_facts = ses->dialect_facts;
+	as->encrypted = ses->encrypted;
+}
+
 enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m,
 				   struct pipeline_result *res, char *err, size_t errlen)
 {
 	const struct pipeline_session *ses = m->session;
 	struct mail_context ctx;
+	struct attrib_session as = { 0 };
 	struct store_message sm;
 	unsigned char digest[HASH_DIGEST_LEN];
 	struct mail_features *f = &p->f;
@@ -110,34 +126,19 @@ enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m
 	memset(&ctx, 0, sizeof(ctx));
 	if (m->ctx)
 		ctx = *m->ctx;
-	if (ses) {
-		ctx.have_ts = true;
-		ctx.ts = ses->ts;
-		ctx.client_ip = ses->client_ip;
-		ctx.helo = ses->helo;
-		ctx.envelope_from = ses->mail_from;
-	}
+	pipeline_session_apply(ses, &ctx, &as);
 	is_mail = mail_features_extract(f, m->raw ? m->raw : "", m->raw ? m->len : 0, &ctx);
 	/* a message a session delivered is stored whatever it holds: the
 	 * trap said 250 for it; a file that is not mail is not */
 	if (!is_mail && !ses)
 		return PIPELINE_NOT_MAIL;
 
-	{
-		struct attrib_session as = { 0 };
-
-		if (ses) {
-			as.dialect_id = ses->dialect_id;
-			as.dialect_facts = ses->dialect_facts;
-			as.encrypted = ses->encrypted;
-		}
-		attrib_vector_build(&p->vec, f, ses ? &as : NULL);
-		attrib_classify(p->opt.kb, &p->vec, &p->attribution);
-		if (m->raw)
-			attrib_campaign(f, p->attribution.campaign);
-		else
-			p->attribution.campaign[0] = '\0';
-	}
+	attrib_vector_build(&p->vec, f, ses ? &as : NULL);
+	attrib_classify(p->opt.kb, &p->vec, &p->attribution);
+	if (m->raw)
+		attrib_campaign(f, p->attribution.campaign);
+	else
+		p->attribution.campaign[0] = '\0';
 	memset(res, 0, sizeof(*res));
 	res->family = p->attribution.family;
 	res->confidence = p->attribution.confidence;

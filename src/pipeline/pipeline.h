@@ -88,6 +88,14 @@ struct pipeline_counts {
 };
 
 typedef struct pipeline pipeline;
+struct attrib_session;
+
+/* pipeline_session_apply: what a session tells features (ctx) and
+ * attribution (as) about its message; both are left as they are for a
+ * file (ses NULL). learn uses it too, so a sample is read as the pipeline
+ * reads a message. */
+void pipeline_session_apply(const struct pipeline_session *ses, struct mail_context *ctx,
+			    struct attrib_session *as);
 
 pipeline *pipeline_new(struct store *st, const struct pipeline_options *opt);
 enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m,
