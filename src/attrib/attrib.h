@@ -47,6 +47,7 @@ struct attrib_feature {
 	const char *kind;      /* "header_order", "header:X-Mailer", "dialect.helo_verb", ... */
 	const char *value;
 	uint64_t kind_hash;    /* hash64 of kind, for fast lookups */
+	uint64_t value_hash;   /* hash64(value, len, 11): keys the similarity memo */
 };
 
 struct attrib_memo;
@@ -85,6 +86,9 @@ void attrib_vector_add_dialect(struct attrib_vector *v, const char *dialect_id, 
 const char *attrib_vector_value(const struct attrib_vector *v, const char *kind);
 /* attrib_vector_lookup: the same, with kind's hash64(kind, len, 0) known. */
 const char *attrib_vector_lookup(const struct attrib_vector *v, const char *kind, uint64_t kind_hash);
+/* attrib_vector_find: the feature itself (value and its hash), or NULL. */
+const struct attrib_feature *attrib_vector_find(const struct attrib_vector *v, const char *kind,
+						uint64_t kind_hash);
 /* Serialised as "kind\tvalue\n" lines (\\, \t, \n escaped) for the store,
  * without the dialect (the store keeps it in columns of its own: give it
  * back with attrib_vector_add_dialect after parsing). */

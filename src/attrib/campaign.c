@@ -12,7 +12,6 @@
  * is the same in classify, ingest and the trap, in any batch, with no
  * memory of other messages.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,10 +28,10 @@ struct words {
 	size_t n;
 };
 
-static bool word_byte(unsigned char c)
-{
-	return isalpha(c) || c >= 0x80;    /* letters, and UTF-8 sequences */
-}
+/* ASCII classes as the C locale has them, without a table call per byte */
+static inline bool c_alpha(unsigned c) { return (unsigned)((c | 0x20) - 'a') < 26; }
+static inline bool c_digit(unsigned c) { return (unsigned)(c - '0') < 10; }
+static inline bool c_space(unsigned c) { return c == ' ' || (unsigned)(c - '\t') < 5; }
 
 static void add_words(struct words *w, const char *s)
 {
@@ -45,21 +44,25 @@ static void add_words(struct words *w, const char *s)
 		size_t n = 0;
 		bool variable = false, capital;
 
-		while (*p && !isalnum(*p) && *p < 0x80) {
+		while (*p && *p < 0x80 && !c_alpha(*p) && !c_digit(*p)) {
 			if (*p == '.' || *p == '!' || *p == '?' || *p == ':' || *p == '\n')
 				sentence_start = true;
 			p++;
 		}
 		start = p;
-		capital = isupper(*p) && !sentence_start;
+		capital = (unsigned)(*p - 'A') < 26 && !sentence_start;
 		/* one pass over the token (it runs to the next space: links and
 		 * addresses are one token); template variables are links,
-		 * addresses, numbers and names (capitalised inside a sentence) */
-		for (; *p && !isspace(*p); p++) {
-			if (*p == '@' || *p == '/' || isdigit(*p)) {
+		 * addresses, numbers and names (capitalised inside a sentence);
+		 * letters and UTF-8 sequences make the word */
+		for (; *p && !c_space(*p); p++) {
+			if (*p == '@' || *p == '/' || c_digit(*p)) {
 				variable = true;
-			} else if (word_byte(*p)) {
-				h = (h ^ (unsigned char)tolower(*p)) * 0x100000001b3ULL;
+			} else if (*p >= 0x80) {
+				h = (h ^ *p) * 0x100000001b3ULL;
+				n++;
+			} else if (c_alpha(*p)) {
+				h = (h ^ (*p | 0x20u)) * 0x100000001b3ULL;
 				n++;
 			}
 		}

@@ -70,9 +70,8 @@ struct ctx {
 	struct msg_seqs *ms;       /* in the memo: its room is kept between messages */
 };
 
-static double partial(struct ctx *c, const struct rule_line *l, const char *value)
+static double partial(struct ctx *c, const struct rule_line *l, const char *value, uint64_t h)
 {
-	uint64_t h = hash64(value, strlen(value), 11);
 	struct memo_entry *e = &c->memo->e[(h ^ (uintptr_t)l * 0x9e3779b97f4a7c15ULL) >> 51 &
 					     (MEMO_SLOTS - 1)];
 
@@ -85,8 +84,11 @@ static double partial(struct ctx *c, const struct rule_line *l, const char *valu
 	return e->credit;
 }
 
-static double line_match(struct ctx *c, const struct rule_line *l, const char *value)
+static double line_match(struct ctx *c, const struct rule_line *l,
+			 const struct attrib_feature *feat)
 {
+	const char *value = feat ? feat->value : NULL;
+
 	if (l->op == RULE_HAS)
 		return value ? 1 : 0;
 	if (!value)
@@ -96,7 +98,7 @@ static double line_match(struct ctx *c, const struct rule_line *l, const char *v
 	if (strcmp(l->value, value) == 0)
 		return 1;
 	if (l->is_seq && *l->value && *value)
-		return partial(c, l, value);
+		return partial(c, l, value, feat->value_hash);
 	return 0;
 }
 
@@ -113,13 +115,14 @@ static bool group_has_absent(const struct family *f, const struct rule_group *g)
 	return false;
 }
 
-static bool group_applies(const struct rule_group *g, const struct attrib_vector *v, bool content)
+static bool group_applies(const struct rule_group *g, const struct attrib_vector *v, bool content,
+			  bool have_helo)
 {
-	if (strncmp(g->kind, "dialect", 7) == 0)
-		return v->have_dialect;
-	if (strcmp(g->kind, "helo_shape") == 0)
-		return attrib_vector_value(v, "helo_shape") != NULL;
-	return content;
+	switch (g->scope) {
+	case SCOPE_DIALECT: return v->have_dialect;
+	case SCOPE_HELO: return have_helo;
+	default: return content;
+	}
 }
 
 struct scored {
@@ -128,7 +131,7 @@ struct scored {
 };
 
 static struct scored score_family(const struct family *f, const struct attrib_vector *v,
-				  bool content, struct ctx *c, char evidence[][128],
+				  bool content, bool have_helo, struct ctx *c, char evidence[][128],
 				  size_t *nevidence)
 {
 	struct scored s = { 0, 0 };
@@ -137,12 +140,14 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 
 	for (g = 0; g < f->ngroups; g++) {
 		const struct rule_group *gr = &f->groups[g];
+		const struct attrib_feature *feat;
 		const char *value;
 		double best = 0;
 
-		if (!group_applies(gr, v, content))
+		if (!group_applies(gr, v, content, have_helo))
 			continue;
-		value = attrib_vector_lookup(v, gr->kind, gr->kind_hash);
+		feat = attrib_vector_find(v, gr->kind, gr->kind_hash);
+		value = feat ? feat->value : NULL;
 		/* an exact value first: most groups end here */
 		for (k = 0; value && k < gr->nlines && best < 1; k++) {
 			const struct rule_line *l = &f->lines[gr->lines[k]];
@@ -151,7 +156,7 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 				best = 1;
 		}
 		for (k = 0; k < gr->nlines && best < 1; k++) {
-			double m = line_match(c, &f->lines[gr->lines[k]], value);
+			double m = line_match(c, &f->lines[gr->lines[k]], feat);
 
 			if (m > best)
 				best = m;
@@ -182,7 +187,7 @@ static bool has_content(const struct attrib_vector *v)
 
 void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib_result *out)
 {
-	bool content = has_content(v);
+	bool content = has_content(v), have_helo = attrib_vector_value(v, "helo_shape") != NULL;
 	size_t i, best = (size_t)-1, second = (size_t)-1;
 	double bs = -1, ss = -1;
 	struct scored sc;
@@ -200,7 +205,7 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 	c.ms = (struct msg_seqs *)&v->memo->seqs;
 	c.ms->n = 0;          /* tokens of the previous message's values are stale */
 	for (i = 0; kb && i < kb->n; i++) {
-		sc = score_family(&kb->fam[i], v, content, &c, NULL, NULL);
+		sc = score_family(&kb->fam[i], v, content, have_helo, &c, NULL, NULL);
 		if (sc.coverage < MIN_COVERAGE)
 			continue;
 		if (sc.score > bs) {
@@ -244,5 +249,5 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 	snprintf(out->evidence[out->nevidence++], 128, "%s scores %.2f%s%s%s", out->family, bs,
 		 out->runner_up ? ", next " : "", out->runner_up ? out->runner_up : "",
 		 out->runner_up ? "" : "");
-	score_family(&kb->fam[best], v, content, &c, out->evidence, &out->nevidence);
+	score_family(&kb->fam[best], v, content, have_helo, &c, out->evidence, &out->nevidence);
 }

@@ -373,6 +373,9 @@ static void build_groups(struct family *f)
 			memset(&f->groups[g], 0, sizeof(f->groups[g]));
 			f->groups[g].kind = l->kind;
 			f->groups[g].kind_hash = hash64(l->kind, strlen(l->kind), 0);
+			f->groups[g].scope = strncmp(l->kind, "dialect", 7) == 0 ? SCOPE_DIALECT :
+					     strcmp(l->kind, "helo_shape") == 0 ? SCOPE_HELO :
+					     SCOPE_CONTENT;
 			f->groups[g].weight = -1;
 			f->ngroups++;
 		}

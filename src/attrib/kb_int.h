@@ -50,6 +50,7 @@ struct rule_line {
 struct rule_group {
 	const char *kind;
 	uint64_t kind_hash;      /* hash64(kind, len, 0) */
+	enum group_scope { SCOPE_CONTENT, SCOPE_DIALECT, SCOPE_HELO } scope;   /* when it applies */
 	double weight;           /* as written (or the kind's default) */
 	double effective;        /* weight × distinctiveness across the kb */
 	double consistency;      /* share of the family's samples its lines cover (1: hand-written) */

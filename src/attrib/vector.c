@@ -60,17 +60,26 @@ void attrib_vector_add(struct attrib_vector *v, const char *kind, const char *va
 	v->f[v->n].kind = arena_strdup(&v->arena, kind);
 	v->f[v->n].kind_hash = hash64(kind, strlen(kind), 0);
 	v->f[v->n].value = arena_strdup(&v->arena, value ? value : "");
+	v->f[v->n].value_hash = hash64(v->f[v->n].value, strlen(v->f[v->n].value), 11);
 	v->n++;
 }
 
-const char *attrib_vector_lookup(const struct attrib_vector *v, const char *kind, uint64_t kind_hash)
+const struct attrib_feature *attrib_vector_find(const struct attrib_vector *v, const char *kind,
+						uint64_t kind_hash)
 {
 	size_t i;
 
 	for (i = 0; i < v->n; i++)
 		if (v->f[i].kind_hash == kind_hash && strcmp(v->f[i].kind, kind) == 0)
-			return v->f[i].value;
+			return &v->f[i];
 	return NULL;
+}
+
+const char *attrib_vector_lookup(const struct attrib_vector *v, const char *kind, uint64_t kind_hash)
+{
+	const struct attrib_feature *f = attrib_vector_find(v, kind, kind_hash);
+
+	return f ? f->value : NULL;
 }
 
 const char *attrib_vector_value(const struct attrib_vector *v, const char *kind)

@@ -42,6 +42,8 @@ struct classify {
 	uint64_t messages;
 	int status;
 	char err[512];
+	json_t *line;              /* the JSON line's object, reused */
+	char text[16384];          /* and its text */
 };
 
 static json_t *str_or_null(const char *s)
@@ -64,14 +66,22 @@ static json_t *str_or_null(const char *s)
 	return j ? j : json_null();
 }
 
-static void print_json(const char *name, const struct pipeline_result *r)
+/*
+ * One object serves every line: its keys stay, each message replaces the
+ * values, and the line is written into a buffer kept between messages
+ * (json_dumps would grow a fresh one and copy it per message).
+ */
+static void print_json(struct classify *c, const char *name, const struct pipeline_result *r)
 {
 	const struct mail_features *f = r->features;
-	json_t *o = json_object(), *ev = json_array();
+	json_t *o, *ev;
 	char ts[TIME_ISO_LEN];
-	char *line;
-	size_t i;
+	size_t i, n;
 
+	if (!c->line)
+		c->line = json_object();
+	o = c->line;
+	ev = json_array();
 	json_object_set_new(o, "source", str_or_null(name));
 	json_object_set_new(o, "message_id", str_or_null(f->message_id));
 	json_object_set_new(o, "ts", f->ts_source == MAIL_TS_NONE ? json_null()
@@ -84,13 +94,22 @@ static void print_json(const char *name, const struct pipeline_result *r)
 	for (i = 0; i < r->attribution->nevidence; i++)
 		json_array_append_new(ev, str_or_null(r->attribution->evidence[i]));
 	json_object_set_new(o, "evidence", ev);
-	line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
-	if (line) {
-		fputs(line, stdout);
-		fputc('\n', stdout);
-		free(line);
+	n = json_dumpb(o, c->text, sizeof(c->text) - 1,
+		       JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
+	if (n > 0 && n < sizeof(c->text)) {
+		c->text[n++] = '\n';
+		fwrite(c->text, 1, n, stdout);
+	} else if (n > 0) {
+		/* a line longer than the buffer (long names): the slow way */
+		char *big = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+					  JSON_REAL_PRECISION(4));
+
+		if (big) {
+			fputs(big, stdout);
+			fputc('\n', stdout);
+			free(big);
+		}
 	}
-	json_decref(o);
 }
 
 static void print_text(const char *name, const struct pipeline_result *r)
@@ -123,7 +142,7 @@ static bool one(void *ctx, const struct source_item *item, const char *name)
 	if (c->truth)
 		truth_record(c->truth, name, res.features->message_id, res.family);
 	else if (c->json)
-		print_json(name, &res);
+		print_json(c, name, &res);
 	else
 		print_text(name, &res);
 	return !ferror(stdout);
@@ -198,6 +217,7 @@ int cmd_classify(int argc, char **argv)
 		truth_free(c.truth);
 	}
 	pipeline_free(c.pl);
+	json_decref(c.line);
 	attrib_kb_free(kb);
 	mail_shutdown();
 	inputs_free(&c.in);

@@ -725,15 +725,25 @@ static void read_addresses(struct mail_features *f)
 		}
 		g_object_unref(l);
 	}
-	f->to_count = 0;
-	if ((v = sender_field(f, "To")) && (l = internet_address_list_parse(parser_options, v))) {
-		f->to_count += count_addresses(l);
-		g_object_unref(l);
+}
+
+/* parsed only when asked: classify never needs it, a trap's session knows */
+unsigned mail_features_recipients(const struct mail_features *f)
+{
+	static const char *const fields[] = { "To", "Cc" };
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		const char *v = sender_field(f, fields[i]);
+		InternetAddressList *l;
+
+		if (v && (l = internet_address_list_parse(parser_options, v))) {
+			n += count_addresses(l);
+			g_object_unref(l);
+		}
 	}
-	if ((v = sender_field(f, "Cc")) && (l = internet_address_list_parse(parser_options, v))) {
-		f->to_count += count_addresses(l);
-		g_object_unref(l);
-	}
+	return n;
 }
 
 /*

@@ -138,7 +138,6 @@ struct mail_features {
 	const char **url_domains;      /* host of each URL, lower-cased */
 	unsigned nurls;
 
-	unsigned to_count;             /* addresses in To: and Cc: */
 };
 
 /* mail_init: once per process, before any extract (initialises GMime). */
@@ -154,6 +153,9 @@ void mail_features_init(struct mail_features *f);
  */
 bool mail_features_extract(struct mail_features *f, const char *raw, size_t len,
 			   const struct mail_context *ctx);
+/* mail_features_recipients: the addresses in the last message's To: and
+ * Cc: (groups counted by member); parsed on demand, valid as f is. */
+unsigned mail_features_recipients(const struct mail_features *f);
 void mail_features_free(struct mail_features *f);
 
 /* mail_shape: the normalised shape of an identifier (Message-ID, boundary):

@@ -97,17 +97,14 @@ void text_squeeze(struct buf *b)
 		for (i = 0; i < 256; i++)
 			white[i] = isspace((int)i) || i == 0;
 	}
+	/* without branches: which byte is white is the text's, not predictable */
 	for (i = 0; i < b->len; i++) {
 		unsigned char c = (unsigned char)d[i];
+		bool w = white[c];
 
-		if (white[c]) {
-			if (!space)
-				d[o++] = ' ';
-			space = true;
-		} else {
-			d[o++] = (char)c;
-			space = false;
-		}
+		d[o] = w ? ' ' : (char)c;
+		o += !(w & space);
+		space = w;
 	}
 	while (o > 0 && d[o - 1] == ' ')
 		o--;

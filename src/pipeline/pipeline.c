@@ -167,7 +167,9 @@ enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m
 	sm.client_ip = f->client_ip;
 	sm.helo = f->helo;
 	sm.envelope_from = f->envelope_from;
-	sm.rcpts = ses && ses->rcpt_count ? ses->rcpt_count : f->to_count ? f->to_count : 1;
+	sm.rcpts = ses && ses->rcpt_count ? ses->rcpt_count : mail_features_recipients(f);
+	if (sm.rcpts == 0)
+		sm.rcpts = 1;
 	sm.size = ses && !m->raw ? 0 : m->len;
 	sm.message_id = f->message_id;
 	sm.msgid_shape = f->msgid_shape;

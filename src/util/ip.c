@@ -37,9 +37,22 @@ bool ip_is_v4(const struct ip_addr *a)
 
 char *ip_format(const struct ip_addr *a, char *out)
 {
-	if (ip_is_v4(a))
-		inet_ntop(AF_INET, a->b + 12, out, IP_TEXT_LEN);
-	else
+	if (ip_is_v4(a)) {
+		/* glibc's inet_ntop goes through sprintf: 20× this, on every Received: hop */
+		char *o = out;
+		int i;
+
+		for (i = 12; i < 16; i++) {
+			unsigned v = a->b[i];
+
+			if (v >= 100)
+				*o++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*o++ = (char)('0' + v / 10 % 10);
+			*o++ = (char)('0' + v % 10);
+			*o++ = i < 15 ? '.' : '\0';
+		}
+	} else
 		inet_ntop(AF_INET6, a->b, out, IP_TEXT_LEN);
 	return out;
 }

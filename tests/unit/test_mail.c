@@ -195,7 +195,7 @@ static void test_quarantined(void **state)
 	assert_string_equal(f.x_mailer, "Microsoft Outlook Express 6.00.2900.2180");
 	assert_string_equal(f.from_addr, "sales@spam.example");
 	assert_string_equal(f.from_domain, "spam.example");
-	assert_int_equal(f.to_count, 4);
+	assert_int_equal(mail_features_recipients(&f), 4);
 	assert_string_equal(f.content_type, "multipart/alternative");
 	assert_string_equal(f.mime_structure, "multipart/alternative(text/plain,text/html)");
 	assert_string_equal(f.boundary_shape, "----=_ALPHA8_DIGIT3_DIGIT4_UHEX8.UHEX8");

@@ -90,6 +90,13 @@ static void test_ip(void **state)
 	assert_true(ip_is_v4(&a));
 	assert_false(ip_is_local(&a));
 	assert_string_equal(ip_format(&a, out), "192.0.2.7");
+	/* every width of a dotted quad's parts */
+	assert_true(ip_parse("0.10.100.255", &a));
+	assert_string_equal(ip_format(&a, out), "0.10.100.255");
+	assert_true(ip_parse("255.255.255.255", &a));
+	assert_string_equal(ip_format(&a, out), "255.255.255.255");
+	assert_true(ip_parse("::ffff:9.99.199.0", &a));
+	assert_string_equal(ip_format(&a, out), "9.99.199.0");
 	assert_true(ip_parse("IPv6:2001:db8::1", &a));
 	assert_string_equal(ip_format(&a, out), "2001:db8::1");
 	assert_true(ip_parse("10.1.2.3", &a) && ip_is_local(&a));
