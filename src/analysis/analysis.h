@@ -243,7 +243,8 @@ const char *analysis_event_type_name(enum analysis_event_type t);
  * values the design asks for; tests and operators may change them.
  */
 struct analysis_detector_config {
-	double false_alarms_per_year;   /* per family, under its own model: 0.1 */
+	double false_alarms_per_year;   /* per family, under its own model: 0.1
+					   (report); the trap alerts at 1 */
 	int history_days;               /* recent active days modelled: 7 */
 	int min_history_days;           /* days before the detector judges: 3 */
 	double cease_fraction;          /* "below 5 %": 0.05 */
@@ -252,6 +253,11 @@ struct analysis_detector_config {
 };
 
 void analysis_detector_config_default(struct analysis_detector_config *c);
+
+/* The online detector's budget: an alert is worth more early, and a false
+ * one is taken back by `resumed` within the hour; the report, written
+ * after the fact, asks ten times the evidence (docs/analysis.md). */
+#define ANALYSIS_ONLINE_FALSE_ALARMS 1.0
 
 /* Online detector: the trap feeds it one slot at a time. */
 struct analysis_detector;
@@ -395,6 +401,7 @@ struct analysis_report_options {
 	const char *without;         /* projection without this family, or NULL */
 	int projection_days;         /* 0: 7 */
 	bool hourly;                 /* fill r->hourly (the charts need it) */
+	double false_alarms;         /* of the event detector; 0: its default */
 };
 
 /* analysis_report: fills r (which owns copies of every name); r->from and

@@ -218,8 +218,15 @@ enum analysis_status analysis_report(const struct store_series *s,
 		memcpy(r->hourly_total, hourly.total, hourly.n_points * sizeof(double));
 
 	/* events, at minute resolution, with the impact of each cessation */
-	if ((st = analysis_events_detect(&in, NULL, &events, &nevents, err, errlen)) != ANALYSIS_OK)
-		goto done;
+	{
+		struct analysis_detector_config cfg;
+
+		analysis_detector_config_default(&cfg);
+		if (o->false_alarms > 0)
+			cfg.false_alarms_per_year = o->false_alarms;
+		if ((st = analysis_events_detect(&in, &cfg, &events, &nevents, err, errlen)) != ANALYSIS_OK)
+			goto done;
+	}
 	r->nevents = nevents;
 	r->events = xcalloc(nevents + 1, sizeof(*r->events));
 	for (i = 0; i < nevents; i++) {

@@ -2,6 +2,8 @@
  * common.c - what the subcommands share; see cmd.h.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +48,19 @@ bool cmd_parse_time(const char *cmd, const char *opt, const char *value, int64_t
 	cmd_usage_error(cmd, "%s '%s': expected an ISO 8601 UTC time such as "
 			"2011-03-16T15:30:00Z or a date such as 2011-03-16", opt, value);
 	return false;
+}
+
+bool cmd_parse_positive(const char *cmd, const char *opt, const char *value, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(value, &end);
+	if (end == value || *end || errno || !(*out > 0) || !isfinite(*out)) {
+		cmd_usage_error(cmd, "%s '%s': a positive number", opt, value);
+		return false;
+	}
+	return true;
 }
 
 bool cmd_apply_limit(const char *cmd, const char *value)

@@ -298,7 +298,7 @@ static bool ingest(struct demo *d, const attrib_kb *kb, store *st, uint64_t *sto
 static bool window_report(store *st, int64_t from, int64_t to, struct report *r, char *err,
 			  size_t errlen)
 {
-	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, true };
+	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, true, 0 };
 	struct store_series s;
 	bool ok;
 

@@ -28,6 +28,8 @@ static const char usage_text[] =
 	"  --out DIR            where --format html writes (default ./spamtide-report/)\n"
 	"  --scale N            each trapped message stands for N (projection)\n"
 	"  --without FAMILY     project total volume as if FAMILY had never sent\n"
+	"  --false-alarms N     events: false cessations allowed per family and year\n"
+	"                       under its own model (default 0.1; fewer: later)\n"
 	"  --help               this text\n";
 
 static int64_t floor_to(int64_t t, int64_t step)
@@ -47,11 +49,12 @@ int cmd_report(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ "scale", required_argument, NULL, 's' },
 		{ "without", required_argument, NULL, 'w' },
+		{ "false-alarms", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = cmd_default_db, *format = "text", *outdir = "./spamtide-report";
-	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false };
+	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false, 0 };
 	int64_t from = 0, to = 0, first, last;
 	bool have_from = false, have_to = false, empty;
 	char err[1024];
@@ -97,14 +100,14 @@ int cmd_report(int argc, char **argv)
 			format = optarg;
 			break;
 		case 'o': outdir = optarg; break;
-		case 's': {
-			char *end;
-
-			ro.scale = strtod(optarg, &end);
-			if (end == optarg || *end || !(ro.scale > 0))
-				return cmd_usage_error("report", "--scale '%s': a positive number", optarg);
+		case 's':
+			if (!cmd_parse_positive("report", "--scale", optarg, &ro.scale))
+				return CMD_USAGE;
 			break;
-		}
+		case 'a':
+			if (!cmd_parse_positive("report", "--false-alarms", optarg, &ro.false_alarms))
+				return CMD_USAGE;
+			break;
 		case 'w': ro.without = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);

@@ -45,6 +45,8 @@ static const char usage_text[] =
 	"  --banner-delay MS   wait before the banner, to see clients that talk first\n"
 	"                      (the limit smtp_banner_delay_ms; default 1000)\n"
 	"  --syslog            log to syslog (mail facility) instead of stderr\n"
+	"  --false-alarms N    online events: false cessations allowed per family and\n"
+	"                      year under its own model (default 1; fewer: later)\n"
 	"  --help              this text\n"
 	"\n"
 	"One log line per session. SIGTERM: stop accepting, let sessions finish\n"
@@ -71,6 +73,7 @@ int cmd_trap(int argc, char **argv)
 		{ "limit", required_argument, NULL, 'l' },
 		{ "banner-delay", required_argument, NULL, 'b' },
 		{ "syslog", no_argument, NULL, 'y' },
+		{ "false-alarms", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -104,6 +107,12 @@ int cmd_trap(int argc, char **argv)
 		case 'u': o.user = optarg; break;
 		case 'r': o.chroot = optarg; break;
 		case 'y': o.syslog = true; break;
+		case 'a':
+			if (!cmd_parse_positive("trap", "--false-alarms", optarg, &o.false_alarms)) {
+				free(listen);
+				return CMD_USAGE;
+			}
+			break;
 		case 'l':
 		case 'b': {
 			char assignment[128];

@@ -1181,7 +1181,7 @@ static void draw_markers(const struct chart *c, cairo_t *cr)
 
 static void draw_legend(const struct chart *c, cairo_t *cr)
 {
-	struct legend_entry e[LEGEND_MAX];
+	struct legend_entry e[LEGEND_MAX] = { 0 };   /* gcc -O3 cannot see legend_entries fill it */
 	double ex[LEGEND_MAX], s = c->s, cy, asc, hgt;
 	int erow[LEGEND_MAX];
 	size_t n = legend_entries(c, e), i;

@@ -1336,7 +1336,7 @@ enum trap_status trap_open(const struct trap_options *opt, trap **out, char *err
 	if (store_open(opt->db, STORE_WRITE_DURABLE, &t->st, e, sizeof(e)) != STORE_OK)
 		return fail(t, err, errlen, "%s", e);
 	/* the detector starts where the stored history ends: now */
-	t->online = trap_online_new(t->st, wall_ms() / 60000 * 60, e, sizeof(e));
+	t->online = trap_online_new(t->st, wall_ms() / 60000 * 60, t->opt.false_alarms, e, sizeof(e));
 	if (!t->online)
 		log_warn("no online event detection: %s", e);
 	t->kb = attrib_kb_load(opt->kb, e, sizeof(e));

@@ -80,6 +80,7 @@ struct trap_options {
 	const char *user;             /* drop to this user, or NULL */
 	const char *chroot;           /* chroot here after opening, or NULL */
 	bool syslog;                  /* logs go to syslog (the caller set log_init) */
+	double false_alarms;          /* online detector; 0: ANALYSIS_ONLINE_FALSE_ALARMS */
 	trap_minute_fn *on_minute;    /* NULL: none */
 	void *minute_ctx;
 };

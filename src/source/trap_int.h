@@ -120,7 +120,8 @@ typedef struct trap_online trap_online;
  * err when the store cannot be read.
  */
 #define TRAP_ONLINE_HISTORY_DAYS 7
-trap_online *trap_online_new(store *st, int64_t start, char *err, size_t errlen);
+trap_online *trap_online_new(store *st, int64_t start, double false_alarms, char *err,
+			     size_t errlen);
 /*
  * trap_online_feed: one minute's messages per family (families not named
  * sent none); returns how many events it raised, in *events (valid until

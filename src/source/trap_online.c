@@ -41,8 +41,10 @@ static size_t family_index(trap_online *o, const char *family)
 	return i;
 }
 
-trap_online *trap_online_new(store *st, int64_t start, char *err, size_t errlen)
+trap_online *trap_online_new(store *st, int64_t start, double false_alarms, char *err,
+			     size_t errlen)
 {
+	struct analysis_detector_config cfg;
 	int64_t from = start - (int64_t)TRAP_ONLINE_HISTORY_DAYS * 86400;
 	struct store_series s;
 	struct analysis_family *fams;
@@ -65,7 +67,9 @@ trap_online *trap_online_new(store *st, int64_t start, char *err, size_t errlen)
 	}
 	o->n = n;
 	o->counts = xcalloc(n + 1, sizeof(uint32_t));
-	o->det = analysis_detector_new(NULL, from, 60, n, err, errlen);
+	analysis_detector_config_default(&cfg);
+	cfg.false_alarms_per_year = false_alarms > 0 ? false_alarms : ANALYSIS_ONLINE_FALSE_ALARMS;
+	o->det = analysis_detector_new(&cfg, from, 60, n, err, errlen);
 	in.start = from;
 	in.end = start;
 	in.step = 60;

@@ -42,16 +42,19 @@ static int teardown(void **state)
 	return system(cmd);
 }
 
-/* a bursty family: Poisson minutes around a rate that swings over the day */
-static unsigned draw(gsl_rng *r, double per_hour, int64_t t)
+/* a bursty family: Poisson minutes around a rate that swings over the day;
+ * steady: Poisson at per_hour, day and night */
+static unsigned draw(gsl_rng *r, double per_hour, bool steady, int64_t t)
 {
 	double hour = (double)(t % 86400) / 3600.0;
 	double lam = per_hour / 60.0 * (1 + 0.5 * ((hour > 8 && hour < 20) ? 1 : -1));
 
+	if (steady)
+		return gsl_ran_poisson(r, per_hour / 60.0);
 	return gsl_ran_poisson(r, lam * gsl_ran_gamma(r, 4, 0.25));
 }
 
-static void run(double per_hour, int *found_after)
+static void run(double per_hour, bool steady, unsigned long seed, int *found_after)
 {
 	char url[300], err[256];
 	store *st;
@@ -60,13 +63,13 @@ static void run(double per_hour, int *found_after)
 	trap_online *o;
 	int minutes;
 
-	gsl_rng_set(rng, 11);
+	gsl_rng_set(rng, seed);
 	assert_true(time_parse_iso("2011-03-16T00:00:00Z", &start));
-	snprintf(url, sizeof(url), "sqlite:%s/h%.0f.db", dir, per_hour);
+	snprintf(url, sizeof(url), "sqlite:%s/h%.0f-%d-%lu.db", dir, per_hour, steady, seed);
 	assert_int_equal(store_open(url, STORE_WRITE, &st, err, sizeof(err)), STORE_OK);
 	/* four days of history, ending where the trap starts */
 	for (t = start - 4 * 86400; t < start; t += 60) {
-		unsigned k, n = draw(rng, per_hour, t);
+		unsigned k, n = draw(rng, per_hour, steady, t);
 
 		for (k = 0; k < n; k++) {
 			struct store_message m = { .ts = t + (int64_t)k, .sensor = "trap",
@@ -76,7 +79,7 @@ static void run(double per_hour, int *found_after)
 		}
 	}
 	assert_int_equal(store_commit(st, err, sizeof(err)), STORE_OK);
-	o = trap_online_new(st, start, err, sizeof(err));
+	o = trap_online_new(st, start, 0, err, sizeof(err));
 	assert_non_null(o);
 	assert_int_equal(trap_online_count(o), 1);
 
@@ -84,7 +87,7 @@ static void run(double per_hour, int *found_after)
 	*found_after = -1;
 	for (minutes = 0, t = start; minutes < 24 * 60; minutes++, t += 60) {
 		const char *names[1] = { "rustock" };
-		uint64_t counts[1] = { t < start + 15 * 3600 ? draw(rng, per_hour, t) : 0 };
+		uint64_t counts[1] = { t < start + 15 * 3600 ? draw(rng, per_hour, steady, t) : 0 };
 		const struct analysis_event *ev;
 		const char *const *evname;
 		size_t n, i;
@@ -103,8 +106,8 @@ static void run(double per_hour, int *found_after)
 			break;
 	}
 	assert_int_equal(trap_online_state(o, 0), ANALYSIS_STATE_CEASED);
-	print_message("%.0f messages an hour: ceased raised %d minutes after the last message\n",
-		      per_hour, *found_after);
+	print_message("%.0f messages an hour%s (seed %lu): ceased raised %d minutes after the last "
+		      "message\n", per_hour, steady ? ", steady" : "", seed, *found_after);
 	trap_online_free(o);
 	store_close(st);
 	gsl_rng_free(rng);
@@ -115,12 +118,25 @@ static void test_ceased_within_30_minutes(void **state)
 	int after;
 
 	(void)state;
-	run(600, &after);
+	run(600, false, 11, &after);
 	assert_true(after > 0 && after <= 30);
-	run(120, &after);
+	run(120, false, 11, &after);
 	assert_true(after > 0 && after <= 30);
-	run(40, &after);
+	run(40, false, 11, &after);
 	assert_true(after > 0 && after <= 30);
+}
+
+/* the bar's edge: 30 an hour, steady (a swinging family sends more by day) */
+static void test_ceased_within_30_minutes_at_30_an_hour(void **state)
+{
+	unsigned long seed;
+	int after;
+
+	(void)state;
+	for (seed = 1; seed <= 5; seed++) {
+		run(30, true, seed, &after);
+		assert_true(after > 0 && after <= 30);
+	}
 }
 
 static void test_new_family_and_clock(void **state)
@@ -139,7 +155,7 @@ static void test_new_family_and_clock(void **state)
 	snprintf(url, sizeof(url), "sqlite:%s/empty.db", dir);
 	assert_int_equal(store_open(url, STORE_WRITE, &st, err, sizeof(err)), STORE_OK);
 	/* an empty store: no history, every family new */
-	o = trap_online_new(st, start, err, sizeof(err));
+	o = trap_online_new(st, start, 0, err, sizeof(err));
 	assert_non_null(o);
 	assert_int_equal(trap_online_count(o), 0);
 	assert_int_equal(trap_online_feed(o, start, names, counts, 2, &ev, &evname), 0);
@@ -158,6 +174,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ceased_within_30_minutes),
+		cmocka_unit_test(test_ceased_within_30_minutes_at_30_an_hour),
 		cmocka_unit_test(test_new_family_and_clock),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
