@@ -98,7 +98,7 @@
 #define CP_BEFORE_HOURS 6         /* hours before a silence the change point sees */
 #define JITTER_EDGE 0.7           /* the profile within +-90 min falls this low: an edge */
 #define STEADY_MEAN 1.3           /* a mean this far above the median: not steady */
-#define FAST_FALL_P 0.05          /* the last hour's count this unlikely: the rate fell */
+#define FAST_FALL_Z 1.645         /* the last hour's count this far low (p 0.05): the rate fell */
 #define POST_TRUST 2.0            /* an hour above twice cess is not learnt from */
 
 enum fstate { ST_ACTIVE, ST_CEASED };
@@ -134,30 +134,28 @@ struct hist_day {
 };
 
 struct fam {
-	uint32_t ring[RING];
-	/* the day being accumulated */
-	int64_t day;
-	struct hist_day cur;
+	/* what every slot touches comes first, together (a report runs through
+	 * a hundred families a minute: their big arrays, last, stay cold) */
+	int64_t day;          /* the day being accumulated */
 	bool cur_excluded;
-	/* recent active days, newest at hist[(hist_next - 1) % MAX_HIST] */
-	struct hist_day hist[MAX_HIST];
 	int n_hist, hist_next;
-	/* model */
+	/* state */
+	enum fstate state;
 	bool armed;
-	float prof[MAX_BINS], cess[MAX_BINS];
-	bool steady[MAX_BINS];    /* the rate here is steady enough to learn from */
+	/* current level */
+	double ew_obs, ew_exp;
+	double fw_obs, fw_exp;    /* the same, fast */
+	double hour_x;
+	/* silences */
+	double pre_n, pre_m;  /* this hour so far: messages, and what cess predicted */
+	struct gap plain, tol;
+	/* model */
 	double prof_max, prof_mean;
 	struct an_disp disp;
 	double inv_kh, kh, sd2_day, sd2_block;
 	double s_req, s_hist;
-	/* current level */
-	double ew_obs, ew_exp;
-	double fw_obs, fw_exp;    /* the same, fast */
-	/* silences */
-	double pre_n, pre_m;  /* this hour so far: messages, and what cess predicted */
-	struct gap plain, tol;
-	/* state */
-	enum fstate state;
+	float prof[MAX_BINS], cess[MAX_BINS];
+	bool steady[MAX_BINS];    /* the rate here is steady enough to learn from */
 	/* while ceased */
 	int64_t cease_slot, cease_at;
 	float ref[MAX_BINS];
@@ -174,11 +172,15 @@ struct fam {
 	double ecum[25];      /* cumulative ehod over the hours of a day */
 	double ehod[24];      /* expected per hour of day at level 1 (current profile) */
 	double ehod_mean;
-	double hour_x;
 	int64_t r0;           /* first hour of the current regime */
 	int pend_type;        /* a change seen once (its event type), or -1 */
 	int64_t pend_c, pend_hour;
 	int64_t hours_seen;   /* hours completed since the detector started */
+	/* the day being accumulated, and the recent active days, newest at
+	 * hist[(hist_next - 1) % MAX_HIST] */
+	struct hist_day cur;
+	struct hist_day hist[MAX_HIST];
+	uint32_t ring[RING];
 };
 
 struct queued {
@@ -736,15 +738,26 @@ static double current_level(const struct fam *f)
 	 * the slow level): the lower of two noisy views, always, would
 	 * understate a steady family's rate by a tenth and delay every
 	 * cessation by as much */
-	if (fast < slow && f->fw_exp > 0 &&
-	    gsl_cdf_poisson_P((unsigned)floor(f->fw_obs), f->fw_exp * slow) < FAST_FALL_P)
-		return fast;
+	if (fast < slow) {
+		double m = f->fw_exp * slow, short_by = m - f->fw_obs;
+
+		/* (m - obs) / sqrt(m) > z, squared: no root at every message */
+		if (short_by > 0 && short_by * short_by > FAST_FALL_Z * FAST_FALL_Z * m)
+			return fast;
+	}
 	return slow;
 }
 
 static void gap_open_at(const struct fam *f, struct gap *g, int64_t slot, int64_t hour, bool learn, double raw)
 {
-	memset(g, 0, sizeof(*g));
+	static const struct an_sumsq no_sq;
+
+	/* field by field: this runs at every slot with a message, and a memset
+	 * of the whole window is a `rep stos`, slow to start */
+	g->acc = g->lam_b = g->lam = g->lb2i = g->lam_lvl = 0;
+	g->obs = 0;
+	g->sq_b = no_sq;
+	g->sq = no_sq;
 	g->start = slot;
 	g->blk = g->first_blk = hour;
 	g->raw = raw < LEVEL_MIN ? LEVEL_MIN : raw > 2 ? 2 : raw;
