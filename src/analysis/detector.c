@@ -61,6 +61,14 @@
  * net for low-rate families whose silences stragglers keep breaking); else
  * a drop or a surge, `at` refined to the slot within +-1 h.
  *
+ * Weekly rhythm. Each day's total goes into a ring of eight weeks; at
+ * midnight an_weekly_factors looks for a weekday pattern there (stats.c).
+ * When there is one, what is expected of a slot is profile x its weekday's
+ * factor everywhere (silences, levels, the day-to-day deviations), and the
+ * history days are brought to the week's mean level before the profile is
+ * learnt. Offline the factors are learnt in hindsight from the whole
+ * period (events.c) and fixed.
+ *
  * Memory: about 40 KB per family, fixed. Errors: a slot fed out of order or
  * misaligned (analysis_detector_feed), a history that does not fit.
  */
@@ -79,6 +87,8 @@
 #define HRING 512                 /* hours of level series (> scan back + reference) */
 #define MAX_HIST 14               /* history_days is clamped to this */
 #define MAX_BINS 144              /* 10-minute bins, or 24 hours */
+#define WK_DAYS 62                /* daily totals kept for the weekly rhythm (8 weeks) */
+#define WF_LEARN 0.25             /* a day expecting less is not learnt from (profile) */
 #define LEVEL_TAU_S (3 * 3600.0)  /* time constant of the current level */
 #define LEVEL_FAST_TAU_S 3600.0   /* and of its fast view (a recent drop) */
 #define LEVEL_PRIOR 3.0           /* messages of prior weight on level 1 */
@@ -138,6 +148,7 @@ struct fam {
 	 * a hundred families a minute: their big arrays, last, stay cold) */
 	int64_t day;          /* the day being accumulated */
 	bool cur_excluded;
+	bool cur_partial;         /* the first day, not seen from its start */
 	int n_hist, hist_next;
 	/* state */
 	enum fstate state;
@@ -150,6 +161,8 @@ struct fam {
 	double pre_n, pre_m;  /* this hour so far: messages, and what cess predicted */
 	struct gap plain, tol;
 	/* model */
+	double wf[7];             /* weekly factors by weekday: expected = profile x wf */
+	bool wf_fixed;            /* set in hindsight (offline), not relearnt */
 	double prof_max, prof_mean;
 	struct an_disp disp;
 	double inv_kh, kh, sd2_day, sd2_block;
@@ -180,6 +193,12 @@ struct fam {
 	 * hist[(hist_next - 1) % MAX_HIST] */
 	struct hist_day cur;
 	struct hist_day hist[MAX_HIST];
+	/* daily totals, raw (a rebase leaves them), ceased days included: the
+	 * weekly rhythm's data */
+	double wk_tot[WK_DAYS];
+	bool wk_valid[WK_DAYS];
+	int64_t wk_last;          /* the newest day in them */
+	bool wk_any;
 	uint32_t ring[RING];
 };
 
@@ -250,6 +269,7 @@ struct slot {
 
 static void gap_open(const struct analysis_detector *d, const struct fam *f, struct gap *g, int64_t slot,
 		     double raw);
+static void refit(struct analysis_detector *d, struct fam *f);
 
 static struct fam *fam_new(const struct analysis_detector *d, int64_t slot)
 {
@@ -257,12 +277,14 @@ static struct fam *fam_new(const struct analysis_detector *d, int64_t slot)
 
 	f->day = floor_div(slot, d->spd);
 	/* a day the detector did not see from its start is not history */
-	f->cur_excluded = mod_pos(slot, d->spd) != 0;
+	f->cur_excluded = f->cur_partial = mod_pos(slot, d->spd) != 0;
 	gap_open(d, f, &f->plain, slot, 1);
 	gap_open(d, f, &f->tol, slot, 1);
 	f->r0 = floor_div(slot, d->sph);
 	f->state = ST_ACTIVE;
 	f->pend_type = -1;
+	for (int w = 0; w < 7; w++)
+		f->wf[w] = 1;
 	return f;
 }
 
@@ -368,6 +390,15 @@ enum analysis_family_state analysis_detector_state(const struct analysis_detecto
 	return f->armed ? ANALYSIS_STATE_ACTIVE : ANALYSIS_STATE_LEARNING;
 }
 
+void an_detector_set_weekly(struct analysis_detector *d, size_t fi, const double wf[7])
+{
+	struct fam *f = d->fam[fi];
+
+	memcpy(f->wf, wf, sizeof(f->wf));
+	f->wf_fixed = true;
+	refit(d, f);
+}
+
 int an_detector_bins_per_day(const struct analysis_detector *d)
 {
 	return d->bins;
@@ -445,12 +476,21 @@ static void within_hour_stretches(struct fam *f, const struct hist_day *const *d
 static void refit(struct analysis_detector *d, struct fam *f)
 {
 	const struct hist_day *days[MAX_HIST];
-	double v[MAX_HIST], win[MAX_HIST][MAX_BINS], med[MAX_BINS];
+	double v[MAX_HIST], win[MAX_HIST][MAX_BINS], med[MAX_BINS], sc[MAX_HIST];
 	double eh[24], num, den, tot, opp, sum_prof;
 	int n = 0, b, i, h, B = d->bins;
 
-	for (i = 0; i < f->n_hist && n < d->cfg.history_days; i++)
-		days[n++] = &f->hist[mod_pos(f->hist_next - 1 - i, MAX_HIST)];
+	/* each day brought to the week's mean level (its weekly factor); a
+	 * day of the week the family (nearly) rests says nothing of its shape */
+	for (i = 0; i < f->n_hist && n < d->cfg.history_days; i++) {
+		const struct hist_day *hd = &f->hist[mod_pos(f->hist_next - 1 - i, MAX_HIST)];
+		double w = f->wf[an_weekday(hd->day)];
+
+		if (w < WF_LEARN)
+			continue;
+		sc[n] = 1 / w;
+		days[n++] = hd;
+	}
 	if (n < d->cfg.min_history_days) {
 		f->armed = false;
 		return;
@@ -465,7 +505,7 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		double lo = INFINITY, hi = -INFINITY;
 
 		for (i = 0; i < n; i++) {
-			double x = days[i]->bins[b];
+			double x = days[i]->bins[b] * sc[i];
 
 			s += x;
 			lo = x < lo ? x : lo;
@@ -503,7 +543,7 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		for (k = -d->sw_bins; k <= d->sw_bins; k++)
 			sum += days[i]->bins[(k + B) % B];
 		for (b = 0; b < B; b++) {
-			win[i][b] = sum;
+			win[i][b] = sum * sc[i];
 			sum += days[i]->bins[(b + d->sw_bins + 1) % B];
 			sum -= days[i]->bins[(b - d->sw_bins + B) % B];
 		}
@@ -685,19 +725,54 @@ static void pre_recompute(const struct analysis_detector *d, struct fam *f, int6
 		if (j < d->first_slot)
 			continue;
 		f->pre_n += f->ring[j & (RING - 1)];
-		f->pre_m += f->armed ? f->cess[bin_of(d, j)] : 0;
+		f->pre_m += f->armed ? f->cess[bin_of(d, j)] * f->wf[an_weekday(floor_div(j, d->spd))] : 0;
 	}
+}
+
+/* the day's total into the weekly rhythm's ring; the rhythm relearnt */
+static void weekly_learn(struct fam *f, double total)
+{
+	double tot[WK_DAYS];
+	bool valid[WK_DAYS];
+	int64_t day;
+	size_t i = 0;
+
+	if (f->wk_any)
+		for (day = f->wk_last + 1; day < f->day && day <= f->wk_last + WK_DAYS; day++)
+			f->wk_valid[mod_pos(day, WK_DAYS)] = false;   /* days never closed */
+	/* days in the ceased state count too: a family that rests every
+	 * weekend is called ceased on its first ones, and only its weekends
+	 * show the rhythm (a takedown's silent weeks say nothing: a week
+	 * sending less than AN_WEEK_MIN_MEAN a day is left out) */
+	f->wk_tot[mod_pos(f->day, WK_DAYS)] = total;
+	f->wk_valid[mod_pos(f->day, WK_DAYS)] = !f->cur_partial;
+	f->cur_partial = false;
+	if (!f->wk_any) {
+		for (day = f->day - WK_DAYS + 1; day < f->day; day++)
+			f->wk_valid[mod_pos(day, WK_DAYS)] = false;
+		f->wk_any = true;
+	}
+	f->wk_last = f->day;
+	if (f->wf_fixed)
+		return;
+	for (day = f->day - WK_DAYS + 1; day <= f->day; day++, i++) {
+		tot[i] = f->wk_tot[mod_pos(day, WK_DAYS)];
+		valid[i] = f->wk_valid[mod_pos(day, WK_DAYS)];
+	}
+	an_weekly_factors(tot, valid, WK_DAYS, f->day - WK_DAYS + 1, f->wf);
 }
 
 static void close_day(struct analysis_detector *d, struct fam *f, int64_t k)
 {
-	double total = 0;
+	double total = 0, w;
 	int h;
 
 	for (h = 0; h < 24; h++)
 		total += f->cur.hsum[h];
-	if (f->armed && !f->cur_excluded && total > 0 && f->ehod_mean > 0) {
-		f->dev[f->dev_next] = log(total / (24 * f->ehod_mean));
+	w = f->wf[an_weekday(f->day)];
+	if (f->armed && !f->cur_excluded && total > 0 && f->ehod_mean > 0 && w >= WF_LEARN) {
+		/* against what the profile and the weekday predicted */
+		f->dev[f->dev_next] = log(total / (24 * f->ehod_mean * w));
 		f->dev_day[f->dev_next] = f->day;
 		f->dev_next = (f->dev_next + 1) % DEV_DAYS;
 		if (f->n_dev < DEV_DAYS)
@@ -710,6 +785,7 @@ static void close_day(struct analysis_detector *d, struct fam *f, int64_t k)
 		if (f->n_hist < MAX_HIST)
 			f->n_hist++;
 	}
+	weekly_learn(f, total);
 	memset(&f->cur, 0, sizeof(f->cur));
 	f->cur_excluded = f->state == ST_CEASED;
 	refit(d, f);
@@ -895,7 +971,8 @@ static size_t ring_window(const struct analysis_detector *d, const struct fam *f
 	*mu = xmalloc(n * sizeof(double));
 	for (i = 0; i < n; i++) {
 		(*x)[i] = f->ring[(w0 + (int64_t)i) & (RING - 1)];
-		(*mu)[i] = profile[bin_of(d, w0 + (int64_t)i)];
+		(*mu)[i] = profile[bin_of(d, w0 + (int64_t)i)] *
+			   f->wf[an_weekday(floor_div(w0 + (int64_t)i, d->spd))];
 	}
 	return n;
 }
@@ -959,6 +1036,7 @@ static void cease(struct analysis_detector *d, size_t fi, int64_t now, const str
 	qe->ex.inv_kh = f->inv_kh;
 	qe->ex.disp = f->disp;
 	qe->ex.profile = copy_profile(d, f->prof);
+	memcpy(qe->ex.wf, f->wf, sizeof(qe->ex.wf));
 	qe->ex.cess = copy_profile(d, f->cess);
 	qe->ex.anchor = g->start * d->step;
 	qe->ex.by_silence = by_silence;
@@ -1021,6 +1099,7 @@ static void resume(struct analysis_detector *d, size_t fi, int64_t now, double s
 	qe->ev.confidence = clamp01(1 - d->cfg.false_alarms_per_year * exp(f->res_s - s));
 	qe->ex.level = 1;
 	qe->ex.profile = copy_profile(d, f->ref);
+	memcpy(qe->ex.wf, f->wf, sizeof(qe->ex.wf));
 	qe->ex.cess = copy_profile(d, f->ref);
 	qe->ex.anchor = f->cease_at * d->step;
 
@@ -1041,14 +1120,29 @@ struct seg {
 /* expected count of hours [a, b] at level 1 */
 static double esum(const struct fam *f, int64_t a, int64_t b)
 {
-	int64_t da = floor_div(a, 24), db = floor_div(b, 24);
+	int64_t da = floor_div(a, 24), db = floor_div(b, 24), day;
 	int ha = (int)mod_pos(a, 24), hb = (int)mod_pos(b, 24);
+	double whole = 0, wsum = 0;
+	int w;
 
 	if (b < a)
 		return 0;
 	if (da == db)
-		return f->ecum[hb + 1] - f->ecum[ha];
-	return (f->ecum[24] - f->ecum[ha]) + (double)(db - da - 1) * f->ecum[24] + f->ecum[hb + 1];
+		return (f->ecum[hb + 1] - f->ecum[ha]) * f->wf[an_weekday(da)];
+	/* the whole days between: whole weeks, then the days left over */
+	for (w = 0; w < 7; w++)
+		wsum += f->wf[w];
+	whole = (double)((db - da - 1) / 7) * wsum;
+	for (day = da + 1 + (db - da - 1) / 7 * 7; day < db; day++)
+		whole += f->wf[an_weekday(day)];
+	return (f->ecum[24] - f->ecum[ha]) * f->wf[an_weekday(da)] + whole * f->ecum[24] +
+	       f->ecum[hb + 1] * f->wf[an_weekday(db)];
+}
+
+/* the expected count of hour h at level 1 */
+static double ehour(const struct fam *f, int64_t h)
+{
+	return f->ehod[mod_pos(h, 24)] * f->wf[an_weekday(floor_div(h, 24))];
 }
 
 static struct seg hseg(const struct fam *f, int64_t a, int64_t b)
@@ -1090,7 +1184,7 @@ static double hour_median_ratio(const struct fam *f, int64_t a, int64_t b)
 	int64_t h;
 
 	for (h = a; h <= b && n < HRING; h++) {
-		double e = f->ehod[mod_pos(h, 24)];
+		double e = ehour(f, h);
 
 		if (e >= 0.25 * f->ehod_mean && e > 0)
 			r[n++] = f->hx[h & (HRING - 1)] / e;
@@ -1266,7 +1360,7 @@ static void level_scan(struct analysis_detector *d, size_t fi, int64_t now, int6
 		/* sustained: most later hours on the new side */
 		mid = sqrt(a * (b > 0 ? b : a * 1e-3));
 		for (int64_t h = c; h <= hour; h++) {
-			double e = f->ehod[mod_pos(h, 24)], x = f->hx[h & (HRING - 1)];
+			double e = ehour(f, h), x = f->hx[h & (HRING - 1)];
 
 			if (e < 0.1 * post.e / (double)(hour - c + 1))
 				continue;
@@ -1314,7 +1408,8 @@ static void level_scan(struct analysis_detector *d, size_t fi, int64_t now, int6
 			/* ll(k) = sum_{s0<=t<k} (x la - a mu) + sum_{k<=t<=s1} (x lb - b mu);
 			 * up to a constant, cum(k) = sum_{t<k} [x (la - lb) - (a - b) mu] */
 			for (k = s0; k <= s1; k++) {
-				double x = f->ring[k & (RING - 1)], mu = f->prof[bin_of(d, k)];
+				double x = f->ring[k & (RING - 1)],
+				       mu = f->prof[bin_of(d, k)] * f->wf[an_weekday(floor_div(k, d->spd))];
 
 				if (cum > best_v) {
 					best_v = cum;
@@ -1341,6 +1436,7 @@ static void level_scan(struct analysis_detector *d, size_t fi, int64_t now, int6
 		qe->ev.confidence = conf;
 		qe->ex.level = a;
 		qe->ex.profile = copy_profile(d, f->prof);
+		memcpy(qe->ex.wf, f->wf, sizeof(qe->ex.wf));
 		qe->ex.cess = copy_profile(d, f->cess);
 		qe->ex.anchor = c * AN_HOUR;
 		qe->ex.pre_from = pa * AN_HOUR;
@@ -1357,7 +1453,7 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 	struct fam *f = d->fam[fi];
 	int64_t k = sl->k, hour = sl->hour;
 	int bin = sl->bin, hod = sl->hod;
-	double mu_l, mu_c;
+	double mu_l, mu_c, wd;
 
 	if (sl->day != f->day) {
 		close_day(d, f, k);
@@ -1367,7 +1463,8 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 	f->cur.bins[bin] += c;
 	f->cur.hsum[hod] += c;
 	f->cur.hsq[hod] += (double)c * c;
-	mu_l = f->armed ? f->prof[bin] : 0;
+	wd = f->wf[an_weekday(sl->day)];
+	mu_l = f->armed ? f->prof[bin] * wd : 0;
 	f->hour_x += c;
 
 	if (f->state == ST_CEASED) {
@@ -1397,7 +1494,7 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 		f->ew_exp = f->ew_exp * d->decay + mu_l;
 		f->fw_obs = f->fw_obs * d->fast_decay + c;
 		f->fw_exp = f->fw_exp * d->fast_decay + mu_l;
-		mu_c = f->cess[bin];
+		mu_c = f->cess[bin] * wd;
 		/* this hour so far */
 		if (sl->pos == 0)
 			f->pre_n = f->pre_m = 0;

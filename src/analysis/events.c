@@ -52,6 +52,16 @@ static int bin_of_index(const struct ctx *c, int64_t i)
 	return (int)((r < 0 ? r + c->spd : r) / c->spb);
 }
 
+/* the weekly factor of slot i's day, as the detector had it */
+static double weekly(const struct ctx *c, const double *wf, int64_t i)
+{
+	int64_t abs = c->in->start / c->in->step + i, day = abs / c->spd;
+
+	if (abs % c->spd != 0 && abs < 0)
+		day--;
+	return wf[an_weekday(day)];
+}
+
 static double count_sum(const struct ctx *c, size_t f, int64_t from, int64_t to)
 {
 	const uint32_t *x = c->in->families[f].counts;
@@ -68,8 +78,8 @@ static double count_sum(const struct ctx *c, size_t f, int64_t from, int64_t to)
 }
 
 /* x and mu over slots [w0, w1) of family f */
-static void window(const struct ctx *c, size_t f, const float *prof, double level, int64_t w0, int64_t w1,
-		   double **x, double **mu)
+static void window(const struct ctx *c, size_t f, const float *prof, const double *wf, double level, int64_t w0,
+		   int64_t w1, double **x, double **mu)
 {
 	size_t n = (size_t)(w1 - w0), i;
 
@@ -77,7 +87,7 @@ static void window(const struct ctx *c, size_t f, const float *prof, double leve
 	*mu = xmalloc((n ? n : 1) * sizeof(double));
 	for (i = 0; i < n; i++) {
 		(*x)[i] = c->in->families[f].counts[w0 + (int64_t)i];
-		(*mu)[i] = level * prof[bin_of_index(c, w0 + (int64_t)i)];
+		(*mu)[i] = level * prof[bin_of_index(c, w0 + (int64_t)i)] * weekly(c, wf, w0 + (int64_t)i);
 		if ((*mu)[i] <= 0)
 			(*mu)[i] = 1e-9;
 	}
@@ -106,7 +116,7 @@ static double silence_surprise(const struct ctx *c, size_t f, const struct an_ev
 
 	for (i = w0; i < w1; i++) {
 		int64_t t = c->in->start + i * c->in->step, b = (c->in->start / c->in->step + i) / c->sph;
-		double mu = ex->level * ex->cess[bin_of_index(c, i)];
+		double mu = ex->level * ex->cess[bin_of_index(c, i)] * weekly(c, ex->wf, i);
 
 		if (b != block) {
 			if (lam_b > 0)
@@ -156,7 +166,7 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 		w1 = a + 1 <= c->n_slots ? a + 1 : c->n_slots;
 	if (w1 <= w0 + 1 || a <= w0)
 		return;
-	window(c, ev->family, ex->profile, 1, w0, w1, &x, &mu);
+	window(c, ev->family, ex->profile, ex->wf, 1, w0, w1, &x, &mu);
 	n = (size_t)(w1 - w0);
 	cp = an_change_point_quiet(x, mu, n, 1, (size_t)(a - w0), 2 * c->cfg->cease_fraction, true);
 	at = w0 + (int64_t)cp - 1;
@@ -197,7 +207,7 @@ static void refine_resumed(const struct ctx *c, struct analysis_event *ev, const
 		w0 = 0;
 	if (w1 <= w0 + 1)
 		return;
-	window(c, ev->family, ex->profile, 1, w0, w1, &x, &mu);
+	window(c, ev->family, ex->profile, ex->wf, 1, w0, w1, &x, &mu);
 	n = (size_t)(w1 - w0);
 	cp = an_change_point_quiet(x, mu, n, 0, n - 1, 2 * c->cfg->cease_fraction, false);
 	at = w0 + (int64_t)cp;
@@ -245,7 +255,7 @@ static void refine_level(const struct ctx *c, struct analysis_event *ev, const s
 
 		for (k = s0; k < s0 + c->sph; k++) {
 			hx[i] += c->in->families[ev->family].counts[k];
-			he[i] += ex->profile[bin_of_index(c, k)];
+			he[i] += ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k);
 		}
 	}
 	/* the two-level change point of the hourly counts, within a day of the
@@ -281,7 +291,8 @@ static void refine_level(const struct ctx *c, struct analysis_event *ev, const s
 		if (s1 > c->n_slots - 1)
 			s1 = c->n_slots - 1;
 		for (k = s0; k <= s1; k++) {
-			double x = c->in->families[ev->family].counts[k], mu = ex->profile[bin_of_index(c, k)];
+			double x = c->in->families[ev->family].counts[k],
+			       mu = ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k);
 
 			if (cum > best_v) {
 				best_v = cum;
@@ -372,14 +383,15 @@ void analysis_impact_compute(const struct analysis_input *in, int64_t at, struct
 /* ------------------------------------------------------------------ */
 
 /* the level (count over profile) of family f over slots [a, b) */
-static double level_between(const struct ctx *c, size_t f, const float *prof, int64_t a, int64_t b, double *o)
+static double level_between(const struct ctx *c, size_t f, const float *prof, const double *wf, int64_t a, int64_t b,
+			    double *o)
 {
 	double e = 0;
 	int64_t i;
 
 	*o = count_sum(c, f, a, b);
 	for (i = a < 0 ? 0 : a; i < b && i < c->n_slots; i++)
-		e += prof[bin_of_index(c, i)];
+		e += prof[bin_of_index(c, i)] * weekly(c, wf, i);
 	return e > 0 ? *o / e : 0;
 }
 
@@ -399,8 +411,8 @@ static bool pair_in_hindsight(const struct ctx *c, struct analysis_event *ce, co
 
 	if (!cx->by_silence)
 		return false;   /* the level's fall decided it, not a silence */
-	before = level_between(c, ce->family, cx->profile, a + 1 - span, a + 1, &ob);
-	after = level_between(c, re->family, cx->profile, r, r + span < slot_of(c, limit) ? r + span : slot_of(c, limit),
+	before = level_between(c, ce->family, cx->profile, cx->wf, a + 1 - span, a + 1, &ob);
+	after = level_between(c, re->family, cx->profile, cx->wf, r, r + span < slot_of(c, limit) ? r + span : slot_of(c, limit),
 			      &oa);
 	if (before <= 0 || after <= 0 || after >= before)
 		return false;
@@ -433,6 +445,43 @@ static int cmp_event(const void *pa, const void *pb)
 	return (int)a->type - (int)b->type;
 }
 
+/*
+ * A weekly rhythm, in hindsight: each family's from the whole period's
+ * whole days, given to the detector before it runs, so that the first
+ * weekends are judged as the later ones (online, the detector learns it
+ * from the days it has seen, and needs two weeks).
+ */
+static void hindsight_weekly(struct analysis_detector *d, const struct analysis_input *in)
+{
+	int64_t spd = AN_DAY / in->step, first = (in->start + AN_DAY - 1) / AN_DAY;
+	int64_t last = in->end / AN_DAY;      /* exclusive */
+	size_t nd, f, i;
+	double *tot, wf[7];
+	bool *valid;
+
+	if (in->start < 0 || last - first < 14)
+		return;
+	nd = (size_t)(last - first);
+	tot = xcalloc(nd, sizeof(double));
+	valid = xcalloc(nd, sizeof(bool));
+	for (f = 0; f < in->n_families; f++) {
+		const uint32_t *x = in->families[f].counts;
+
+		for (i = 0; i < nd; i++) {
+			int64_t s0 = ((first + (int64_t)i) * AN_DAY - in->start) / in->step, k;
+
+			tot[i] = 0;
+			for (k = s0; k < s0 + spd; k++)
+				tot[i] += x[k];
+			valid[i] = true;
+		}
+		if (an_weekly_factors(tot, valid, nd, first, wf))
+			an_detector_set_weekly(d, f, wf);
+	}
+	free(tot);
+	free(valid);
+}
+
 enum analysis_status analysis_events_detect(const struct analysis_input *in,
 					    const struct analysis_detector_config *cfg_in,
 					    struct analysis_event **out, size_t *n_out, char *err, size_t errlen)
@@ -457,6 +506,7 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	d = analysis_detector_new(&cfg, in->start, in->step, in->n_families, err, errlen);
 	if (!d)
 		return ANALYSIS_EINVAL;
+	hindsight_weekly(d, in);
 	an_detector_feed_input(d, in);
 	ns = analysis_input_slots(in);
 	c.in = in;

@@ -105,6 +105,25 @@ void an_sumsq_add(struct an_sumsq *s, int64_t t, double mu);
 /* an_sumsq_excess: the variance beyond Poisson of the sum, under disp. */
 double an_sumsq_excess(const struct an_sumsq *s, const struct an_disp *disp);
 
+/*
+ * Weekly rhythm. an_weekly_factors: from daily totals tot[0..n) (of days
+ * day0 .. day0 + n - 1; valid[i] false where unknown, e.g. ceased), each
+ * UTC weekday's level over the week around it, when the last eight weeks
+ * show one that chance would not (each weekday seen three times or more
+ * against a centred 7-day mean; an analysis of variance of the log
+ * ratios, p < 1e-4) and it matters (a weekday off by 18 % or more): true,
+ * wf[an_weekday(day)] the factors (mean 1). Otherwise false, wf all 1.
+ */
+#define AN_WEEK_MIN_MEAN 24.0    /* messages a day a week needs to say anything */
+bool an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t day0, double wf[7]);
+
+static inline int an_weekday(int64_t day)
+{
+	int64_t r = day % 7;
+
+	return (int)(r < 0 ? r + 7 : r);
+}
+
 /* The detector's extra record per event, for the offline refinement. */
 struct an_event_extra {
 	double level;          /* the family's level (x profile) when it fell */
@@ -113,6 +132,7 @@ struct an_event_extra {
 	struct an_disp disp;   /* and within them */
 	float *profile;        /* expected count per slot of the day at level 1 */
 	float *cess;           /* conservative profile used for silences */
+	double wf[7];          /* weekly factors then (expected = profile x wf) */
 	int64_t anchor;        /* ceased: first slot of the silence; resumed: the
 				  ceased event's at; drop/surge: the hour of the
 				  change */
@@ -127,5 +147,8 @@ void an_detector_feed_input(struct analysis_detector *d, const struct analysis_i
  * caller frees them and each extra's profiles). */
 size_t an_detector_take(struct analysis_detector *d, struct analysis_event **ev, struct an_event_extra **ex);
 int an_detector_bins_per_day(const struct analysis_detector *d);
+/* an_detector_set_weekly: family f's weekly factors, fixed from now on
+ * (offline: learnt from the whole period, in hindsight). */
+void an_detector_set_weekly(struct analysis_detector *d, size_t f, const double wf[7]);
 
 #endif

@@ -15,6 +15,82 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
+#define WEEK_P 1e-3          /* a weekly rhythm this unlikely by chance */
+#define WEEK_MATTERS 0.18    /* log 1.2: some day off by this much */
+#define WEEK_FLOOR 0.01      /* a silent day still expects a little */
+#define WEEK_SPAN 56         /* days looked at: the last eight weeks */
+#define WEEK_MIN_WEEKS 2     /* each weekday seen this often */
+#define WEEK_CLAMP 1.5       /* log ratios bounded: a day at 0.22-4.5 x its week */
+
+bool an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t day0, double wf[7])
+{
+	double r[7][WEEK_SPAN], raw[7][WEEK_SPAN], g[7] = { 0 }, ssw = 0, ssb = 0, grand = 0, big = 0, sum = 0;
+	size_t cnt[7] = { 0 }, from = n > WEEK_SPAN + 6 ? n - WEEK_SPAN - 6 : 0, i, nobs = 0;
+	int w;
+
+	for (w = 0; w < 7; w++)
+		wf[w] = 1;
+	/* each day against the week around it (the median of the 7 days
+	 * centred on it): a change of level moves only the days next to it,
+	 * a pause or a burst of a day is an outlier the median ignores, and
+	 * no weekday is favoured; each ratio bounded in the test, so that one
+	 * odd day cannot hide a rhythm (the factors take the ratios as they are) */
+	for (i = from + 3; i + 3 < n; i++) {
+		double win[7], ref;
+		bool ok = true;
+		size_t j;
+
+		for (j = i - 3; j <= i + 3; j++) {
+			ok = ok && valid[j];
+			win[j - (i - 3)] = tot[j];
+		}
+		ref = an_median(win, 7);
+		if (!ok || ref < AN_WEEK_MIN_MEAN)
+			continue;
+		w = an_weekday(day0 + (int64_t)i);
+		raw[w][cnt[w]] = log((tot[i] + 0.5) / (ref + 0.5));
+		r[w][cnt[w]] = fmax(-WEEK_CLAMP, fmin(WEEK_CLAMP, raw[w][cnt[w]]));
+		cnt[w]++;
+	}
+	for (w = 0; w < 7; w++) {
+		size_t b;
+
+		if (cnt[w] < WEEK_MIN_WEEKS)
+			return false;
+		for (b = 0; b < cnt[w]; b++)
+			g[w] += r[w][b];
+		g[w] /= (double)cnt[w];
+		grand += g[w] * (double)cnt[w];
+		nobs += cnt[w];
+	}
+	grand /= (double)nobs;
+	for (w = 0; w < 7; w++) {
+		size_t b;
+
+		ssb += (double)cnt[w] * (g[w] - grand) * (g[w] - grand);
+		for (b = 0; b < cnt[w]; b++)
+			ssw += (r[w][b] - g[w]) * (r[w][b] - g[w]);
+		if (fabs(g[w] - grand) > big)
+			big = fabs(g[w] - grand);
+	}
+	if (big < WEEK_MATTERS)
+		return false;
+	if (ssw > 0 && gsl_cdf_fdist_Q((ssb / 6) / (ssw / (double)(nobs - 7)), 6, (double)(nobs - 7)) >= WEEK_P)
+		return false;
+	for (w = 0; w < 7; w++) {
+		/* the median week's: from three weeks on, one odd day (a pause,
+		 * a surge) does not make a weekday's factor */
+		wf[w] = exp(an_median(raw[w], cnt[w]));
+		sum += wf[w];
+	}
+	for (w = 0; w < 7; w++) {
+		wf[w] = wf[w] * 7 / sum;
+		if (wf[w] < WEEK_FLOOR)
+			wf[w] = WEEK_FLOOR;
+	}
+	return true;
+}
+
 double an_nb_zero_surprise(double lam, double inv_k)
 {
 	if (lam <= 0)

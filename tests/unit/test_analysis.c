@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "analysis/analysis.h"
+#include "analysis/internal.h"
 #include "util/buf.h"
 #include "util/hash.h"
 #include "util/timeutil.h"
@@ -217,6 +218,59 @@ static void test_hll_malformed(void **state)
 
 /* ------------------------------------------------------------------ */
 /* input, series, shares, daily */
+
+/* the weekly rhythm from daily totals, against values set by hand */
+static void test_weekly_factors(void **state)
+{
+	/* day0 = 15000 is a weekday index an_weekday(15000); five weeks */
+	enum { N = 35 };
+	static const double noise[7] = { 1.00, 1.04, 0.97, 1.02, 0.98, 1.03, 0.96 };
+	double tot[N], wf[7];
+	bool valid[N];
+	int64_t day0 = 15000;
+	int i, w;
+
+	(void)state;
+	for (i = 0; i < N; i++)
+		valid[i] = true;
+	/* half the level on two weekdays, every week: found, and the two
+	 * days' factors are half the others' */
+	for (i = 0; i < N; i++) {
+		w = an_weekday(day0 + i);
+		tot[i] = 1000 * noise[(i * 3) % 7] * (w == 2 || w == 3 ? 0.5 : 1);
+	}
+	assert_true(an_weekly_factors(tot, valid, N, day0, wf));
+	for (w = 0; w < 7; w++)
+		print_message("  weekday %d: %.3f\n", w, wf[w]);
+	assert_true(fabs(wf[2] / wf[0] - 0.5) < 0.06 && fabs(wf[3] / wf[1] - 0.5) < 0.06);
+	assert_true(fabs((wf[0] + wf[1] + wf[2] + wf[3] + wf[4] + wf[5] + wf[6]) / 7 - 1) < 1e-9);
+	/* the same days level, with a day-to-day scatter of 4 %: none */
+	for (i = 0; i < N; i++)
+		tot[i] = 1000 * noise[(i * 3) % 7] * noise[(i * 5 + 1) % 7];
+	assert_false(an_weekly_factors(tot, valid, N, day0, wf));
+	for (w = 0; w < 7; w++)
+		assert_true(wf[w] == 1);
+	/* a fall to a third on day 17, no rhythm: none */
+	for (i = 0; i < N; i++)
+		tot[i] = (i < 17 ? 3000 : 1000) * noise[(i * 3) % 7];
+	assert_false(an_weekly_factors(tot, valid, N, day0, wf));
+	/* a rhythm, but only eight days seen: not yet */
+	for (i = 0; i < N; i++) {
+		w = an_weekday(day0 + i);
+		tot[i] = 1000 * (w == 2 || w == 3 ? 0.5 : 1);
+	}
+	assert_false(an_weekly_factors(tot + N - 8, valid, 8, day0 + N - 8, wf));
+	/* the days of a takedown (unknown) leave the weeks before it */
+	for (i = 20; i < N; i++)
+		valid[i] = false;
+	assert_true(an_weekly_factors(tot, valid, N, day0, wf));
+	/* too few messages a day to say anything */
+	for (i = 0; i < N; i++) {
+		valid[i] = true;
+		tot[i] = AN_WEEK_MIN_MEAN / 3 * (an_weekday(day0 + i) == 2 ? 0.2 : 1);
+	}
+	assert_false(an_weekly_factors(tot, valid, N, day0, wf));
+}
 
 static void test_input_check(void **state)
 {
@@ -623,6 +677,7 @@ int main(void)
 		cmocka_unit_test(test_hll_serialise),
 		cmocka_unit_test(test_hll_malformed),
 		cmocka_unit_test(test_input_check),
+		cmocka_unit_test(test_weekly_factors),
 		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_shares),
 		cmocka_unit_test(test_daily),

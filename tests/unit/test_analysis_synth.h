@@ -49,6 +49,7 @@ struct synth_family {
 	double day_sd;         /* sd of the log daily level */
 	double straggle_rate;  /* per hour while ceased */
 	double start_day;      /* first day it sends (0 = from the start) */
+	double weekend;        /* level on UTC Saturdays and Sundays (0: as other days) */
 	int n_changes;
 	struct synth_change changes[SYNTH_MAX_CHANGES];
 };
@@ -194,6 +195,13 @@ static inline void synth_generate(struct synth_series *s, int64_t start, int day
 			if (fam->spike_mult > 0 && hr >= spike_at && hr < spike_at + fam->spike_len)
 				v *= fam->spike_mult;
 			rate = fam->rate * level * v / mean_diurnal * day_level * hour_g / 60;
+			if (fam->weekend > 0) {
+				/* 1970-01-01 was a Thursday: (day + 4) % 7 is 0 on Sundays */
+				int64_t wd = ((start + (int64_t)i * 60) / 86400 + 4) % 7;
+
+				if (wd == 0 || wd == 6)
+					rate *= fam->weekend;
+			}
 			if (fam->k_min > 0)
 				rate *= gsl_ran_gamma(rng, fam->k_min, 1 / fam->k_min);
 			c[i] = rate > 0 ? gsl_ran_poisson(rng, rate) : 0;
