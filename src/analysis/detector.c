@@ -162,6 +162,7 @@ struct fam {
 	struct gap plain, tol;
 	/* model */
 	double wf[7];             /* weekly factors by weekday: expected = profile x wf */
+	double wf_cum[8];         /* their running sums: wf_cum[w] = wf[0] + ... + wf[w - 1] */
 	bool wf_fixed;            /* set in hindsight (offline), not relearnt */
 	double prof_max, prof_mean;
 	struct an_disp disp;
@@ -271,6 +272,15 @@ static void gap_open(const struct analysis_detector *d, const struct fam *f, str
 		     double raw);
 static void refit(struct analysis_detector *d, struct fam *f);
 
+static void wf_changed(struct fam *f)
+{
+	int w;
+
+	f->wf_cum[0] = 0;
+	for (w = 0; w < 7; w++)
+		f->wf_cum[w + 1] = f->wf_cum[w] + f->wf[w];
+}
+
 static struct fam *fam_new(const struct analysis_detector *d, int64_t slot)
 {
 	struct fam *f = xcalloc(1, sizeof(*f));
@@ -285,6 +295,7 @@ static struct fam *fam_new(const struct analysis_detector *d, int64_t slot)
 	f->pend_type = -1;
 	for (int w = 0; w < 7; w++)
 		f->wf[w] = 1;
+	wf_changed(f);
 	return f;
 }
 
@@ -395,6 +406,7 @@ void an_detector_set_weekly(struct analysis_detector *d, size_t fi, const double
 	struct fam *f = d->fam[fi];
 
 	memcpy(f->wf, wf, sizeof(f->wf));
+	wf_changed(f);
 	f->wf_fixed = true;
 	refit(d, f);
 }
@@ -760,6 +772,7 @@ static void weekly_learn(struct fam *f, double total)
 		valid[i] = f->wk_valid[mod_pos(day, WK_DAYS)];
 	}
 	an_weekly_factors(tot, valid, WK_DAYS, f->day - WK_DAYS + 1, f->wf);
+	wf_changed(f);
 }
 
 static void close_day(struct analysis_detector *d, struct fam *f, int64_t k)
@@ -1118,25 +1131,27 @@ struct seg {
 };
 
 /* expected count of hours [a, b] at level 1 */
+/* the weekly factors summed over days [d, d + n) */
+static double wf_days(const struct fam *f, int64_t d, int64_t n)
+{
+	int w = an_weekday(d), rest = (int)(n % 7), end = w + rest;
+	double part = end <= 7 ? f->wf_cum[end] - f->wf_cum[w]
+			       : f->wf_cum[7] - f->wf_cum[w] + f->wf_cum[end - 7];
+
+	return (double)(n / 7) * f->wf_cum[7] + part;
+}
+
 static double esum(const struct fam *f, int64_t a, int64_t b)
 {
-	int64_t da = floor_div(a, 24), db = floor_div(b, 24), day;
+	int64_t da = floor_div(a, 24), db = floor_div(b, 24);
 	int ha = (int)mod_pos(a, 24), hb = (int)mod_pos(b, 24);
-	double whole = 0, wsum = 0;
-	int w;
 
 	if (b < a)
 		return 0;
 	if (da == db)
 		return (f->ecum[hb + 1] - f->ecum[ha]) * f->wf[an_weekday(da)];
-	/* the whole days between: whole weeks, then the days left over */
-	for (w = 0; w < 7; w++)
-		wsum += f->wf[w];
-	whole = (double)((db - da - 1) / 7) * wsum;
-	for (day = da + 1 + (db - da - 1) / 7 * 7; day < db; day++)
-		whole += f->wf[an_weekday(day)];
-	return (f->ecum[24] - f->ecum[ha]) * f->wf[an_weekday(da)] + whole * f->ecum[24] +
-	       f->ecum[hb + 1] * f->wf[an_weekday(db)];
+	return (f->ecum[24] - f->ecum[ha]) * f->wf[an_weekday(da)] +
+	       wf_days(f, da + 1, db - da - 1) * f->ecum[24] + f->ecum[hb + 1] * f->wf[an_weekday(db)];
 }
 
 /* the expected count of hour h at level 1 */

@@ -8,6 +8,7 @@
 
 #include "render/render.h"
 #include "util/timeutil.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 static json_t *iso(int64_t t)
@@ -72,7 +73,8 @@ static int series_member(const struct report *r, FILE *out)
 {
 	json_t *point = json_object(), *fam = json_object(), *t = json_string(""),
 	       *total = json_integer(0), **vals = calloc(r->nfamilies + 1, sizeof(json_t *));
-	size_t i, k;
+	size_t i, k, cap = 4096, need;
+	char *text = xmalloc(cap);
 	int rc = 0;
 	char ts[TIME_ISO_LEN];
 
@@ -91,8 +93,17 @@ static int series_member(const struct report *r, FILE *out)
 			json_integer_set(vals[k], (json_int_t)(r->points[i].by_family ?
 							       r->points[i].by_family[k] : 0));
 		fputs(i ? ",\n    " : "\n    ", out);
-		rc = json_dumpf(point, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		/* into memory, then one write: json_dumpf writes token by token */
+		need = json_dumpb(point, text, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		if (need > cap) {
+			cap = need * 2;
+			text = xrealloc(text, cap);
+			need = json_dumpb(point, text, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		}
+		if (need == 0 || fwrite(text, 1, need, out) != need)
+			rc = -1;
 	}
+	free(text);
 	fputs(r->npoints ? "\n  ]},\n" : "]},\n", out);
 	for (k = 0; k < r->nfamilies; k++)
 		json_decref(vals[k]);
