@@ -27,6 +27,18 @@ for c in $("$SPAMTIDE" --help | awk '/^commands:/{on=1;next} on && /^  [a-z]/{pr
 	expect_status 2
 done
 
+# numeric options: a positive number or a usage error
+for v in abc 0 -1 nan 1e999; do
+	run "$SPAMTIDE" report --false-alarms "$v"
+	expect_status 2
+	expect_stderr_has "a positive number"
+	run "$SPAMTIDE" trap --listen 127.0.0.1:0 --false-alarms "$v"
+	expect_status 2
+	expect_stderr_has "a positive number"
+	run "$SPAMTIDE" report --scale "$v"
+	expect_status 2
+done
+
 # a full disk on stdout is reported and fails
 if [ -w /dev/full ]; then
 	run_sh "'$SPAMTIDE' --help > /dev/full"
