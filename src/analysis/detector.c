@@ -66,8 +66,9 @@
  * When there is one, what is expected of a slot is profile x its weekday's
  * factor everywhere (silences, levels, the day-to-day deviations), and the
  * history days are brought to the week's mean level before the profile is
- * learnt. Offline the factors are learnt in hindsight from the whole
- * period (events.c) and fixed.
+ * learnt. Offline the factors are learnt in hindsight from the first
+ * eight weeks of the period (events.c): fixed when that is the whole
+ * period, a start to go on from otherwise.
  *
  * Memory: about 40 KB per family, fixed. Errors: a slot fed out of order or
  * misaligned (analysis_detector_feed), a history that does not fit.
@@ -88,6 +89,7 @@
 #define MAX_HIST 14               /* history_days is clamped to this */
 #define MAX_BINS 144              /* 10-minute bins, or 24 hours */
 #define WK_DAYS 62                /* daily totals kept for the weekly rhythm (8 weeks) */
+#define WK_LETGO 3                /* midnights without a rhythm before it is let go */
 #define WF_LEARN 0.25             /* a day expecting less is not learnt from (profile) */
 #define LEVEL_TAU_S (3 * 3600.0)  /* time constant of the current level */
 #define LEVEL_FAST_TAU_S 3600.0   /* and of its fast view (a recent drop) */
@@ -200,6 +202,7 @@ struct fam {
 	bool wk_valid[WK_DAYS];
 	int64_t wk_last;          /* the newest day in them */
 	bool wk_any;
+	int wk_fails;             /* midnights in a row that found no rhythm */
 	uint32_t ring[RING];
 };
 
@@ -401,13 +404,13 @@ enum analysis_family_state analysis_detector_state(const struct analysis_detecto
 	return f->armed ? ANALYSIS_STATE_ACTIVE : ANALYSIS_STATE_LEARNING;
 }
 
-void an_detector_set_weekly(struct analysis_detector *d, size_t fi, const double wf[7])
+void an_detector_set_weekly(struct analysis_detector *d, size_t fi, const double wf[7], bool fixed)
 {
 	struct fam *f = d->fam[fi];
 
 	memcpy(f->wf, wf, sizeof(f->wf));
 	wf_changed(f);
-	f->wf_fixed = true;
+	f->wf_fixed = fixed;
 	refit(d, f);
 }
 
@@ -744,7 +747,7 @@ static void pre_recompute(const struct analysis_detector *d, struct fam *f, int6
 /* the day's total into the weekly rhythm's ring; the rhythm relearnt */
 static void weekly_learn(struct fam *f, double total)
 {
-	double tot[WK_DAYS];
+	double tot[WK_DAYS], wf[7];
 	bool valid[WK_DAYS];
 	int64_t day;
 	size_t i = 0;
@@ -771,7 +774,21 @@ static void weekly_learn(struct fam *f, double total)
 		tot[i] = f->wk_tot[mod_pos(day, WK_DAYS)];
 		valid[i] = f->wk_valid[mod_pos(day, WK_DAYS)];
 	}
-	an_weekly_factors(tot, valid, WK_DAYS, f->day - WK_DAYS + 1, f->wf);
+	/* a rhythm held is let go only after WK_LETGO midnights in a row
+	 * that find none (each flip rescales the whole model); too little
+	 * data changes nothing */
+	switch (an_weekly_factors(tot, valid, WK_DAYS, f->day - WK_DAYS + 1, wf)) {
+	case AN_WEEK_FOUND:
+		memcpy(f->wf, wf, sizeof(f->wf));
+		f->wk_fails = 0;
+		break;
+	case AN_WEEK_NONE:
+		if (++f->wk_fails >= WK_LETGO)
+			memcpy(f->wf, wf, sizeof(f->wf));
+		break;
+	case AN_WEEK_UNKNOWN:
+		break;
+	}
 	wf_changed(f);
 }
 
@@ -830,7 +847,8 @@ static double current_level(const struct fam *f)
 	if (fast < slow) {
 		double m = f->fw_exp * slow, short_by = m - f->fw_obs;
 
-		/* (m - obs) / sqrt(m) > z, squared: no root at every message */
+		/* (m - obs) / sqrt(m) > z: the normal approximation of the
+		 * Poisson test (it runs at every message; squared, no root) */
 		if (short_by > 0 && short_by * short_by > FAST_FALL_Z * FAST_FALL_Z * m)
 			return fast;
 	}
@@ -1483,7 +1501,8 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 	f->hour_x += c;
 
 	if (f->state == ST_CEASED) {
-		double cc = c < f->res_cap ? c : f->res_cap, e = f->res_null;
+		/* the null: 5 % of the old level, on this weekday */
+		double cc = c < f->res_cap ? c : f->res_cap, e = f->res_null * wd;
 		int64_t old = k - f->res_w;
 
 		f->stragglers += c;
@@ -1493,7 +1512,7 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 			double oc = f->ring[old & (RING - 1)];
 
 			f->res_o -= oc < f->res_cap ? oc : f->res_cap;
-			f->res_e -= f->res_null;
+			f->res_e -= f->res_null * f->wf[an_weekday(floor_div(old, d->spd))];
 		}
 		/* the count's surprise grows only when a message comes */
 		if (c > 0 && f->res_o >= RESUME_MIN_MSGS && f->res_o > f->res_e && f->res_e > 0) {

@@ -446,22 +446,27 @@ static int cmp_event(const void *pa, const void *pb)
 }
 
 /*
- * A weekly rhythm, in hindsight: each family's from the whole period's
- * whole days, given to the detector before it runs, so that the first
- * weekends are judged as the later ones (online, the detector learns it
- * from the days it has seen, and needs two weeks).
+ * A weekly rhythm, in hindsight: each family's from the first eight weeks
+ * of the period's whole days (what an_weekly_factors reads at most), given
+ * to the detector before it runs, so that the first weekends are judged
+ * as the later ones. A period of at most those eight weeks is wholly seen:
+ * the answer, rhythm or none, is fixed. A longer one only starts with it:
+ * the detector goes on learning from the days it passes, as online.
  */
+#define HINDSIGHT_DAYS 62
+
 static void hindsight_weekly(struct analysis_detector *d, const struct analysis_input *in)
 {
 	int64_t spd = AN_DAY / in->step, first = (in->start + AN_DAY - 1) / AN_DAY;
 	int64_t last = in->end / AN_DAY;      /* exclusive */
 	size_t nd, f, i;
 	double *tot, wf[7];
-	bool *valid;
+	bool *valid, whole;
 
 	if (in->start < 0 || last - first < 14)
 		return;
-	nd = (size_t)(last - first);
+	whole = last - first <= HINDSIGHT_DAYS;
+	nd = (size_t)(whole ? last - first : HINDSIGHT_DAYS);
 	tot = xcalloc(nd, sizeof(double));
 	valid = xcalloc(nd, sizeof(bool));
 	for (f = 0; f < in->n_families; f++) {
@@ -475,8 +480,17 @@ static void hindsight_weekly(struct analysis_detector *d, const struct analysis_
 				tot[i] += x[k];
 			valid[i] = true;
 		}
-		if (an_weekly_factors(tot, valid, nd, first, wf))
-			an_detector_set_weekly(d, f, wf);
+		switch (an_weekly_factors(tot, valid, nd, first, wf)) {
+		case AN_WEEK_FOUND:
+			an_detector_set_weekly(d, f, wf, whole);
+			break;
+		case AN_WEEK_NONE:
+			if (whole)
+				an_detector_set_weekly(d, f, wf, true);
+			break;
+		case AN_WEEK_UNKNOWN:
+			break;
+		}
 	}
 	free(tot);
 	free(valid);

@@ -107,15 +107,19 @@ double an_sumsq_excess(const struct an_sumsq *s, const struct an_disp *disp);
 
 /*
  * Weekly rhythm. an_weekly_factors: from daily totals tot[0..n) (of days
- * day0 .. day0 + n - 1; valid[i] false where unknown, e.g. ceased), each
- * UTC weekday's level over the week around it, when the last eight weeks
- * show one that chance would not (each weekday seen three times or more
- * against a centred 7-day mean; an analysis of variance of the log
- * ratios, p < 1e-4) and it matters (a weekday off by 18 % or more): true,
- * wf[an_weekday(day)] the factors (mean 1). Otherwise false, wf all 1.
+ * day0 .. day0 + n - 1; valid[i] false where a day is not known), over the
+ * last eight weeks of them: each day's total against the median of the
+ * seven days centred on it (weeks whose median is under AN_WEEK_MIN_MEAN
+ * left out), grouped by UTC weekday. FOUND when the groups differ beyond
+ * chance (an analysis of variance of the log ratios, bounded at +-1.5,
+ * p < 0.001) and some weekday is off by 18 % or more: wf[an_weekday(day)]
+ * are the weekdays' median ratios, scaled to mean 1. NONE when there is
+ * data enough (every weekday seen twice) and no such rhythm; UNKNOWN when
+ * there is not. wf all 1 unless FOUND.
  */
+enum an_week { AN_WEEK_UNKNOWN, AN_WEEK_NONE, AN_WEEK_FOUND };
 #define AN_WEEK_MIN_MEAN 24.0    /* messages a day a week needs to say anything */
-bool an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t day0, double wf[7]);
+enum an_week an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t day0, double wf[7]);
 
 static inline int an_weekday(int64_t day)
 {
@@ -147,8 +151,9 @@ void an_detector_feed_input(struct analysis_detector *d, const struct analysis_i
  * caller frees them and each extra's profiles). */
 size_t an_detector_take(struct analysis_detector *d, struct analysis_event **ev, struct an_event_extra **ex);
 int an_detector_bins_per_day(const struct analysis_detector *d);
-/* an_detector_set_weekly: family f's weekly factors, fixed from now on
- * (offline: learnt from the whole period, in hindsight). */
-void an_detector_set_weekly(struct analysis_detector *d, size_t f, const double wf[7]);
+/* an_detector_set_weekly: family f's weekly factors (offline: learnt in
+ * hindsight); fixed: never relearnt, else until the family's own days say
+ * otherwise. */
+void an_detector_set_weekly(struct analysis_detector *d, size_t f, const double wf[7], bool fixed);
 
 #endif

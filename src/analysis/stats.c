@@ -23,42 +23,56 @@
 #define WEEK_CLAMP 1.5       /* log ratios bounded: a day at 0.22-4.5 x its week */
 
 /*
- * The cheap look first (the detector asks every midnight for every family):
- * no weekday's mean is 9 % off the mean of all, where a rhythm the test
- * below accepts has a weekday off by 18 %: nothing to test.
+ * The cheap look first (the detector asks every midnight for every family),
+ * over the days whose week around them could send enough for the test
+ * below (a median of 7 at least the minimum needs 4 days at it; a
+ * takedown's weeks, a new family's, are left out as there): too few such
+ * days of some weekday, UNKNOWN; no weekday's mean 6 % off the mean of all,
+ * where a rhythm the test accepts has one off by 18 %, NONE; else worth the
+ * test (FOUND here).
  */
-static bool weekly_possible(const double *tot, const bool *valid, size_t n, size_t from, int64_t day0)
+static enum an_week weekly_look(const double *tot, const bool *valid, size_t n, size_t from, int64_t day0)
 {
-	double sum[7] = { 0 }, all = 0;
-	size_t cnt[7] = { 0 }, i, m = 0;
+	double sum[7] = { 0 }, all = 0, win = 0;
+	size_t cnt[7] = { 0 }, i, j, m = 0;
 	int w;
 
-	for (i = from; i < n; i++)
-		if (valid[i]) {
-			w = an_weekday(day0 + (int64_t)i);
-			sum[w] += tot[i];
-			cnt[w]++;
-			all += tot[i];
-			m++;
+	for (i = from + 3; i + 3 < n; i++) {
+		bool ok = true;
+
+		win = 0;
+		for (j = i - 3; j <= i + 3; j++) {
+			ok = ok && valid[j];
+			win += tot[j];
 		}
-	if (m == 0 || all / (double)m < AN_WEEK_MIN_MEAN)
-		return false;
+		if (!ok || win < 4 * AN_WEEK_MIN_MEAN)
+			continue;
+		w = an_weekday(day0 + (int64_t)i);
+		sum[w] += tot[i];
+		cnt[w]++;
+		all += tot[i];
+		m++;
+	}
 	for (w = 0; w < 7; w++)
-		if (cnt[w] && fabs(log((sum[w] / (double)cnt[w] + 0.5) / (all / (double)m + 0.5))) >= WEEK_MATTERS / 2)
-			return true;
-	return false;
+		if (cnt[w] < WEEK_MIN_WEEKS)
+			return AN_WEEK_UNKNOWN;
+	for (w = 0; w < 7; w++)
+		if (fabs(log((sum[w] / (double)cnt[w] + 0.5) / (all / (double)m + 0.5))) >= WEEK_MATTERS / 3)
+			return AN_WEEK_FOUND;
+	return AN_WEEK_NONE;
 }
 
-bool an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t day0, double wf[7])
+enum an_week an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t day0, double wf[7])
 {
 	double r[7][WEEK_SPAN], raw[7][WEEK_SPAN], g[7] = { 0 }, ssw = 0, ssb = 0, grand = 0, big = 0, sum = 0;
 	size_t cnt[7] = { 0 }, from = n > WEEK_SPAN + 6 ? n - WEEK_SPAN - 6 : 0, i, nobs = 0;
+	enum an_week look;
 	int w;
 
 	for (w = 0; w < 7; w++)
 		wf[w] = 1;
-	if (!weekly_possible(tot, valid, n, from, day0))
-		return false;
+	if ((look = weekly_look(tot, valid, n, from, day0)) != AN_WEEK_FOUND)
+		return look;
 	/* each day against the week around it (the median of the 7 days
 	 * centred on it): a change of level moves only the days next to it,
 	 * a pause or a burst of a day is an outlier the median ignores, and
@@ -73,8 +87,10 @@ bool an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t d
 			ok = ok && valid[j];
 			win[j - (i - 3)] = tot[j];
 		}
+		if (!ok)
+			continue;
 		ref = an_median(win, 7);
-		if (!ok || ref < AN_WEEK_MIN_MEAN)
+		if (ref < AN_WEEK_MIN_MEAN)
 			continue;
 		w = an_weekday(day0 + (int64_t)i);
 		raw[w][cnt[w]] = log((tot[i] + 0.5) / (ref + 0.5));
@@ -85,7 +101,7 @@ bool an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t d
 		size_t b;
 
 		if (cnt[w] < WEEK_MIN_WEEKS)
-			return false;
+			return AN_WEEK_UNKNOWN;
 		for (b = 0; b < cnt[w]; b++)
 			g[w] += r[w][b];
 		g[w] /= (double)cnt[w];
@@ -103,9 +119,9 @@ bool an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t d
 			big = fabs(g[w] - grand);
 	}
 	if (big < WEEK_MATTERS)
-		return false;
+		return AN_WEEK_NONE;
 	if (ssw > 0 && gsl_cdf_fdist_Q((ssb / 6) / (ssw / (double)(nobs - 7)), 6, (double)(nobs - 7)) >= WEEK_P)
-		return false;
+		return AN_WEEK_NONE;
 	for (w = 0; w < 7; w++) {
 		/* the median week's: from three weeks on, one odd day (a pause,
 		 * a surge) does not make a weekday's factor */
@@ -117,7 +133,7 @@ bool an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t d
 		if (wf[w] < WEEK_FLOOR)
 			wf[w] = WEEK_FLOOR;
 	}
-	return true;
+	return AN_WEEK_FOUND;
 }
 
 double an_nb_zero_surprise(double lam, double inv_k)

@@ -239,7 +239,7 @@ static void test_weekly_factors(void **state)
 		w = an_weekday(day0 + i);
 		tot[i] = 1000 * noise[(i * 3) % 7] * (w == 2 || w == 3 ? 0.5 : 1);
 	}
-	assert_true(an_weekly_factors(tot, valid, N, day0, wf));
+	assert_int_equal(an_weekly_factors(tot, valid, N, day0, wf), AN_WEEK_FOUND);
 	for (w = 0; w < 7; w++)
 		print_message("  weekday %d: %.3f\n", w, wf[w]);
 	assert_true(fabs(wf[2] / wf[0] - 0.5) < 0.06 && fabs(wf[3] / wf[1] - 0.5) < 0.06);
@@ -247,29 +247,43 @@ static void test_weekly_factors(void **state)
 	/* the same days level, with a day-to-day scatter of 4 %: none */
 	for (i = 0; i < N; i++)
 		tot[i] = 1000 * noise[(i * 3) % 7] * noise[(i * 5 + 1) % 7];
-	assert_false(an_weekly_factors(tot, valid, N, day0, wf));
+	assert_int_equal(an_weekly_factors(tot, valid, N, day0, wf), AN_WEEK_NONE);
 	for (w = 0; w < 7; w++)
 		assert_true(wf[w] == 1);
 	/* a fall to a third on day 17, no rhythm: none */
 	for (i = 0; i < N; i++)
 		tot[i] = (i < 17 ? 3000 : 1000) * noise[(i * 3) % 7];
-	assert_false(an_weekly_factors(tot, valid, N, day0, wf));
+	assert_int_equal(an_weekly_factors(tot, valid, N, day0, wf), AN_WEEK_NONE);
 	/* a rhythm, but only eight days seen: not yet */
 	for (i = 0; i < N; i++) {
 		w = an_weekday(day0 + i);
 		tot[i] = 1000 * (w == 2 || w == 3 ? 0.5 : 1);
 	}
-	assert_false(an_weekly_factors(tot + N - 8, valid, 8, day0 + N - 8, wf));
+	assert_int_equal(an_weekly_factors(tot + N - 8, valid, 8, day0 + N - 8, wf), AN_WEEK_UNKNOWN);
 	/* the days of a takedown (unknown) leave the weeks before it */
 	for (i = 20; i < N; i++)
 		valid[i] = false;
-	assert_true(an_weekly_factors(tot, valid, N, day0, wf));
+	assert_int_equal(an_weekly_factors(tot, valid, N, day0, wf), AN_WEEK_FOUND);
+	/* silent weeks (a takedown's, marked known) before five weeks of a
+	 * rhythm: the rhythm, from the weeks that send */
+	{
+		double longer[62];
+		bool known[62];
+
+		for (i = 0; i < 62; i++) {
+			w = an_weekday(day0 + i);
+			known[i] = true;
+			longer[i] = i < 27 ? 0 : 60 * (w == 2 || w == 3 ? 0.3 : 1);
+		}
+		assert_int_equal(an_weekly_factors(longer, known, 62, day0, wf), AN_WEEK_FOUND);
+		assert_true(wf[2] < 0.5 * wf[0]);
+	}
 	/* too few messages a day to say anything */
 	for (i = 0; i < N; i++) {
 		valid[i] = true;
 		tot[i] = AN_WEEK_MIN_MEAN / 3 * (an_weekday(day0 + i) == 2 ? 0.2 : 1);
 	}
-	assert_false(an_weekly_factors(tot, valid, N, day0, wf));
+	assert_int_equal(an_weekly_factors(tot, valid, N, day0, wf), AN_WEEK_UNKNOWN);
 }
 
 static void test_input_check(void **state)
