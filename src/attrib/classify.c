@@ -15,8 +15,8 @@
  * field present on one side only (an added or dropped header, the usual bot
  * update) only misses its credit.
  * A group applies when the message can have the kind: dialect kinds only
- * with an SMTP session, content kinds only with content, helo_shape when a
- * HELO is known. score = Σ weight·match / Σ weight over applying groups.
+ * with an SMTP session, content kinds only with content, helo_shape and
+ * greeting when the message says them. score = Σ weight·match / Σ weight over applying groups.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,11 +116,11 @@ static bool group_has_absent(const struct family *f, const struct rule_group *g)
 }
 
 static bool group_applies(const struct rule_group *g, const struct attrib_vector *v, bool content,
-			  bool have_helo)
+			  const struct attrib_feature *feat)
 {
 	switch (g->scope) {
 	case SCOPE_DIALECT: return v->have_dialect;
-	case SCOPE_HELO: return have_helo;
+	case SCOPE_PRESENT: return feat != NULL;
 	default: return content;
 	}
 }
@@ -131,7 +131,7 @@ struct scored {
 };
 
 static struct scored score_family(const struct family *f, const struct attrib_vector *v,
-				  bool content, bool have_helo, struct ctx *c, char evidence[][128],
+				  bool content, struct ctx *c, char evidence[][128],
 				  size_t *nevidence)
 {
 	struct scored s = { 0, 0 };
@@ -144,9 +144,9 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 		const char *value;
 		double best = 0;
 
-		if (!group_applies(gr, v, content, have_helo))
-			continue;
 		feat = attrib_vector_find(v, gr->kind, gr->kind_hash);
+		if (!group_applies(gr, v, content, feat))
+			continue;
 		value = feat ? feat->value : NULL;
 		/* an exact value first: most groups end here */
 		for (k = 0; value && k < gr->nlines && best < 1; k++) {
@@ -187,7 +187,7 @@ static bool has_content(const struct attrib_vector *v)
 
 void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib_result *out)
 {
-	bool content = has_content(v), have_helo = attrib_vector_value(v, "helo_shape") != NULL;
+	bool content = has_content(v);
 	size_t i, best = (size_t)-1, second = (size_t)-1;
 	double bs = -1, ss = -1;
 	struct scored sc;
@@ -205,7 +205,7 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 	c.ms = (struct msg_seqs *)&v->memo->seqs;
 	c.ms->n = 0;          /* tokens of the previous message's values are stale */
 	for (i = 0; kb && i < kb->n; i++) {
-		sc = score_family(&kb->fam[i], v, content, have_helo, &c, NULL, NULL);
+		sc = score_family(&kb->fam[i], v, content, &c, NULL, NULL);
 		if (sc.coverage < MIN_COVERAGE)
 			continue;
 		if (sc.score > bs) {
@@ -249,5 +249,5 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 	snprintf(out->evidence[out->nevidence++], 128, "%s scores %.2f%s%s%s", out->family, bs,
 		 out->runner_up ? ", next " : "", out->runner_up ? out->runner_up : "",
 		 out->runner_up ? "" : "");
-	score_family(&kb->fam[best], v, content, have_helo, &c, out->evidence, &out->nevidence);
+	score_family(&kb->fam[best], v, content, &c, out->evidence, &out->nevidence);
 }

@@ -38,7 +38,7 @@ double kb_base_weight(const char *kind)
 		{ "header_order", 3 }, { "msgid_shape", 2 }, { "x_mailer", 2 },
 		{ "boundary_shape", 1.5 }, { "date_shape", 1 }, { "mime", 1 }, { "charset", 0.5 },
 		{ "encoding", 0.5 }, { "helo_shape", 1 }, { "from_shape", 1 }, { "to_shape", 1 },
-		{ "url_shape", 0.5 }, { "received_shape", 1 }, { "dialect_id", 3 },
+		{ "url_shape", 0.5 }, { "received_shape", 1 }, { "dialect_id", 3 }, { "greeting", 1 },
 	};
 	size_t i;
 
@@ -78,7 +78,7 @@ static bool valid_kind(const char *k)
 		"header_order", "msgid_shape", "message_id", "date_shape", "x_mailer", "mime",
 		"boundary_shape",
 		"charset", "encoding", "helo_shape", "from_shape", "to_shape", "url_shape",
-		"received_shape", "dialect_id",
+		"received_shape", "dialect_id", "greeting",
 	};
 	size_t i;
 
@@ -374,7 +374,8 @@ static void build_groups(struct family *f)
 			f->groups[g].kind = l->kind;
 			f->groups[g].kind_hash = hash64(l->kind, strlen(l->kind), 0);
 			f->groups[g].scope = strncmp(l->kind, "dialect", 7) == 0 ? SCOPE_DIALECT :
-					     strcmp(l->kind, "helo_shape") == 0 ? SCOPE_HELO :
+					     strcmp(l->kind, "helo_shape") == 0 ||
+					     strcmp(l->kind, "greeting") == 0 ? SCOPE_PRESENT :
 					     SCOPE_CONTENT;
 			f->groups[g].weight = -1;
 			f->ngroups++;

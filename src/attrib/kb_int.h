@@ -50,7 +50,9 @@ struct rule_line {
 struct rule_group {
 	const char *kind;
 	uint64_t kind_hash;      /* hash64(kind, len, 0) */
-	enum group_scope { SCOPE_CONTENT, SCOPE_DIALECT, SCOPE_HELO } scope;   /* when it applies */
+	/* when it applies: with content; with a session; when the message has
+	 * the kind at all (helo_shape, greeting: a file may not say) */
+	enum group_scope { SCOPE_CONTENT, SCOPE_DIALECT, SCOPE_PRESENT } scope;
 	double weight;           /* as written (or the kind's default) */
 	double effective;        /* weight × distinctiveness across the kb */
 	double consistency;      /* share of the family's samples its lines cover (1: hand-written) */

@@ -165,7 +165,7 @@ static int kind_rank(const char *kind)
 	static const char *const order[] = {
 		"dialect_id", "header_order", "msgid_shape", "x_mailer", "date_shape",
 		"boundary_shape", "mime", "charset", "encoding", "from_shape", "to_shape",
-		"url_shape", "received_shape", "helo_shape",
+		"url_shape", "received_shape", "helo_shape", "greeting",
 	};
 	size_t i;
 

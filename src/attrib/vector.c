@@ -7,6 +7,7 @@
  *   message_id      as written (for patterns; never constant, never learned)
  *   x_mailer, mime, charset, encoding         as the message has them ("" absent)
  *   helo_shape      the class of the HELO name
+ *   greeting        "ehlo" or "helo": the session's, or the receiving hop's "with"
  *   from_shape, to_shape, url_shape, received_shape   coarse shapes
  *   header:NAME     the value of a sender field that software fixes
  *   dialect_id, dialect.KEY                   SMTP session facts
@@ -26,6 +27,34 @@
 #include "util/banned.h"
 
 #define VECTOR_HEADER_FIELDS 40   /* header:NAME entries per message at most */
+
+/*
+ * How the client greeted: "ehlo" or "helo", from the receiving side's
+ * "with" in the client hop's Received: line (ESMTP, ESMTPS, ESMTPSA,
+ * UTF8SMTP: Postfix, Exim, Sendmail and the trap write it so), or from a
+ * session's own greeting; NULL when neither says.
+ */
+static const char *greeting_of_with(const char *with)
+{
+	if (!with)
+		return NULL;
+	if (strncasecmp(with, "UTF8", 4) == 0)
+		with += 4;
+	if (strncasecmp(with, "ESMTP", 5) == 0)
+		return "ehlo";
+	if (strncasecmp(with, "SMTP", 4) == 0)
+		return "helo";
+	return NULL;
+}
+
+static const char *greeting_of_syntax(const char *syntax, size_t n)
+{
+	if (n >= 4 && strncasecmp(syntax, "ehlo", 4) == 0)
+		return "ehlo";
+	if (n >= 4 && strncasecmp(syntax, "helo", 4) == 0)
+		return "helo";
+	return NULL;
+}
 
 void attrib_vector_init(struct attrib_vector *v)
 {
@@ -284,6 +313,10 @@ void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 	}
 	if (f && f->helo)
 		attrib_vector_add(v, "helo_shape", smtp_helo_shape(f->helo, strlen(f->helo)));
+	/* a session says how it greeted (below); a file, through the receiving
+	 * hop's Received: line */
+	if (f && !s && greeting_of_with(f->client_with))
+		attrib_vector_add(v, "greeting", greeting_of_with(f->client_with));
 	if (s) {
 		v->encrypted = s->encrypted;
 		attrib_vector_add_dialect(v, s->dialect_id, s->dialect_facts);
@@ -305,9 +338,14 @@ void attrib_vector_add_dialect(struct attrib_vector *v, const char *dialect_id, 
 
 		eq = memchr(p, '=', n);
 		if (eq && (size_t)(eq - p) < sizeof(kind) - 9) {
+			const char *g;
+
 			snprintf(kind, sizeof(kind), "dialect.%.*s", (int)(eq - p), p);
 			attrib_vector_add(v, kind, arena_strndup(&v->arena, eq + 1, n - (size_t)(eq - p) - 1));
 			v->have_dialect = true;
+			if ((size_t)(eq - p) == 11 && strncmp(p, "helo_syntax", 11) == 0 &&
+			    (g = greeting_of_syntax(eq + 1, n - 12)) != NULL && !attrib_vector_value(v, "greeting"))
+				attrib_vector_add(v, "greeting", g);
 		}
 		p += n + (nl ? 1 : 0);
 	}

@@ -362,6 +362,7 @@ static size_t read_received(struct mail_features *f, const struct header_scan *h
 				f->client_hop = (int)nrec;
 				f->client_ip = arena_strdup(&f->arena, r.ip);
 				f->helo = r.helo[0] ? arena_strdup(&f->arena, r.helo) : NULL;
+				f->client_with = r.with[0] ? arena_strdup(&f->arena, r.with) : NULL;
 			} else if (fallback_field == (size_t)-1 && !ip_is_loopback(&a)) {
 				fallback_field = i;
 				fallback_hop = (int)nrec;
@@ -369,6 +370,7 @@ static size_t read_received(struct mail_features *f, const struct header_scan *h
 					/* kept only if no external hop turns up */
 					f->client_ip = arena_strdup(&f->arena, r.ip);
 					f->helo = r.helo[0] ? arena_strdup(&f->arena, r.helo) : NULL;
+					f->client_with = r.with[0] ? arena_strdup(&f->arena, r.with) : NULL;
 				}
 			}
 		}

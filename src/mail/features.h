@@ -131,6 +131,7 @@ struct mail_features {
 	const char *transfer_encoding; /* of the first text part */
 	unsigned mime_parts;
 
+	const char *client_with;       /* the client hop's "with" protocol (ESMTP, SMTP, ...), or NULL */
 	const char *body_text;         /* decoded text (HTML tags stripped), bounded */
 	size_t body_text_len;
 
@@ -176,6 +177,7 @@ const char *mail_warning_names(struct arena *a, unsigned w);
  */
 struct mail_received {
 	char helo[256];
+	char with[24];         /* the protocol after "with" (ESMTP, SMTP, ...), or "" */
 	char ip[IP_TEXT_LEN];
 	bool have_ip;
 	int64_t ts;

@@ -138,5 +138,9 @@ bool mail_parse_received_part(const char *value, size_t len, bool want_date,
 	else
 		copy_token(out->helo, sizeof(out->helo), p, clause_end);
 	find_ip(p, clause_end, out);
+	/* "by HOST with PROTOCOL": how the receiving side says the client
+	 * greeted it (ESMTP after EHLO, SMTP after HELO) */
+	if ((h = find_word(clause_end, semi ? semi : end, "with ")) != NULL)
+		copy_token(out->with, sizeof(out->with), h + 5, semi ? semi : end);
 	return true;
 }

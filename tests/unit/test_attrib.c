@@ -181,6 +181,45 @@ static void test_vector_roundtrip(void **state)
 	attrib_vector_free(&b);
 }
 
+/*
+ * The greeting, the same whatever the route: a session's own (its
+ * helo_syntax fact) and a file's, from the receiving hop's "with".
+ */
+static void test_greeting(void **state)
+{
+	static const char with_esmtp[] =
+		"Received: from bot1 (unknown [198.51.100.7])\n"
+		"\tby mx.example.net (Postfix) with ESMTPS id 1A2B; Wed, 16 Mar 2011 15:29:41 +0000\n"
+		"From: <a@example.com>\nTo: <b@example.org>\nSubject: hi\nMessage-ID: <1@x>\n\nbody\n";
+	static const char with_smtp[] =
+		"Received: from bot2 (unknown [198.51.100.8])\n"
+		"\tby mx.example.net with SMTP; Wed, 16 Mar 2011 15:29:41 +0000\n"
+		"From: <a@example.com>\nSubject: hi\nMessage-ID: <2@x>\n\nbody\n";
+	static const char no_hop[] = "From: <a@example.com>\nSubject: hi\nMessage-ID: <3@x>\n\nbody\n";
+	struct mail_features f;
+	struct attrib_vector v;
+	struct attrib_session ses = { "dialect:01020304", "helo_syntax=helo <host>\nmail_syntax=MAIL FROM:<addr>",
+				       false };
+
+	(void)state;
+	mail_features_init(&f);
+	attrib_vector_init(&v);
+	assert_true(mail_features_extract(&f, with_esmtp, sizeof(with_esmtp) - 1, NULL));
+	attrib_vector_build(&v, &f, NULL);
+	assert_string_equal(attrib_vector_value(&v, "greeting"), "ehlo");
+	assert_true(mail_features_extract(&f, with_smtp, sizeof(with_smtp) - 1, NULL));
+	attrib_vector_build(&v, &f, NULL);
+	assert_string_equal(attrib_vector_value(&v, "greeting"), "helo");
+	assert_true(mail_features_extract(&f, no_hop, sizeof(no_hop) - 1, NULL));
+	attrib_vector_build(&v, &f, NULL);
+	assert_null(attrib_vector_value(&v, "greeting"));
+	/* a session says it itself, whatever the message holds */
+	attrib_vector_build(&v, &f, &ses);
+	assert_string_equal(attrib_vector_value(&v, "greeting"), "helo");
+	attrib_vector_free(&v);
+	mail_features_free(&f);
+}
+
 static void test_learn_keeps_edits(void **state)
 {
 	attrib_learner *l = attrib_learner_new("beta");
@@ -299,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_rule_errors),
 		cmocka_unit_test(test_scoring),
 		cmocka_unit_test(test_vector_roundtrip),
+		cmocka_unit_test(test_greeting),
 		cmocka_unit_test(test_learn_keeps_edits),
 		cmocka_unit_test(test_campaign),
 	};

@@ -82,25 +82,30 @@ static void test_date_shapes(void **state)
 
 static void test_received(void **state)
 {
-	static const struct { const char *in; const char *helo; const char *ip; const char *ts; } cases[] = {
+	static const struct {
+		const char *in, *helo, *ip, *ts, *with;
+	} cases[] = {
 		{ "from bot-PC (unknown [192.0.2.7])\r\n\tby trap.example.net (spamtide) with SMTP id 1\r\n"
-		  "\tfor <a@b>; Wed, 16 Mar 2011 15:29:41 +0000", "bot-PC", "192.0.2.7", "2011-03-16T15:29:41Z" },
+		  "\tfor <a@b>; Wed, 16 Mar 2011 15:29:41 +0000", "bot-PC", "192.0.2.7", "2011-03-16T15:29:41Z",
+		  "SMTP" },
 		{ "from mtnl.net.in (triband-mum-120.60.8.28.mtnl.net.in [120.60.8.28])\n"
 		  "\tby mx2.csmining.org (csminingorg MX Server2) with ESMTP id 421E96D\n"
 		  "\tfor <hibody@csmining.org>; Thu, 15 Apr 2010 21:14:10 +0900 (JST)",
-		  "mtnl.net.in", "120.60.8.28", "2010-04-15T12:14:10Z" },
+		  "mtnl.net.in", "120.60.8.28", "2010-04-15T12:14:10Z", "ESMTP" },
 		{ "from host.example ([198.51.100.4] helo=Hello.World) by mx with esmtp (Exim 4.69); "
-		  "Tue, 2 Mar 2010 10:00:00 +0100", "Hello.World", "198.51.100.4", "2010-03-02T09:00:00Z" },
+		  "Tue, 2 Mar 2010 10:00:00 +0100", "Hello.World", "198.51.100.4", "2010-03-02T09:00:00Z", "esmtp" },
 		{ "from unknown (HELO qmailbot) (203.0.113.9) by mail.example with SMTP; 1 Feb 2009 08:00:00 -0000",
-		  "qmailbot", "203.0.113.9", "2009-02-01T08:00:00Z" },
+		  "qmailbot", "203.0.113.9", "2009-02-01T08:00:00Z", "SMTP" },
 		{ "from [203.0.113.77] (HELO winxp) by cgp.example (CommuniGate Pro SMTP 5.2)",
-		  "winxp", "203.0.113.77", NULL },
+		  "winxp", "203.0.113.77", NULL, "" },
 		{ "from WIN-SRV ([10.1.2.3]) by EXCH1 with Microsoft SMTPSVC(6.0.3790.3959); "
-		  "Mon, 1 Mar 2010 01:02:03 -0800", "WIN-SRV", "10.1.2.3", "2010-03-01T09:02:03Z" },
+		  "Mon, 1 Mar 2010 01:02:03 -0800", "WIN-SRV", "10.1.2.3", "2010-03-01T09:02:03Z", "Microsoft" },
 		{ "(qmail 12345 invoked from network); 1 Feb 2009 08:00:00 -0000", "", NULL,
-		  "2009-02-01T08:00:00Z" },
+		  "2009-02-01T08:00:00Z", "" },
 		{ "from mail.example.org (mail.example.org. [2001:db8::25]) by mx.google.com",
-		  "mail.example.org", "2001:db8::25", NULL },
+		  "mail.example.org", "2001:db8::25", NULL, "" },
+		{ "from x.example (x.example [192.0.2.9]) by mx.example (Postfix) with ESMTPSA id 4F2;"
+		  " Tue, 2 Mar 2010 10:00:00 +0000", "x.example", "192.0.2.9", "2010-03-02T10:00:00Z", "ESMTPSA" },
 	};
 	struct mail_received r;
 	char t[TIME_ISO_LEN];
@@ -118,6 +123,8 @@ static void test_received(void **state)
 			assert_true(r.have_ts);
 			assert_string_equal(time_format_iso(r.ts, t), cases[i].ts);
 		}
+		if (strcmp(r.with, cases[i].with) != 0)
+			fail_msg("case %zu: with '%s', want '%s'", i, r.with, cases[i].with);
 	}
 }
 
