@@ -10,7 +10,8 @@
  *   has NAME          1 when the header is present.
  * A group the family's samples nearly always matched (consistency >= 0.9)
  * that the message answers with another value altogether counts against the
- * family (-MISMATCH_PENALTY × weight): a bot writes its quirks every time,
+ * family (-MISMATCH_PENALTY × weight, less as a partial match nears
+ * RESEMBLES): a bot writes its quirks every time,
  * so a different Message-ID shape or charset means different software. A
  * field present on one side only (an added or dropped header, the usual bot
  * update) only misses its credit.
@@ -32,6 +33,7 @@
 #define MIN_COVERAGE 0.25       /* share of a family's weight that must apply */
 #define CONSISTENT 0.9          /* a group the family (nearly) always matches... */
 #define MISMATCH_PENALTY 2.0    /* ...counts against it this much when nothing matches */
+#define RESEMBLES 0.25          /* a partial match below this: another form, not an update */
 
 /* the message's tokens of one kind, cut once per classification */
 struct msg_seq {
@@ -162,11 +164,14 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 				best = m;
 		}
 		/* What the family always writes, written otherwise: other software.
-		 * A field added or dropped (absent on one side) is what a bot
-		 * update looks like, and costs only the missing credit. */
-		if (best == 0 && gr->consistency >= CONSISTENT && value && *value &&
+		 * Written in another form altogether counts so too (a Message-ID
+		 * of other parts, not of another length: a partial match under
+		 * RESEMBLES), the less the nearer it comes. A field added or
+		 * dropped (absent on one side) is what a bot update looks like,
+		 * and costs only the missing credit. */
+		if (best < RESEMBLES && gr->consistency >= CONSISTENT && value && *value &&
 		    !group_has_absent(f, gr))
-			num -= MISMATCH_PENALTY * gr->effective;
+			num += gr->effective * best - MISMATCH_PENALTY * gr->effective * (1 - best / RESEMBLES);
 		else
 			num += gr->effective * best;
 		den += gr->effective;
