@@ -216,6 +216,8 @@ struct analysis_detector {
 	int step, sph, spd, bins, spb;
 	int sw_bins, jit_bins;
 	int64_t first_slot, next_slot;
+	bool sensor_started;          /* a message of any family has come in */
+	int64_t late_start_day;       /* the day it came after its first hour, or INT64_MIN */
 	double decay, fast_decay;
 	size_t n_fam, cap_fam;
 	struct fam **fam;
@@ -349,6 +351,7 @@ struct analysis_detector *analysis_detector_new(const struct analysis_detector_c
 	/* jitter: +-90 minutes */
 	d->jit_bins = (90 * 60 + d->spb * step / 2) / (d->spb * step);
 	d->first_slot = d->next_slot = start / step;
+	d->late_start_day = INT64_MIN;
 	d->decay = exp(-(double)step / LEVEL_TAU_S);
 	d->fast_decay = exp(-(double)step / LEVEL_FAST_TAU_S);
 	d->n_fam = d->cap_fam = n_families;
@@ -1492,6 +1495,13 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 		close_day(d, f, k);
 		f->day = sl->day;
 	}
+	/* the day the sensor started late (its first message, of any family,
+	 * after the first hour) is not history: what came before was not
+	 * watched, and a partial day would teach the profile a sleep the
+	 * families do not have (a store begins when its trap was started) */
+	if (sl->day == d->late_start_day && !f->cur_partial) {
+		f->cur_excluded = f->cur_partial = true;
+	}
 	f->ring[k & (RING - 1)] = c;
 	f->cur.bins[bin] += c;
 	f->cur.hsum[hod] += c;
@@ -1624,6 +1634,13 @@ enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t
 			step_family(d, i, &sl, 0);
 	}
 	slot_of(d, k, &sl);
+	for (i = 0; counts && !d->sensor_started && i < d->n_fam; i++)
+		if (counts[i] > 0) {
+			d->sensor_started = true;
+			/* the sensor's first message, after the first hour of its
+			 * day: that day was only partly watched, for every family */
+			d->late_start_day = mod_pos(k, d->spd) >= d->sph ? sl.day : INT64_MIN;
+		}
 	for (i = 0; i < d->n_fam; i++)
 		step_family(d, i, &sl, counts ? counts[i] : 0);
 	d->next_slot = k + 1;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analysis/analysis.h"
 #include "cmd/cmd.h"
@@ -21,7 +22,8 @@ static const char usage_text[] =
 	"with their impact, largest campaigns, and a projection of total volume.\n"
 	"\n"
 	"  --db URL             store (default sqlite:./spamtide.db), opened read-only\n"
-	"  --from T, --to T     period, half-open, ISO 8601 UTC (default: all stored)\n"
+	"  --from T, --to T     period, half-open, ISO 8601 UTC (default: the days\n"
+	"                       stored, up to now at most)\n"
 	"  --bucket 1m|1h|1d    bucket of the series printed (default 1h)\n"
 	"  --unit U             messages (default), recipients, bytes or clients\n"
 	"  --format F           text (default), json, csv (the series) or html\n"
@@ -134,8 +136,15 @@ int cmd_report(int argc, char **argv)
 	/* the period asked for; the arrays cover only its part that holds data */
 	if (!have_from)
 		from = empty ? 0 : floor_to(first, 86400);
-	if (!have_to)
+	if (!have_to) {
+		int64_t now = (int64_t)time(NULL);
+
 		to = empty ? from : floor_to(last, 86400) + 86400;
+		/* a live store's last day is not over: minutes still to come are
+		 * no family's silence (every family would read as ceased) */
+		if (!empty && to > now && now > last)
+			to = now;
+	}
 	from = floor_to(from, 60);
 	to = floor_to(to + 59, 60);
 	{

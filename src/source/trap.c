@@ -1339,6 +1339,15 @@ enum trap_status trap_open(const struct trap_options *opt, trap **out, char *err
 	t->online = trap_online_new(t->st, wall_ms() / 60000 * 60, t->opt.false_alarms, e, sizeof(e));
 	if (!t->online)
 		log_warn("no online event detection: %s", e);
+	else
+		for (size_t f = 0; f < trap_online_count(t->online); f++) {
+			int state = trap_online_state(t->online, f);
+
+			/* what the history says of each family, from the first scrape */
+			web_metric_set(t->m_state, trap_online_family(t->online, f), state);
+			log_info("online detector: %s %s", trap_online_family(t->online, f),
+				 state == 1 ? "active" : state == 2 ? "ceased" : "learning");
+		}
 	t->kb = attrib_kb_load(opt->kb, e, sizeof(e));
 	if (!t->kb)
 		return fail(t, err, errlen, "knowledge base: %s", e);

@@ -1,0 +1,100 @@
+"""The trap's online event detector, through the real binary: a store holding
+the last four days of two families (written by the simulator up to this
+minute, ingested), one of which stopped three hours ago; the trap seeds its
+detector from that history at start, and /metrics says, from the first
+scrape, the one active and the other ceased; and `report` over that store
+ends its period now, so the family still sending is not read as ceased. (The minute-by-minute decisions
+with a simulated clock are tests/unit/test_trap_online.c.)"""
+import datetime
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from spamtide_test import check, finish, run, tmpdir  # noqa: E402
+from test_trap import Trap  # noqa: E402
+
+now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+d = tmpdir()
+conf = os.path.join(d, "recent.conf")
+with open(conf, "w") as f:
+    f.write("""# illustrative families, for this test only
+[scenario]
+name = recent
+title = The last four days, one family stopped three hours ago
+start = %s
+end = %s
+rcpt_domains = example.com
+
+[template offer]
+domains = offer.example
+products = Watch|Bag
+subject = {product} {pct}%% off
+body = {product} for ${amount}. {sentence} {url}
+
+[family egret]
+rate = 90
+pool = 5000
+templates = offer
+helo = {lower:6}
+header = Message-ID: <{hex:16}@{from_domain}>
+header = From: <{from}>
+header = To: <{rcpt}>
+header = Subject: {subject}
+header = Date: {date}
+
+[family ibis]
+rate = 90
+pool = 5000
+takedown = %s
+templates = offer
+greet = HELO
+helo = {ip}
+header = Message-ID: <{digits:10}.{HEX:6}@{from_domain}>
+header = Date: {date:gmt}
+header = From: {sfirst} <{from}>
+header = Subject: {subject}
+header = To: <{rcpt}>
+header = X-Mailer: Illustrative 1.0
+""" % (iso(now - datetime.timedelta(days=4)), iso(now), iso(now - datetime.timedelta(hours=3))))
+
+kb = os.path.join(d, "kb")
+for fam in ("egret", "ibis"):
+    sample = os.path.join(d, fam + ".mbox")
+    p = run("simulate", "--scenario", conf, "--sandbox", fam, "--count", "200", "--seed", "1", "--out", sample)
+    check(p.returncode == 0, "sandbox samples of " + fam, p)
+    p = run("learn", "--family", fam, "--kb", kb, sample)
+    check(p.returncode == 0, "learn " + fam, p)
+mbox = os.path.join(d, "history.mbox")
+p = run("simulate", "--scenario", conf, "--seed", "2", "--out", mbox)
+check(p.returncode == 0, "simulate the history", p)
+db = os.path.join(d, "trap.db")
+p = run("ingest", "--quiet", "--kb", kb, "--db", "sqlite:" + db, mbox)
+check(p.returncode == 0, "ingest the history", p)
+os.chmod(d, 0o755)
+os.chmod(kb, 0o755)
+
+# the report over a live store: its period ends now, not at the end of the
+# day (minutes still to come are no family's silence)
+p = run("report", "--db", "sqlite:" + db, "--format", "json")
+check(p.returncode == 0, "report over the history", p)
+if p.returncode == 0:
+    rep = json.loads(p.stdout)
+    ceased = [e for e in rep["events"] if e["type"] == "ceased"]
+    check([e["family"] for e in ceased] == ["ibis"], "only ibis ceased: %r" % rep["events"])
+    check(rep["period"]["to"] <= iso(now + datetime.timedelta(minutes=2)),
+          "the period ends now: %s" % rep["period"]["to"])
+
+trap = Trap("--kb", kb, db=db)
+try:
+    check(trap.metric("spamtide_trap_family_state", 'family="egret"') == 1,
+          "egret, sending until now, is active:\n" + trap.metrics())
+    check(trap.metric("spamtide_trap_family_state", 'family="ibis"') == 2,
+          "ibis, silent for three hours, has ceased")
+    log = open(trap.logpath).read()
+    check(re.search(r"online detector: ibis ceased", log) is not None, "the log says so: " + log[-2000:])
+finally:
+    check(trap.stop() == 0, "the trap stops cleanly on SIGTERM")
+finish()
