@@ -285,6 +285,10 @@ enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t
  * raises: the detector starts in the state the history leaves it in. */
 enum analysis_status analysis_detector_seed(struct analysis_detector *d, const struct analysis_input *history,
 					    char *err, size_t errlen);
+/* analysis_detector_skip: slots up to t (excluded) the sensor did not watch
+ * (the trap was down): no silence grows in them; the detector's next slot
+ * is t. The slots skipped leave the day's history. */
+enum analysis_status analysis_detector_skip(struct analysis_detector *d, int64_t t, char *err, size_t errlen);
 /* analysis_detector_poll: moves up to max queued events into out, oldest
  * first; returns how many. */
 size_t analysis_detector_poll(struct analysis_detector *d, struct analysis_event *out, size_t max);

@@ -1615,6 +1615,21 @@ static void slot_of(const struct analysis_detector *d, int64_t k, struct slot *s
 	sl->pos = (int)(in_day % d->sph);
 }
 
+/* the slot starting at t, which must be aligned and not before the next */
+static bool next_slot_at(const struct analysis_detector *d, int64_t t, int64_t *k, char *err, size_t errlen)
+{
+	if (t % d->step != 0) {
+		an_err(err, errlen, ANALYSIS_EINVAL, "slot time not aligned to %d seconds", d->step);
+		return false;
+	}
+	*k = floor_div(t, d->step);
+	if (*k < d->next_slot) {
+		an_err(err, errlen, ANALYSIS_EINVAL, "slot fed out of order");
+		return false;
+	}
+	return true;
+}
+
 enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t t, const uint32_t *counts, char *err,
 					    size_t errlen)
 {
@@ -1622,11 +1637,8 @@ enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t
 	int64_t k;
 	size_t i;
 
-	if (t % d->step != 0)
-		return an_err(err, errlen, ANALYSIS_EINVAL, "slot time not aligned to %d seconds", d->step);
-	k = floor_div(t, d->step);
-	if (k < d->next_slot)
-		return an_err(err, errlen, ANALYSIS_EINVAL, "slot fed out of order");
+	if (!next_slot_at(d, t, &k, err, errlen))
+		return ANALYSIS_EINVAL;
 	/* slots skipped count as silent */
 	for (; d->next_slot < k; d->next_slot++) {
 		slot_of(d, d->next_slot, &sl);
@@ -1644,6 +1656,58 @@ enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t
 	for (i = 0; i < d->n_fam; i++)
 		step_family(d, i, &sl, counts ? counts[i] : 0);
 	d->next_slot = k + 1;
+	return ANALYSIS_OK;
+}
+
+/*
+ * Slots the sensor did not watch: nothing is learnt from them and no
+ * silence grows in them. The family's current hour and day are cut short
+ * (the day leaves the history, as a day not seen whole), the hours skipped
+ * read as empty to the level series, whose regime starts again after the
+ * gap (no change of level is judged across it), and a ceased family's
+ * return is judged from the first slot watched again. A silence that began
+ * before the gap goes on after it, counting only the slots watched.
+ */
+enum analysis_status analysis_detector_skip(struct analysis_detector *d, int64_t t, char *err, size_t errlen)
+{
+	int64_t k, h, first_h, last_h;
+	size_t i;
+
+	if (!next_slot_at(d, t, &k, err, errlen))
+		return ANALYSIS_EINVAL;
+	if (k == d->next_slot)
+		return ANALYSIS_OK;
+	first_h = floor_div(d->next_slot, d->sph);
+	last_h = floor_div(k, d->sph);            /* the hour watched again, maybe in part */
+	for (i = 0; i < d->n_fam; i++) {
+		struct fam *f = d->fam[i];
+		int64_t j;
+
+		for (j = d->next_slot; j < k && j < d->next_slot + RING; j++)
+			f->ring[j & (RING - 1)] = 0;
+		/* the hours from the one cut short to the one resumed in: empty */
+		for (h = first_h; h < last_h && h < first_h + HRING; h++) {
+			f->hx[h & (HRING - 1)] = (float)(h == first_h ? f->hour_x : 0);
+			f->hcum[h & (HRING - 1)] = f->hcum[(h - 1) & (HRING - 1)] + f->hx[h & (HRING - 1)];
+		}
+		if (last_h - first_h >= HRING)
+			for (h = last_h - HRING; h < last_h; h++)
+				f->hcum[h & (HRING - 1)] = f->hcum[(first_h - 1) & (HRING - 1)];
+		if (last_h > first_h)
+			f->hour_x = 0;
+		f->r0 = last_h + 1;
+		f->pend_type = -1;
+		f->cur_excluded = f->cur_partial = true;
+		if (f->state == ST_CEASED) {
+			f->res_o = f->res_e = 0;
+			f->cease_slot = k - 1;
+		}
+	}
+	d->next_slot = k;
+	/* the day watched again: seen in part too */
+	d->late_start_day = mod_pos(k, d->spd) >= d->sph ? floor_div(k, d->spd) : INT64_MIN;
+	for (i = 0; i < d->n_fam; i++)
+		d->fam[i]->pre_n = d->fam[i]->pre_m = 0;   /* this hour so far: not seen */
 	return ANALYSIS_OK;
 }
 

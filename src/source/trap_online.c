@@ -41,6 +41,21 @@ static size_t family_index(trap_online *o, const char *family)
 	return i;
 }
 
+/* the end of the minute of the last message stored, or from when none */
+static int64_t history_end(const struct analysis_family *fams, size_t n, int64_t from, int64_t start)
+{
+	int64_t minutes = (start - from) / 60, m, last = -1;
+	size_t f;
+
+	for (f = 0; f < n; f++)
+		for (m = minutes - 1; m > last; m--)
+			if (fams[f].counts[m]) {
+				last = m;
+				break;
+			}
+	return from + (last + 1) * 60;
+}
+
 trap_online *trap_online_new(store *st, int64_t start, double false_alarms, char *err,
 			     size_t errlen)
 {
@@ -70,12 +85,19 @@ trap_online *trap_online_new(store *st, int64_t start, double false_alarms, char
 	analysis_detector_config_default(&cfg);
 	cfg.false_alarms_per_year = false_alarms > 0 ? false_alarms : ANALYSIS_ONLINE_FALSE_ALARMS;
 	o->det = analysis_detector_new(&cfg, from, 60, n, err, errlen);
+	/* The history as far as the store has it: from its last message on,
+	 * the trap was (as far as anyone knows) down, and a silence there is
+	 * the sensor's, not the families': those minutes are skipped, not fed
+	 * as silent (else every family would be ceased at a restart, and
+	 * resume with the first messages). */
 	in.start = from;
-	in.end = start;
+	in.end = history_end(fams, n, from, start);
 	in.step = 60;
 	in.n_families = n;
 	in.families = fams;
-	if (!o->det || (n && analysis_detector_seed(o->det, &in, err, errlen) != ANALYSIS_OK)) {
+	if (!o->det ||
+	    (n && in.end > in.start && analysis_detector_seed(o->det, &in, err, errlen) != ANALYSIS_OK) ||
+	    analysis_detector_skip(o->det, start, err, errlen) != ANALYSIS_OK) {
 		free(fams);
 		store_series_free(&s);
 		trap_online_free(o);

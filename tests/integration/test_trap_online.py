@@ -3,7 +3,10 @@ the last four days of two families (written by the simulator up to this
 minute, ingested), one of which stopped three hours ago; the trap seeds its
 detector from that history at start, and /metrics says, from the first
 scrape, the one active and the other ceased; and `report` over that store
-ends its period now, so the family still sending is not read as ceased. (The minute-by-minute decisions
+ends its period now, so the family still sending is not read as ceased.
+Then the same families in a store that ends two hours ago (the trap was
+down): the minutes since are not silence, so only the family that had
+stopped before is ceased. (The minute-by-minute decisions
 with a simulated clock are tests/unit/test_trap_online.c.)"""
 import datetime
 import json
@@ -18,9 +21,13 @@ from test_trap import Trap  # noqa: E402
 now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
 iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
 d = tmpdir()
-conf = os.path.join(d, "recent.conf")
-with open(conf, "w") as f:
-    f.write("""# illustrative families, for this test only
+def write_conf(path, end):
+    with open(path, "w") as f:
+        f.write(CONF % (iso(end - datetime.timedelta(days=4)), iso(end),
+                        iso(now - datetime.timedelta(hours=3))))
+
+
+CONF = ("""# illustrative families, for this test only
 [scenario]
 name = recent
 title = The last four days, one family stopped three hours ago
@@ -58,7 +65,9 @@ header = From: {sfirst} <{from}>
 header = Subject: {subject}
 header = To: <{rcpt}>
 header = X-Mailer: Illustrative 1.0
-""" % (iso(now - datetime.timedelta(days=4)), iso(now), iso(now - datetime.timedelta(hours=3))))
+""")
+conf = os.path.join(d, "recent.conf")
+write_conf(conf, now)
 
 kb = os.path.join(d, "kb")
 for fam in ("egret", "ibis"):
@@ -67,13 +76,20 @@ for fam in ("egret", "ibis"):
     check(p.returncode == 0, "sandbox samples of " + fam, p)
     p = run("learn", "--family", fam, "--kb", kb, sample)
     check(p.returncode == 0, "learn " + fam, p)
-mbox = os.path.join(d, "history.mbox")
-p = run("simulate", "--scenario", conf, "--seed", "2", "--out", mbox)
-check(p.returncode == 0, "simulate the history", p)
-db = os.path.join(d, "trap.db")
-p = run("ingest", "--quiet", "--kb", kb, "--db", "sqlite:" + db, mbox)
-check(p.returncode == 0, "ingest the history", p)
-os.chmod(d, 0o755)
+
+
+def history(where, conf, seed):
+    """The scenario's traffic, simulated and ingested: (its mbox, the store)."""
+    mbox, db = os.path.join(where, "history.mbox"), os.path.join(where, "trap.db")
+    p = run("simulate", "--scenario", conf, "--seed", str(seed), "--out", mbox)
+    check(p.returncode == 0, "simulate the history in " + where, p)
+    p = run("ingest", "--quiet", "--kb", kb, "--db", "sqlite:" + db, mbox)
+    check(p.returncode == 0, "ingest the history in " + where, p)
+    os.chmod(where, 0o755)
+    return mbox, db
+
+
+mbox, db = history(d, conf, 2)
 os.chmod(kb, 0o755)
 
 # the report over a live store: its period ends now, not at the end of the
@@ -87,14 +103,33 @@ if p.returncode == 0:
     check(rep["period"]["to"] <= iso(now + datetime.timedelta(minutes=2)),
           "the period ends now: %s" % rep["period"]["to"])
 
-trap = Trap("--kb", kb, db=db)
-try:
-    check(trap.metric("spamtide_trap_family_state", 'family="egret"') == 1,
-          "egret, sending until now, is active:\n" + trap.metrics())
-    check(trap.metric("spamtide_trap_family_state", 'family="ibis"') == 2,
-          "ibis, silent for three hours, has ceased")
-    log = open(trap.logpath).read()
-    check(re.search(r"online detector: ibis ceased", log) is not None, "the log says so: " + log[-2000:])
-finally:
-    check(trap.stop() == 0, "the trap stops cleanly on SIGTERM")
+def states(db, what):
+    """The trap started on db: each family's state in /metrics, and its log."""
+    trap = Trap("--kb", kb, db=db)
+    try:
+        got = {fam: trap.metric("spamtide_trap_family_state", 'family="%s"' % fam)
+               for fam in ("egret", "ibis")}
+        log = open(trap.logpath).read()
+    finally:
+        check(trap.stop() == 0, "%s: the trap stops cleanly on SIGTERM" % what)
+    return got, log
+
+
+got, log = states(db, "seeded until now")
+check(got["egret"] == 1, "egret, sending until now, is active (%r)" % got)
+check(got["ibis"] == 2, "ibis, silent for three hours, has ceased (%r)" % got)
+check(re.search(r"online detector: ibis ceased", log) is not None, "the log says so: " + log[-2000:])
+
+# A trap that was down for the last two hours: its store ends then. That
+# silence is the sensor's: egret, sending until the store ends, is still
+# active at the restart (not ceased, to resume with its first message);
+# ibis had stopped an hour before the store ends, and has ceased.
+down = os.path.join(d, "down")
+os.makedirs(down)
+conf2 = os.path.join(down, "down.conf")
+write_conf(conf2, now - datetime.timedelta(hours=2))
+mbox2, db2 = history(down, conf2, 3)
+got, log = states(db2, "down for two hours")
+check(got["egret"] == 1, "after two hours down, egret is active, not ceased (%r)" % got)
+check(got["ibis"] == 2, "ibis, which stopped before the trap did, has ceased (%r)" % got)
 finish()

@@ -480,6 +480,86 @@ static void test_weekly(void **state)
 	synth_free(&s);
 }
 
+/*
+ * The sensor down for a while (analysis_detector_skip): the skipped minutes
+ * are no family's silence. A steady family sends before and after a gap of
+ * five hours across midnight, and after one of thirty days: nothing is
+ * raised for it. A family that stopped before the first gap has ceased.
+ */
+static void test_skip(void **state)
+{
+	static const struct synth_family fams[] = {
+		{ .name = "steady", .rate = 120, .diurnal = 0.2, .peak_hour = 12, .sleep_from = -1, .k_min = 4,
+		  .k_hour = 20, .day_sd = 0.05 },
+		{ .name = "stopper", .rate = 90, .diurnal = 0.2, .peak_hour = 15, .sleep_from = -1, .k_min = 4,
+		  .k_hour = 20, .day_sd = 0.05, .n_changes = 1, .changes = { { SYNTH_CEASE, 4.5, 0 } } },
+	};
+	enum { NF = 2, DAYS = 8 };
+	struct synth_series s;
+	struct analysis_detector *d;
+	struct analysis_event ev[16];
+	int64_t start, t, gap1_from, gap1_to, gap2_from, gap2_to;
+	uint32_t row[NF];
+	size_t got, i, steady_events = 0, stopper_ceased = 0;
+	char err[256], a[TIME_ISO_LEN];
+
+	(void)state;
+	start = time_from_parts(2011, 3, 1, 0, 0, 0);
+	synth_generate(&s, start, DAYS, fams, NF, 23);
+	d = analysis_detector_new(NULL, start, 60, NF, err, sizeof(err));
+	assert_non_null(d);
+	gap1_from = start + (int64_t)(4.9 * 86400) / 60 * 60;
+	gap1_to = gap1_from + 5 * 3600;
+	gap2_from = start + 6 * 86400 + 7 * 3600;
+	gap2_to = gap2_from + 30 * 86400;
+	for (t = start; t < start + DAYS * 86400; t += 60) {
+		size_t k = (size_t)((t - start) / 60);
+
+		if (t == gap1_from) {
+			assert_int_equal(analysis_detector_skip(d, gap1_to, err, sizeof(err)), ANALYSIS_OK);
+			t = gap1_to - 60;
+			continue;
+		}
+		if (t == gap2_from) {
+			/* thirty days down, then the two days left, thirty days on */
+			assert_int_equal(analysis_detector_skip(d, gap2_to, err, sizeof(err)), ANALYSIS_OK);
+			break;
+		}
+		row[0] = s.counts[0][k];
+		row[1] = s.counts[1][k];
+		assert_int_equal(analysis_detector_feed(d, t, row, err, sizeof(err)), ANALYSIS_OK);
+		got = analysis_detector_poll(d, ev, 16);
+		for (i = 0; i < got; i++) {
+			print_message("  %s %s at %s\n", fams[ev[i].family].name, type_name(ev[i].type),
+				      time_format_iso(ev[i].at, a));
+			steady_events += ev[i].family == 0;
+			stopper_ceased += ev[i].family == 1 && ev[i].type == ANALYSIS_EVENT_CEASED;
+		}
+	}
+	/* the misuse of skip: back in time, misaligned */
+	assert_int_equal(analysis_detector_skip(d, start, err, sizeof(err)), ANALYSIS_EINVAL);
+	assert_int_equal(analysis_detector_skip(d, gap2_to + 30, err, sizeof(err)), ANALYSIS_EINVAL);
+	for (t = gap2_to; t < gap2_to + 2 * 86400; t += 60) {
+		size_t k = (size_t)((t - gap2_to) / 60 + (gap2_from - start) / 60);
+
+		row[0] = k < s.n_minutes ? s.counts[0][k] : s.counts[0][k % 1440 + 1440];
+		row[1] = 0;
+		assert_int_equal(analysis_detector_feed(d, t, row, err, sizeof(err)), ANALYSIS_OK);
+		got = analysis_detector_poll(d, ev, 16);
+		for (i = 0; i < got; i++) {
+			print_message("  after 30 days: %s %s at %s\n", fams[ev[i].family].name,
+				      type_name(ev[i].type), time_format_iso(ev[i].at, a));
+			steady_events += ev[i].family == 0;
+		}
+	}
+	assert_int_equal(steady_events, 0);
+	assert_int_equal(stopper_ceased, 1);
+	assert_int_equal(analysis_detector_state(d, 0), ANALYSIS_STATE_ACTIVE);
+	assert_int_equal(analysis_detector_state(d, 1), ANALYSIS_STATE_CEASED);
+	analysis_detector_free(d);
+	synth_free(&s);
+}
+
 static void test_degenerate(void **state)
 {
 	static uint32_t zeros[3 * 1440];
@@ -515,6 +595,7 @@ int main(void)
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
 		cmocka_unit_test(test_weekly),
+		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_degenerate),
 	};
 
