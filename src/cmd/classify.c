@@ -12,6 +12,8 @@
 #include "cmd/cmd.h"
 #include "cmd/inputs.h"
 #include "cmd/truth.h"
+#include "render/render.h"
+#include "util/buf.h"
 #include "mail/features.h"
 #include "pipeline/pipeline.h"
 #include "util/timeutil.h"
@@ -43,7 +45,7 @@ struct classify {
 	int status;
 	char err[512];
 	json_t *line;              /* the JSON line's object, reused */
-	char text[16384];          /* and its text */
+	struct buf text;           /* and its text */
 };
 
 static json_t *str_or_null(const char *s)
@@ -76,7 +78,7 @@ static void print_json(struct classify *c, const char *name, const struct pipeli
 	const struct mail_features *f = r->features;
 	json_t *o, *ev;
 	char ts[TIME_ISO_LEN];
-	size_t i, n;
+	size_t i;
 
 	if (!c->line)
 		c->line = json_object();
@@ -94,22 +96,9 @@ static void print_json(struct classify *c, const char *name, const struct pipeli
 	for (i = 0; i < r->attribution->nevidence; i++)
 		json_array_append_new(ev, str_or_null(r->attribution->evidence[i]));
 	json_object_set_new(o, "evidence", ev);
-	n = json_dumpb(o, c->text, sizeof(c->text) - 1,
-		       JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4));
-	if (n > 0 && n < sizeof(c->text)) {
-		c->text[n++] = '\n';
-		fwrite(c->text, 1, n, stdout);
-	} else if (n > 0) {
-		/* a line longer than the buffer (long names): the slow way */
-		char *big = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
-					  JSON_REAL_PRECISION(4));
-
-		if (big) {
-			fputs(big, stdout);
-			fputc('\n', stdout);
-			free(big);
-		}
-	}
+	if (render_json_value(stdout, o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4),
+			      &c->text) == 0)
+		fputc('\n', stdout);
 }
 
 static void print_text(const char *name, const struct pipeline_result *r)
@@ -160,7 +149,8 @@ int cmd_classify(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct classify c = { .in = { .cmd = "classify", .progress = false }, .status = CMD_OK };
+	struct classify c = { .in = { .cmd = "classify", .progress = false }, .status = CMD_OK,
+			     .text = BUF_INIT };
 	const char *kbdir = cmd_default_kb, *truth_path = NULL;
 	struct pipeline_options popt = { 0 };
 	attrib_kb *kb;
@@ -218,6 +208,7 @@ int cmd_classify(int argc, char **argv)
 	}
 	pipeline_free(c.pl);
 	json_decref(c.line);
+	buf_free(&c.text);
 	attrib_kb_free(kb);
 	mail_shutdown();
 	inputs_free(&c.in);

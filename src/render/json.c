@@ -8,7 +8,6 @@
 
 #include "render/render.h"
 #include "util/timeutil.h"
-#include "util/xalloc.h"
 #include "util/banned.h"
 
 static json_t *iso(int64_t t)
@@ -73,8 +72,8 @@ static int series_member(const struct report *r, FILE *out)
 {
 	json_t *point = json_object(), *fam = json_object(), *t = json_string(""),
 	       *total = json_integer(0), **vals = calloc(r->nfamilies + 1, sizeof(json_t *));
-	size_t i, k, cap = 4096, need;
-	char *text = xmalloc(cap);
+	size_t i, k;
+	struct buf text = BUF_INIT;
 	int rc = 0;
 	char ts[TIME_ISO_LEN];
 
@@ -93,17 +92,9 @@ static int series_member(const struct report *r, FILE *out)
 			json_integer_set(vals[k], (json_int_t)(r->points[i].by_family ?
 							       r->points[i].by_family[k] : 0));
 		fputs(i ? ",\n    " : "\n    ", out);
-		/* into memory, then one write: json_dumpf writes token by token */
-		need = json_dumpb(point, text, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		if (need > cap) {
-			cap = need * 2;
-			text = xrealloc(text, cap);
-			need = json_dumpb(point, text, cap, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		}
-		if (need == 0 || fwrite(text, 1, need, out) != need)
-			rc = -1;
+		rc = render_json_value(out, point, JSON_COMPACT | JSON_PRESERVE_ORDER, &text);
 	}
-	free(text);
+	buf_free(&text);
 	fputs(r->npoints ? "\n  ]},\n" : "]},\n", out);
 	for (k = 0; k < r->nfamilies; k++)
 		json_decref(vals[k]);
@@ -113,6 +104,21 @@ static int series_member(const struct report *r, FILE *out)
 	json_decref(fam);
 	json_decref(point);
 	return rc;
+}
+
+int render_json_value(FILE *out, const json_t *v, size_t flags, struct buf *scratch)
+{
+	size_t need;
+
+	buf_grow(scratch, 4096);
+	need = json_dumpb(v, scratch->data, scratch->cap - 1, flags);
+	if (need >= scratch->cap) {
+		buf_grow(scratch, need + 1);
+		need = json_dumpb(v, scratch->data, scratch->cap - 1, flags);
+	}
+	if (need == 0 || need >= scratch->cap || fwrite(scratch->data, 1, need, out) != need)
+		return -1;
+	return 0;
 }
 
 int render_json(const struct report *r, FILE *out)

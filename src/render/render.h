@@ -124,6 +124,14 @@ void report_free(struct report *r);
 const char *report_bucket_name(int seconds);
 
 int render_json(const struct report *r, FILE *out);
+/*
+ * render_json_value: one JSON value (jansson's json_t) as text, written to
+ * out in one fwrite, through scratch (kept by the caller between calls:
+ * json_dumpf would write it token by token, json_dumps allocate each time).
+ * No newline added. 0, or -1 when it cannot be dumped or written.
+ */
+struct json_t;
+int render_json_value(FILE *out, const struct json_t *v, size_t flags, struct buf *scratch);
 int render_text(const struct report *r, FILE *out);
 int render_csv(const struct report *r, FILE *out);
 /*
