@@ -55,11 +55,7 @@ static int bin_of_index(const struct ctx *c, int64_t i)
 /* the weekly factor of slot i's day, as the detector had it */
 static double weekly(const struct ctx *c, const double *wf, int64_t i)
 {
-	int64_t abs = c->in->start / c->in->step + i, day = abs / c->spd;
-
-	if (abs % c->spd != 0 && abs < 0)
-		day--;
-	return wf[an_weekday(day)];
+	return wf[an_weekday(an_floor(c->in->start + i * c->in->step, AN_DAY) / AN_DAY)];
 }
 
 static double count_sum(const struct ctx *c, size_t f, int64_t from, int64_t to)
