@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	int64_t start = time_from_parts(2011, 1, 1, 0, 0, 0);
 	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
 	struct analysis_family *fa = calloc(nf, sizeof(*fa));
-	struct analysis_input in;
+	struct analysis_input in = { 0 };
 	double secs;
 
 	if (days < 7 || nf < 1) {

@@ -91,16 +91,26 @@ struct analysis_family {
 	struct analysis_hll *const *clients;    /* per hour, or NULL */
 };
 
+/* Slots [from, to) no sensor watched (a trap that was down): the event
+ * detector skips them (analysis_detector_skip), so no silence grows there.
+ * Both ends are multiples of the input's step. */
+struct analysis_gap {
+	int64_t from, to;
+};
+
 /*
  * The period [start, end) in UTC seconds, both multiples of step; step is 60
  * (minute counts: events at minute resolution) or 3600 (hourly counts: events
  * at hour resolution, for long periods). Totals are the sums over families.
+ * gaps (n_gaps of them, may be 0) lie inside the period, sorted, apart.
  */
 struct analysis_input {
 	int64_t start, end;
 	int step;
 	size_t n_families;
 	const struct analysis_family *families;
+	const struct analysis_gap *gaps;
+	size_t n_gaps;
 };
 
 enum analysis_unit {

@@ -1713,13 +1713,22 @@ enum analysis_status analysis_detector_skip(struct analysis_detector *d, int64_t
 
 void an_detector_feed_input(struct analysis_detector *d, const struct analysis_input *in)
 {
-	size_t n = analysis_input_slots(in), i, f;
+	size_t n = analysis_input_slots(in), i, f, g = 0;
 	uint32_t *row = xcalloc(d->n_fam ? d->n_fam : 1, sizeof(uint32_t));
 
 	for (i = 0; i < n; i++) {
+		int64_t t = in->start + (int64_t)i * d->step;
+
+		if (g < in->n_gaps && t == in->gaps[g].from) {
+			/* the sensor was down: skipped, not silent */
+			analysis_detector_skip(d, in->gaps[g].to, NULL, 0);
+			i = (size_t)((in->gaps[g].to - in->start) / d->step) - 1;
+			g++;
+			continue;
+		}
 		for (f = 0; f < d->n_fam; f++)
 			row[f] = in->families[f].counts[i];
-		analysis_detector_feed(d, in->start + (int64_t)i * d->step, row, NULL, 0);
+		analysis_detector_feed(d, t, row, NULL, 0);
 	}
 	free(row);
 }

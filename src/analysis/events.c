@@ -37,7 +37,14 @@ struct ctx {
 	const struct analysis_input *in;
 	const struct analysis_detector_config *cfg;
 	int64_t n_slots, spd, spb, sph;
+	unsigned char *down;    /* [n_slots]: 1 in the input's gaps; NULL when none */
 };
+
+/* slot i lies in a gap: nothing was watched, nothing expected */
+static bool is_down(const struct ctx *c, int64_t i)
+{
+	return c->down && c->down[i];
+}
 
 static int64_t slot_of(const struct ctx *c, int64_t t)
 {
@@ -83,7 +90,8 @@ static void window(const struct ctx *c, size_t f, const float *prof, const doubl
 	*mu = xmalloc((n ? n : 1) * sizeof(double));
 	for (i = 0; i < n; i++) {
 		(*x)[i] = c->in->families[f].counts[w0 + (int64_t)i];
-		(*mu)[i] = level * prof[bin_of_index(c, w0 + (int64_t)i)] * weekly(c, wf, w0 + (int64_t)i);
+		(*mu)[i] = is_down(c, w0 + (int64_t)i) ? 0 :
+			   level * prof[bin_of_index(c, w0 + (int64_t)i)] * weekly(c, wf, w0 + (int64_t)i);
 		if ((*mu)[i] <= 0)
 			(*mu)[i] = 1e-9;
 	}
@@ -112,7 +120,11 @@ static double silence_surprise(const struct ctx *c, size_t f, const struct an_ev
 
 	for (i = w0; i < w1; i++) {
 		int64_t t = c->in->start + i * c->in->step, b = (c->in->start / c->in->step + i) / c->sph;
-		double mu = ex->level * ex->cess[bin_of_index(c, i)] * weekly(c, ex->wf, i);
+		double mu;
+
+		if (is_down(c, i))
+			continue;
+		mu = ex->level * ex->cess[bin_of_index(c, i)] * weekly(c, ex->wf, i);
 
 		if (b != block) {
 			if (lam_b > 0)
@@ -251,7 +263,8 @@ static void refine_level(const struct ctx *c, struct analysis_event *ev, const s
 
 		for (k = s0; k < s0 + c->sph; k++) {
 			hx[i] += c->in->families[ev->family].counts[k];
-			he[i] += ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k);
+			if (!is_down(c, k))
+				he[i] += ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k);
 		}
 	}
 	/* the two-level change point of the hourly counts, within a day of the
@@ -288,7 +301,7 @@ static void refine_level(const struct ctx *c, struct analysis_event *ev, const s
 			s1 = c->n_slots - 1;
 		for (k = s0; k <= s1; k++) {
 			double x = c->in->families[ev->family].counts[k],
-			       mu = ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k);
+			       mu = is_down(c, k) ? 0 : ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k);
 
 			if (cum > best_v) {
 				best_v = cum;
@@ -317,6 +330,17 @@ static double total_between(const struct analysis_input *in, const double *tot, 
 	return s;
 }
 
+/* [from, to) meets one of the input's gaps: its total is not what was sent */
+static bool meets_gap(const struct analysis_input *in, int64_t from, int64_t to)
+{
+	size_t g;
+
+	for (g = 0; g < in->n_gaps; g++)
+		if (in->gaps[g].from < to && in->gaps[g].to > from)
+			return true;
+	return false;
+}
+
 static void impact_from_totals(const struct analysis_input *in, const double *tot, int64_t at,
 			       struct analysis_impact *out)
 {
@@ -326,7 +350,7 @@ static void impact_from_totals(const struct analysis_input *in, const double *to
 
 	out->total_change_day_over_day = out->total_change_vs_baseline = NAN;
 	out->lo95 = out->hi95 = NAN;
-	if (day >= in->start && day + 2 * AN_DAY <= in->end) {
+	if (day >= in->start && day + 2 * AN_DAY <= in->end && !meets_gap(in, day, day + 2 * AN_DAY)) {
 		double d0 = total_between(in, tot, day, day + AN_DAY);
 		double d1 = total_between(in, tot, day + AN_DAY, day + 2 * AN_DAY);
 
@@ -337,7 +361,7 @@ static void impact_from_totals(const struct analysis_input *in, const double *to
 	if (to > in->end)
 		to = in->end;
 	len = to - from;
-	if (len < 6 * AN_HOUR)
+	if (len < 6 * AN_HOUR || meets_gap(in, from, to))
 		return;
 	o = total_between(in, tot, from, to);
 	for (i = 1; i <= BASELINE_DAYS; i++) {
@@ -346,6 +370,8 @@ static void impact_from_totals(const struct analysis_input *in, const double *to
 
 		if (bf < in->start)
 			break;
+		if (meets_gap(in, bf, bf + len))
+			continue;
 		b = total_between(in, tot, bf, bf + len);
 		if (b > 0)
 			y[n++] = log(b);
@@ -387,7 +413,8 @@ static double level_between(const struct ctx *c, size_t f, const float *prof, co
 
 	*o = count_sum(c, f, a, b);
 	for (i = a < 0 ? 0 : a; i < b && i < c->n_slots; i++)
-		e += prof[bin_of_index(c, i)] * weekly(c, wf, i);
+		if (!is_down(c, i))
+			e += prof[bin_of_index(c, i)] * weekly(c, wf, i);
 	return e > 0 ? *o / e : 0;
 }
 
@@ -451,7 +478,8 @@ static int cmp_event(const void *pa, const void *pb)
  */
 #define HINDSIGHT_DAYS 62
 
-static void hindsight_weekly(struct analysis_detector *d, const struct analysis_input *in)
+static void hindsight_weekly(struct analysis_detector *d, const struct analysis_input *in,
+			     const unsigned char *down)
 {
 	int64_t spd = AN_DAY / in->step, first = (in->start + AN_DAY - 1) / AN_DAY;
 	int64_t last = in->end / AN_DAY;      /* exclusive */
@@ -472,9 +500,12 @@ static void hindsight_weekly(struct analysis_detector *d, const struct analysis_
 			int64_t s0 = ((first + (int64_t)i) * AN_DAY - in->start) / in->step, k;
 
 			tot[i] = 0;
-			for (k = s0; k < s0 + spd; k++)
-				tot[i] += x[k];
 			valid[i] = true;
+			for (k = s0; k < s0 + spd; k++) {
+				tot[i] += x[k];
+				if (down && down[k])
+					valid[i] = false;   /* a day the sensor was partly down */
+			}
 		}
 		switch (an_weekly_factors(tot, valid, nd, first, wf)) {
 		case AN_WEEK_FOUND:
@@ -516,9 +547,16 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	d = analysis_detector_new(&cfg, in->start, in->step, in->n_families, err, errlen);
 	if (!d)
 		return ANALYSIS_EINVAL;
-	hindsight_weekly(d, in);
-	an_detector_feed_input(d, in);
 	ns = analysis_input_slots(in);
+	c.down = NULL;
+	if (in->n_gaps) {
+		c.down = xcalloc(ns, 1);
+		for (i = 0; i < in->n_gaps; i++)
+			memset(c.down + (in->gaps[i].from - in->start) / in->step, 1,
+			       (size_t)((in->gaps[i].to - in->gaps[i].from) / in->step));
+	}
+	hindsight_weekly(d, in, c.down);
+	an_detector_feed_input(d, in);
 	c.in = in;
 	c.cfg = &cfg;
 	c.n_slots = (int64_t)ns;
@@ -563,6 +601,7 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 		free(ex[i].cess);
 	}
 	free(ex);
+	free(c.down);
 	/* the pairs dropped in hindsight leave */
 	for (i = kept = 0; i < n; i++)
 		if (ev[i].family != SIZE_MAX)

@@ -145,7 +145,7 @@ struct an_event_extra {
 };
 
 /* an_detector_feed_input: every slot of in (same step and families as d,
- * starting at its next slot) into the detector. */
+ * starting at its next slot) into the detector; its gaps are skipped. */
 void an_detector_feed_input(struct analysis_detector *d, const struct analysis_input *in);
 /* an_detector_take: the queued events with their extras (arrays of n,
  * caller frees them and each extra's profiles). */

@@ -56,7 +56,7 @@ enum analysis_status analysis_report(const struct store_series *s,
 	struct analysis_family *fams = NULL;
 	struct analysis_hll ***period_clients = NULL;
 	struct fam *fm = NULL;
-	struct analysis_input in;
+	struct analysis_input in = { 0 };
 	struct analysis_shares shares = { 0 };
 	struct analysis_daily daily = { 0 };
 	struct analysis_series series = { 0 }, hourly = { 0 };
@@ -122,6 +122,10 @@ enum analysis_status analysis_report(const struct store_series *s,
 	in.step = s->step;
 	in.n_families = nf;
 	in.families = fams;
+	in.gaps = s->gaps;
+	in.n_gaps = s->n_gaps;
+	r->unwatched = s->unwatched;
+	r->unwatched_spans = s->n_gaps;
 	if (nf == 0 || s->nslots == 0) {
 		r->empty = true;
 		goto done;

@@ -140,6 +140,16 @@ enum analysis_status analysis_input_check(const struct analysis_input *in, char 
 		if (!in->families[f].name)
 			return an_err(err, errlen, ANALYSIS_EINVAL, "family %zu has no name", f);
 	}
+	if (in->n_gaps && !in->gaps)
+		return an_err(err, errlen, ANALYSIS_EINVAL, "no gap array");
+	for (f = 0; f < in->n_gaps; f++) {
+		const struct analysis_gap *g = &in->gaps[f];
+
+		if (g->from % in->step != 0 || g->to % in->step != 0 || g->from >= g->to ||
+		    g->from < in->start || g->to > in->end || (f > 0 && g->from <= in->gaps[f - 1].to))
+			return an_err(err, errlen, ANALYSIS_EINVAL,
+				      "gap %zu is not an aligned span inside the period, after the one before", f);
+	}
 	return ANALYSIS_OK;
 }
 

@@ -95,6 +95,8 @@ struct report {
 	struct report_totals total;
 	struct report_sensor *sensors;
 	size_t nsensors;
+	int64_t unwatched;              /* seconds of the period no trap watched */
+	size_t unwatched_spans;         /* in how many stretches */
 	struct report_family *families;
 	size_t nfamilies;
 	struct report_event *events;

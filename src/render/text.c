@@ -43,6 +43,10 @@ static void sentence_event(const struct report_event *e, struct buf *out)
 	buf_addch(out, '\n');
 }
 
+/* a trap's downtime worth a sentence (the minute since its last sign of
+ * life, at the end of a live store's period, is not) */
+#define UNWATCHED_TOLD (10 * 60)
+
 void report_summary(const struct report *r, struct buf *out)
 {
 	char b1[32], b2[32], b3[32], b4[32];
@@ -56,6 +60,10 @@ void report_summary(const struct report *r, struct buf *out)
 		   "%zu sensor%s.\n", render_grouped(r->total.messages, b1, sizeof(b1)),
 		   render_grouped(r->total.recipients, b2, sizeof(b2)), render_grouped(r->total.bytes, b3, sizeof(b3)),
 		   render_grouped(r->total.clients, b4, sizeof(b4)), r->nsensors, r->nsensors == 1 ? "" : "s");
+	if (r->unwatched >= UNWATCHED_TOLD)
+		buf_printf(out, "No trap watched for %.1f hours of this period (%zu stretch%s): silence "
+			   "there is not read as any family's.\n", (double)r->unwatched / 3600,
+			   r->unwatched_spans, r->unwatched_spans == 1 ? "" : "es");
 	if (r->nfamilies) {
 		const struct report_family *top = &r->families[0];
 

@@ -453,6 +453,8 @@ static void on_minute(evutil_socket_t fd, short what, void *arg)
 	}
 	if (t->opt.on_minute)
 		t->opt.on_minute(t->opt.minute_ctx, &m);
+	if (t->writer)
+		trap_writer_mark_up(t->writer);
 	if (t->minute_rejected)
 		log_info("%llu connections refused in the last minute (too many connections)",
 			 (unsigned long long)t->minute_rejected);
@@ -1252,6 +1254,7 @@ enum trap_status trap_open(const struct trap_options *opt, trap **out, char *err
 	struct trap *t = xcalloc(1, sizeof(*t));
 	char e[1024], name[128], spool_inside[4096] = "";
 	bool chown_dirs;
+	int64_t up_since;
 	size_t i;
 
 	*out = NULL;
@@ -1348,6 +1351,10 @@ enum trap_status trap_open(const struct trap_options *opt, trap **out, char *err
 			log_info("online detector: %s %s", trap_online_family(t->online, f),
 				 state == 1 ? "active" : state == 2 ? "ceased" : "learning");
 		}
+	/* this run begins: from now on the store knows the trap is watching */
+	up_since = wall_ms() / 1000;
+	if (store_mark_up(t->st, opt->sensor, up_since, up_since, e, sizeof(e)) != STORE_OK)
+		return fail(t, err, errlen, "%s", e);
 	t->kb = attrib_kb_load(opt->kb, e, sizeof(e));
 	if (!t->kb)
 		return fail(t, err, errlen, "knowledge base: %s", e);
@@ -1403,6 +1410,7 @@ enum trap_status trap_open(const struct trap_options *opt, trap **out, char *err
 		struct trap_writer_config wc = {
 			.st = t->st, .spool = &t->spool, .sensor = opt->sensor,
 			.hostname = t->hostname, .kb = t->kb, .notify_fd = t->efd,
+			.up_since = up_since,
 		};
 
 		t->writer = trap_writer_start(&wc, e, sizeof(e));

@@ -76,6 +76,7 @@ struct trap_writer_config {
 	const char *hostname;
 	attrib_kb *kb;                /* the writer's (may be NULL) */
 	int notify_fd;                /* an eventfd: written after each batch */
+	int64_t up_since;             /* this run's start (store_mark_up), UTC seconds */
 };
 
 trap_writer *trap_writer_start(const struct trap_writer_config *cfg, char *err, size_t errlen);
@@ -89,6 +90,9 @@ struct trap_job *trap_writer_take_done(trap_writer *w);
 void trap_writer_in_data(trap_writer *w, long n);
 /* trap_writer_set_kb: use kb from the next batch on (the writer frees the old one). */
 void trap_writer_set_kb(trap_writer *w, attrib_kb *kb);
+/* trap_writer_mark_up: record in the store, soon, that the trap is up now
+ * (every commit does too; this is for the quiet minutes). */
+void trap_writer_mark_up(trap_writer *w);
 /* trap_writer_stop: finish what is queued, stop the thread, free it (not the store). */
 void trap_writer_stop(trap_writer *w);
 

@@ -63,7 +63,7 @@ trap_online *trap_online_new(store *st, int64_t start, double false_alarms, char
 	int64_t from = start - (int64_t)TRAP_ONLINE_HISTORY_DAYS * 86400;
 	struct store_series s;
 	struct analysis_family *fams;
-	struct analysis_input in;
+	struct analysis_input in = { 0 };
 	trap_online *o;
 	size_t f, n = 0;
 
@@ -85,16 +85,22 @@ trap_online *trap_online_new(store *st, int64_t start, double false_alarms, char
 	analysis_detector_config_default(&cfg);
 	cfg.false_alarms_per_year = false_alarms > 0 ? false_alarms : ANALYSIS_ONLINE_FALSE_ALARMS;
 	o->det = analysis_detector_new(&cfg, from, 60, n, err, errlen);
-	/* The history as far as the store has it: from its last message on,
-	 * the trap was (as far as anyone knows) down, and a silence there is
-	 * the sensor's, not the families': those minutes are skipped, not fed
-	 * as silent (else every family would be ceased at a restart, and
-	 * resume with the first messages). */
+	/* The history as far as the store knows it was watched: the minutes
+	 * no trap watched (the runs recorded, store.h) are skipped, not fed as
+	 * silent, else every family would be ceased at a restart, and resume
+	 * with the first messages. A store no trap has run on yet (ingested
+	 * archives) was watched up to its last message. */
 	in.start = from;
-	in.end = history_end(fams, n, from, start);
 	in.step = 60;
 	in.n_families = n;
 	in.families = fams;
+	if (s.has_runs) {
+		in.end = start;
+		in.gaps = s.gaps;
+		in.n_gaps = s.n_gaps;
+	} else {
+		in.end = history_end(fams, n, from, start);
+	}
 	if (!o->det ||
 	    (n && in.end > in.start && analysis_detector_seed(o->det, &in, err, errlen) != ANALYSIS_OK) ||
 	    analysis_detector_skip(o->det, start, err, errlen) != ANALYSIS_OK) {

@@ -27,6 +27,10 @@
  * The parse and attribution of a batch overlap its sync, and its commit
  * overlaps both the sync of new/ and the writing of the next batch.
  *
+ * Every commit also moves this run's last sign of life on (store_mark_up),
+ * and so does a minute's heartbeat when nothing is committed, so that a
+ * report knows when the trap was down (store.h).
+ *
  * The answers go back to the loop through the done list and a write to
  * notify_fd (an eventfd). One mutex guards the job queue, the done list,
  * the in-data hint and a knowledge base waiting to be swapped in; a second
@@ -85,6 +89,7 @@ struct trap_writer {
 	pthread_cond_t scv;
 	struct batch *batches, *batches_tail;
 	bool spool_done;              /* the spool thread has exited */
+	bool mark_pending;            /* a heartbeat asked for */
 
 	/* the spool stage's own */
 	struct trap_spool *sp;
@@ -98,6 +103,8 @@ struct trap_writer {
 	attrib_kb *kb;
 	char *sensor;
 	struct buf source;
+	int64_t up_since;
+	bool mark_failed;             /* said once in the log */
 
 	int notify_fd;
 };
@@ -444,6 +451,23 @@ static bool push(struct trap_writer *w, struct trap_job *jobs, char *err, size_t
 	return true;
 }
 
+/* mark_up: this run was up until now (inside the open batch, if any).
+ * A failure is logged, never fails messages: the rows matter more. */
+static void mark_up(struct trap_writer *w)
+{
+	struct timespec ts;
+	char err[512];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (store_mark_up(w->st, w->sensor, w->up_since, (int64_t)ts.tv_sec, err, sizeof(err)) != STORE_OK) {
+		if (!w->mark_failed)
+			log_warn("store: cannot record the uptime: %s", err);
+		w->mark_failed = true;
+	} else {
+		w->mark_failed = false;
+	}
+}
+
 /* wait_batches: until every batch has reached at least state (or failed) */
 static bool wait_batches(struct trap_writer *w, struct batch *batches, enum batch_state state)
 {
@@ -495,6 +519,7 @@ static void store_batches(struct trap_writer *w, struct batch *batches)
 		if (pushed)
 			snprintf(err, sizeof(err), "the spool could not be synced");
 	} else if (pushed) {
+		mark_up(w);
 		committed = pipeline_commit(w->pl, err, sizeof(err)) == PIPELINE_OK;
 	}
 	ok = wait_batches(w, batches, BATCH_DURABLE) && committed;
@@ -537,10 +562,18 @@ static void *store_main(void *arg)
 	for (;;) {
 		struct batch *batches;
 
-		while (!w->batches && !w->spool_done)
+		while (!w->batches && !w->spool_done && !w->mark_pending)
 			pthread_cond_wait(&w->scv, &w->smu);
+		if (!w->batches && w->mark_pending) {
+			w->mark_pending = false;
+			pthread_mutex_unlock(&w->smu);
+			mark_up(w);    /* committed on its own */
+			pthread_mutex_lock(&w->smu);
+			continue;
+		}
 		if (!w->batches)
 			break;
+		w->mark_pending = false;    /* the commit marks */
 		/* every batch handed over meanwhile goes into one commit */
 		batches = w->batches;
 		w->batches = w->batches_tail = NULL;
@@ -549,6 +582,7 @@ static void *store_main(void *arg)
 		pthread_mutex_lock(&w->smu);
 	}
 	pthread_mutex_unlock(&w->smu);
+	mark_up(w);    /* the last sign of life: the trap stops now */
 	return NULL;
 }
 
@@ -566,6 +600,7 @@ trap_writer *trap_writer_start(const struct trap_writer_config *cfg, char *err, 
 	w->sensor = xstrdup(cfg->sensor);
 	w->hostname = xstrdup(cfg->hostname);
 	w->notify_fd = cfg->notify_fd;
+	w->up_since = cfg->up_since;
 	buf_init(&w->header);
 	buf_init(&w->source);
 	pthread_mutex_init(&w->mu, NULL);
@@ -626,6 +661,14 @@ void trap_writer_in_data(trap_writer *w, long n)
 	}
 	w->in_data = n;
 	pthread_mutex_unlock(&w->mu);
+}
+
+void trap_writer_mark_up(trap_writer *w)
+{
+	pthread_mutex_lock(&w->smu);
+	w->mark_pending = true;
+	pthread_cond_signal(&w->scv);
+	pthread_mutex_unlock(&w->smu);
 }
 
 void trap_writer_set_kb(trap_writer *w, attrib_kb *kb)

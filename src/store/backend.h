@@ -30,6 +30,11 @@ struct store_backend {
 	enum store_status (*set_family)(void *impl, int64_t id, const char *family, double confidence,
 					char *err, size_t errlen);
 	enum store_status (*rebuild)(void *impl, int64_t from, int64_t to, char *err, size_t errlen);
+	enum store_status (*mark_up)(void *impl, const char *sensor, int64_t start, int64_t last,
+				     char *err, size_t errlen);
+	enum store_status (*runs)(void *impl, store_runs_fn *fn, void *ctx, char *err, size_t errlen);
+	enum store_status (*last_before)(void *impl, int64_t t, int64_t *last, bool *found,
+					 char *err, size_t errlen);
 };
 
 extern const struct store_backend store_sqlite_backend;

@@ -96,6 +96,87 @@ static void on_campaign(void *ctx, const struct store_campaign *c)
 	sc->messages += c->messages;
 }
 
+/* ---- gaps: the time no trap watched ---- */
+
+struct span {
+	int64_t a, b;     /* [a, b) watched */
+};
+
+struct runs {
+	struct span *v;
+	size_t n, cap;
+};
+
+static void on_run(void *ctx, const struct store_run *r)
+{
+	struct runs *rs = ctx;
+
+	if (r->last < r->start)
+		return;
+	if (rs->n == rs->cap) {
+		rs->cap = rs->cap ? 2 * rs->cap : 16;
+		rs->v = xreallocarray(rs->v, rs->cap, sizeof(*rs->v));
+	}
+	/* a run watched up to a second after its last sign of life */
+	rs->v[rs->n].a = r->start;
+	rs->v[rs->n++].b = r->last + 1;
+}
+
+static void add_gap(struct store_series *s, int64_t a, int64_t b)
+{
+	/* only whole slots: a slot watched in part was watched */
+	a = floor_div(a + s->step - 1, s->step) * s->step;
+	b = floor_div(b, s->step) * s->step;
+	if (a < s->from)
+		a = s->from;
+	if (b > s->to)
+		b = s->to;
+	if (a >= b)
+		return;
+	s->gaps = xreallocarray(s->gaps, s->n_gaps + 1, sizeof(*s->gaps));
+	s->gaps[s->n_gaps].from = a;
+	s->gaps[s->n_gaps++].to = b;
+	s->unwatched += b - a;
+}
+
+/*
+ * The period's gaps: once the store holds runs, the time outside every run
+ * (by start, so the union is one sweep). Before the first run, what was
+ * stored (ingested) counts as watched up to its last message.
+ */
+static enum store_status load_gaps(store *st, struct store_series *s, char *err, size_t errlen)
+{
+	struct runs rs = { 0 };
+	int64_t covered, last;
+	bool found;
+	size_t i;
+
+	if (store_runs(st, on_run, &rs, err, errlen) != STORE_OK) {
+		free(rs.v);
+		return STORE_ERROR;
+	}
+	if (rs.n == 0)
+		return STORE_OK;
+	s->has_runs = true;
+	if (store_last_before(st, rs.v[0].a, &last, &found, err, errlen) != STORE_OK) {
+		free(rs.v);
+		return STORE_ERROR;
+	}
+	/* watched up to here: before the first run, the archive's last message
+	 * (or nothing, when none was stored) */
+	covered = found ? last + 1 : s->from;
+	for (i = 0; i < rs.n && covered < s->to; i++) {
+		if (rs.v[i].a > covered)
+			add_gap(s, covered, rs.v[i].a);
+		if (rs.v[i].b > covered)
+			covered = rs.v[i].b;
+	}
+	if (covered < s->to)
+		add_gap(s, covered, s->to);
+	free(rs.v);
+	return STORE_OK;
+}
+
 enum store_status store_load_series(store *st, int64_t from, int64_t to, bool per_hour_clients,
 				    struct store_series *out, char *err, size_t errlen)
 {
@@ -138,7 +219,8 @@ enum store_status store_load_series(store *st, int64_t from, int64_t to, bool pe
 	    store_hours(st, out->hour0, out->hour0 + (int64_t)out->nhours, on_hour, &l, err,
 			errlen) != STORE_OK ||
 	    store_campaigns(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1,
-			    STORE_TOP_CAMPAIGNS, on_campaign, &l, err, errlen) != STORE_OK) {
+			    STORE_TOP_CAMPAIGNS, on_campaign, &l, err, errlen) != STORE_OK ||
+	    load_gaps(st, out, err, errlen) != STORE_OK) {
 		store_series_free(out);
 		return STORE_ERROR;
 	}
@@ -174,6 +256,7 @@ void store_series_free(struct store_series *s)
 	free(s->hour_clients);
 	free(s->clients);
 	free(s->sensor_messages);
+	free(s->gaps);
 	store_names_free(&s->families);
 	store_names_free(&s->sensors);
 	memset(s, 0, sizeof(*s));

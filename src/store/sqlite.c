@@ -1,12 +1,14 @@
 /*
  * sqlite.c - the embedded store: SQLite in WAL mode.
  *
- * Layout (schema version 1):
+ * Layout (schema version 4):
  *   messages       one row per message: features, attribution, session facts
  *   minute_counts  one row per (sensor, family, UTC day): 1,440 little-endian
  *                  uint32 message counts, so a year of one family is 365 rows
  *   hourly, daily  messages, recipients and bytes per (sensor, family, bucket)
  *   campaign_daily messages per (campaign, family, day)
+ *   uptime         one row per run of a trap: its sensor, start and last
+ *                  sign of life (store_mark_up)
  * The rollups are updated in the same transaction as the rows: a batch
  * accumulates its deltas in memory and applies them once at commit.
  *
@@ -65,8 +67,14 @@ static const char *const migrations[] = {
 	 * twice counts once */
 	"DROP INDEX messages_hash;"
 	"CREATE UNIQUE INDEX messages_hash ON messages(hash, ts) WHERE hash IS NOT NULL;",
+	/* 4: when a trap watched, so that its downtime is not read as silence */
+	"CREATE TABLE uptime (sensor_id INTEGER NOT NULL, start INTEGER NOT NULL,"
+	"  last INTEGER NOT NULL, PRIMARY KEY (sensor_id, start)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
+/* the oldest layout a reader can read as it is (what came later, the
+ * uptime, it reads as absent): a report needs no write access */
+#define READABLE_FROM 3
 
 /* ---- in-memory deltas of a batch ---- */
 
@@ -165,7 +173,7 @@ struct name_cache {
 enum sq_stmt {
 	ST_MINUTES_GET, ST_MINUTES_PUT, ST_CLIENTS_GET, ST_CLIENTS_PUT, ST_HOURLY, ST_DAILY,
 	ST_CAMPAIGN, ST_NAME_INSERT_SENSORS, ST_NAME_SELECT_SENSORS, ST_NAME_INSERT_FAMILIES,
-	ST_NAME_SELECT_FAMILIES, ST_COUNT
+	ST_NAME_SELECT_FAMILIES, ST_UPTIME, ST_COUNT
 };
 
 struct sq {
@@ -173,6 +181,7 @@ struct sq {
 	sqlite3_stmt *stmts[ST_COUNT];
 	char *path;
 	enum store_mode mode;
+	int version;            /* the layout's, once open */
 	bool in_batch;
 	sqlite3_stmt *insert;
 	struct delta_map minutes, hours, days, campaigns;
@@ -246,7 +255,8 @@ static enum store_status migrate(struct sq *s, char *err, size_t errlen)
 			 "understands (%d); upgrade spamtide", s->path, v, (int)NMIGRATIONS);
 		return STORE_ERROR;
 	}
-	if (v == (int)NMIGRATIONS)
+	s->version = v;
+	if (v == (int)NMIGRATIONS || (s->mode == STORE_READ && v >= READABLE_FROM))
 		return STORE_OK;
 	if (s->mode == STORE_READ) {
 		snprintf(err, errlen, "%s: schema version %d is older than %d; run 'spamtide "
@@ -270,6 +280,7 @@ static enum store_status migrate(struct sq *s, char *err, size_t errlen)
 		exec(s, "ROLLBACK");
 		return st;
 	}
+	s->version = (int)NMIGRATIONS;
 	return STORE_OK;
 }
 
@@ -1015,6 +1026,77 @@ static enum store_status sq_rebuild(void *impl, int64_t from, int64_t to, char *
 	return STORE_OK;
 }
 
+static enum store_status sq_mark_up(void *impl, const char *sensor, int64_t start, int64_t last,
+				   char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	int id, rc;
+
+	id = name_id(s, &s->sensors, "sensors", sensor);
+	if (id < 0)
+		return fail(s, err, errlen, "storing a name");
+	st = stmt(s, ST_UPTIME, "INSERT INTO uptime(sensor_id, start, last) VALUES (?1, ?2, ?3)"
+		  " ON CONFLICT(sensor_id, start) DO UPDATE SET last = max(last, excluded.last)");
+	if (!st)
+		return fail(s, err, errlen, "recording the uptime");
+	sqlite3_bind_int(st, 1, id);
+	sqlite3_bind_int64(st, 2, start);
+	sqlite3_bind_int64(st, 3, last);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "recording the uptime");
+	return STORE_OK;
+}
+
+static enum store_status sq_runs(void *impl, store_runs_fn *fn, void *ctx, char *err,
+				 size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (s->version < 4)
+		return STORE_OK;     /* written before traps recorded their runs */
+	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, start, last FROM uptime ORDER BY start",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading the uptime");
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_run r = {
+			.sensor_id = sqlite3_column_int(st, 0),
+			.start = sqlite3_column_int64(st, 1),
+			.last = sqlite3_column_int64(st, 2),
+		};
+
+		fn(ctx, &r);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "reading the uptime");
+	return STORE_OK;
+}
+
+static enum store_status sq_last_before(void *impl, int64_t t, int64_t *last, bool *found,
+					char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT max(ts) FROM messages WHERE ts < ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading");
+	sqlite3_bind_int64(st, 1, t);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return fail(s, err, errlen, "reading");
+	}
+	*found = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	*last = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return STORE_OK;
+}
+
 const struct store_backend store_sqlite_backend = {
 	.scheme = "sqlite",
 	.open = sq_open,
@@ -1031,4 +1113,7 @@ const struct store_backend store_sqlite_backend = {
 	.rows = sq_rows,
 	.set_family = sq_set_family,
 	.rebuild = sq_rebuild,
+	.mark_up = sq_mark_up,
+	.runs = sq_runs,
+	.last_before = sq_last_before,
 };

@@ -135,3 +135,20 @@ enum store_status store_rebuild_rollups(store *st, int64_t from, int64_t to, cha
 {
 	return st->be->rebuild(st->impl, from, to, err, errlen);
 }
+
+enum store_status store_mark_up(store *st, const char *sensor, int64_t start, int64_t last,
+			       char *err, size_t errlen)
+{
+	return st->be->mark_up(st->impl, sensor, start, last, err, errlen);
+}
+
+enum store_status store_runs(store *st, store_runs_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	return st->be->runs(st->impl, fn, ctx, err, errlen);
+}
+
+enum store_status store_last_before(store *st, int64_t t, int64_t *last, bool *found, char *err,
+				    size_t errlen)
+{
+	return st->be->last_before(st->impl, t, last, found, err, errlen);
+}

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 #define STORE_MINUTES_PER_DAY 1440
 
 enum store_status {
@@ -152,6 +152,28 @@ enum store_status store_set_family(store *st, int64_t id, const char *family, do
 enum store_status store_rebuild_rollups(store *st, int64_t from, int64_t to, char *err,
 					size_t errlen);
 
+/* ---- when a trap watched ----
+ *
+ * A trap records each of its runs: the sensor, its start, and its last
+ * sign of life, which it moves on with every commit and every minute
+ * (store_mark_up: inside the open batch, or on its own). Once a store holds
+ * runs, a minute outside every run was watched by no trap: analysis skips
+ * it rather than read it as every family's silence. Messages stored before
+ * the first run (ingested archives) count as watched up to the last of them.
+ */
+struct store_run {
+	int sensor_id;
+	int64_t start, last;
+};
+enum store_status store_mark_up(store *st, const char *sensor, int64_t start, int64_t last,
+				char *err, size_t errlen);
+typedef void store_runs_fn(void *ctx, const struct store_run *r);
+/* store_runs: every run, by start. */
+enum store_status store_runs(store *st, store_runs_fn *fn, void *ctx, char *err, size_t errlen);
+/* store_last_before: the time of the last message before t; found false when none. */
+enum store_status store_last_before(store *st, int64_t t, int64_t *last, bool *found, char *err,
+				    size_t errlen);
+
 /*
  * A period's volume in memory, loaded from the rollups (never by scanning
  * messages): per family, messages per minute; per family and hour,
@@ -168,6 +190,7 @@ enum store_status store_rebuild_rollups(store *st, int64_t from, int64_t to, cha
  * whole hours.
  */
 struct analysis_hll;
+struct analysis_gap;
 
 struct store_series_campaign {
 	char *id;
@@ -191,6 +214,10 @@ struct store_series {
 	uint64_t *sensor_messages; /* [sensors.count] */
 	struct store_series_campaign *campaigns;   /* the largest, by messages */
 	size_t ncampaigns;
+	bool has_runs;             /* a trap recorded when it watched */
+	struct analysis_gap *gaps; /* slots no trap watched (whole slots), by time */
+	size_t n_gaps;
+	int64_t unwatched;         /* seconds of the period in gaps */
 };
 
 #define STORE_TOP_CAMPAIGNS 10

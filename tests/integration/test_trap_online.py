@@ -6,7 +6,8 @@ scrape, the one active and the other ceased; and `report` over that store
 ends its period now, so the family still sending is not read as ceased.
 Then the same families in a store that ends two hours ago (the trap was
 down): the minutes since are not silence, so only the family that had
-stopped before is ceased. (The minute-by-minute decisions
+stopped before is ceased; once the trap has run on that store, its uptime
+tells `report` the same. (The minute-by-minute decisions
 with a simulated clock are tests/unit/test_trap_online.c.)"""
 import datetime
 import json
@@ -129,7 +130,31 @@ os.makedirs(down)
 conf2 = os.path.join(down, "down.conf")
 write_conf(conf2, now - datetime.timedelta(hours=2))
 mbox2, db2 = history(down, conf2, 3)
+
+
+def ceased_in_report(db, *extra):
+    p = run("report", "--db", "sqlite:" + db, "--format", "json", *extra)
+    check(p.returncode == 0, "report over " + db, p)
+    return sorted(e["family"] for e in json.loads(p.stdout)["events"] if e["type"] == "ceased") \
+        if p.returncode == 0 else None
+
+
+# before any trap ran on it, the store cannot know the last two hours were
+# unwatched: read as silence, egret ceased too (the control)
+check(ceased_in_report(db2) == ["egret", "ibis"], "without uptime, the silence reads as egret's")
 got, log = states(db2, "down for two hours")
 check(got["egret"] == 1, "after two hours down, egret is active, not ceased (%r)" % got)
 check(got["ibis"] == 2, "ibis, which stopped before the trap did, has ceased (%r)" % got)
+
+# The trap recorded its run (store_mark_up): from its last archived message
+# to its start nothing watched, so `report` skips those two hours, as the
+# trap's own detector did; only ibis ceased. The text says so.
+check(ceased_in_report(db2) == ["ibis"], "with the trap's uptime, only ibis ceased")
+p = run("report", "--db", "sqlite:" + db2)
+check(p.returncode == 0 and re.search(r"No trap watched for 2\.\d hours of this period \(1 stretch\)",
+                                      p.stdout) is not None,
+      "the text report tells the unwatched hours", p)
+# and a restart reads the same uptime: egret still active, ibis ceased
+got, log = states(db2, "restarted on a store with uptime")
+check(got == {"egret": 1, "ibis": 2}, "after a restart, egret active and ibis ceased (%r)" % got)
 finish()

@@ -291,7 +291,7 @@ static void test_input_check(void **state)
 	static const uint32_t c[10];
 	struct analysis_family fam = { .name = "a", .counts = c };
 	struct analysis_input ok = { .start = 600, .end = 1200, .step = 60, .n_families = 1, .families = &fam };
-	struct analysis_input in;
+	struct analysis_input in = { 0 };
 	struct analysis_family noname = { .name = NULL, .counts = c }, nocounts = { .name = "b", .counts = NULL };
 	enum analysis_unit u;
 	char err[128];

@@ -172,7 +172,7 @@ static void run_offline(const char *scenario, const struct synth_family *fams, s
 {
 	struct synth_series s;
 	struct analysis_family fa[16];
-	struct analysis_input in;
+	struct analysis_input in = { 0 };
 	struct analysis_event *ev;
 	size_t nev, i;
 	char err[256], name[64];
@@ -229,7 +229,7 @@ static void test_impact_of_takedown(void **state)
 	};
 	struct synth_series s;
 	struct analysis_family fa[2];
-	struct analysis_input in;
+	struct analysis_input in = { 0 };
 	struct analysis_event *ev;
 	size_t nev, i, ceased = 0;
 	char err[256];
@@ -278,7 +278,7 @@ static void test_online(void **state)
 	enum { NF = 3, DAYS = 14, HISTORY_DAYS = 7 };
 	struct synth_series s;
 	struct analysis_family fa[NF], hist_fa[NF];
-	struct analysis_input in, hist;
+	struct analysis_input in = { 0 }, hist = { 0 };
 	struct analysis_detector *d;
 	struct analysis_event online[32], *offline;
 	size_t n_online = 0, n_offline, i, j, f;
@@ -429,7 +429,7 @@ static void test_weekly(void **state)
 	enum { NF = 3, DAYS = 35 };
 	struct synth_series s;
 	struct analysis_family fa[NF];
-	struct analysis_input in;
+	struct analysis_input in = { 0 };
 	struct analysis_event *ev, polled[16];
 	struct analysis_detector *d;
 	size_t nev, i, levels = 0, late_levels = 0, late_cess = 0;
@@ -560,6 +560,102 @@ static void test_skip(void **state)
 	synth_free(&s);
 }
 
+/*
+ * Offline over a period with gaps (a trap that was down, as the store's
+ * uptime says): five hours down on day 5 and the last three hours of the
+ * period. Read as silence, the gap makes the steady family cease and
+ * resume; skipped, it raises nothing. A family that stops for good inside
+ * the first gap has ceased at its last message before it, and one that
+ * stops on day 6 is found as without gaps.
+ */
+static void test_offline_gaps(void **state)
+{
+	static const struct synth_family fams[] = {
+		{ .name = "steady", .rate = 120, .diurnal = 0.2, .peak_hour = 12, .sleep_from = -1, .k_min = 4,
+		  .k_hour = 20, .day_sd = 0.05 },
+		{ .name = "inside", .rate = 90, .diurnal = 0.2, .peak_hour = 15, .sleep_from = -1, .k_min = 4,
+		  .k_hour = 20, .day_sd = 0.05, .n_changes = 1, .changes = { { SYNTH_CEASE, 5.5, 0 } } },
+		{ .name = "stopper", .rate = 60, .diurnal = 0.3, .peak_hour = 9, .sleep_from = -1, .k_min = 4,
+		  .k_hour = 20, .day_sd = 0.05, .n_changes = 1, .changes = { { SYNTH_CEASE, 6.3, 0 } } },
+	};
+	enum { NF = 3, DAYS = 10 };
+	struct synth_series s;
+	struct analysis_family fa[NF];
+	struct analysis_input in = { 0 };
+	struct analysis_gap gaps[2], bad[2];
+	struct analysis_event *ev;
+	size_t nev, i, f, k, steady = 0, inside = 0, stopper = 0;
+	int64_t start = time_from_parts(2011, 3, 1, 0, 0, 0), last_inside = 0, last_stopper = 0;
+	char err[256], a[TIME_ISO_LEN];
+
+	(void)state;
+	synth_generate(&s, start, DAYS, fams, NF, 31);
+	gaps[0].from = start + 5 * 86400 + 9 * 3600;
+	gaps[0].to = gaps[0].from + 5 * 3600;
+	gaps[1].from = start + DAYS * 86400 - 3 * 3600;
+	gaps[1].to = start + DAYS * 86400;
+	/* nothing was received while the trap was down */
+	for (i = 0; i < 2; i++)
+		for (f = 0; f < NF; f++)
+			memset(s.counts[f] + (gaps[i].from - start) / 60, 0,
+			       (size_t)(gaps[i].to - gaps[i].from) / 60 * sizeof(uint32_t));
+	for (k = 0; k < s.n_minutes; k++) {
+		if (s.counts[1][k])
+			last_inside = start + (int64_t)k * 60;
+		if (s.counts[2][k])
+			last_stopper = start + (int64_t)k * 60;
+	}
+	assert_true(last_inside < gaps[0].from);
+	synth_input(&s, fams, fa, &in);
+
+	/* read as silence, the first gap is a false cessation of the steady family */
+	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	for (i = 0; i < nev; i++)
+		steady += ev[i].family == 0 && ev[i].type == ANALYSIS_EVENT_CEASED;
+	assert_true(steady >= 1);
+	free(ev);
+
+	in.gaps = gaps;
+	in.n_gaps = 2;
+	steady = 0;
+	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	for (i = 0; i < nev; i++) {
+		print_message("  gaps skipped: %s %s at %s\n", fams[ev[i].family].name, type_name(ev[i].type),
+			      time_format_iso(ev[i].at, a));
+		if (ev[i].family == 0)
+			steady++;
+		if (ev[i].family == 1) {
+			assert_int_equal(ev[i].type, ANALYSIS_EVENT_CEASED);
+			assert_true(ev[i].at <= last_inside && ev[i].at >= last_inside - 15 * 60);
+			/* the day after meets the gap at the end: no impact */
+			inside++;
+		}
+		if (ev[i].family == 2) {
+			assert_int_equal(ev[i].type, ANALYSIS_EVENT_CEASED);
+			assert_true(ev[i].at <= last_stopper && ev[i].at >= last_stopper - 15 * 60);
+			stopper++;
+		}
+	}
+	assert_int_equal(steady, 0);
+	assert_int_equal(inside, 1);
+	assert_int_equal(stopper, 1);
+	free(ev);
+
+	/* gaps that break the rules */
+	bad[0] = gaps[0];
+	bad[1] = gaps[0];
+	in.gaps = bad;
+	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_EINVAL);
+	in.n_gaps = 1;
+	bad[0].from += 30;
+	assert_int_equal(analysis_input_check(&in, err, sizeof(err)), ANALYSIS_EINVAL);
+	bad[0].from = start - 60;
+	assert_int_equal(analysis_input_check(&in, err, sizeof(err)), ANALYSIS_EINVAL);
+	in.gaps = NULL;
+	assert_int_equal(analysis_input_check(&in, err, sizeof(err)), ANALYSIS_EINVAL);
+	synth_free(&s);
+}
+
 static void test_degenerate(void **state)
 {
 	static uint32_t zeros[3 * 1440];
@@ -596,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_hourly_step),
 		cmocka_unit_test(test_weekly),
 		cmocka_unit_test(test_skip),
+		cmocka_unit_test(test_offline_gaps),
 		cmocka_unit_test(test_degenerate),
 	};
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "analysis/analysis.h"
 #include "store/store.h"
@@ -136,6 +137,93 @@ static void test_roundtrip(void **state)
 	store_close(st);
 }
 
+/*
+ * Uptime: a store without runs has no gaps. Archived messages until 10:00,
+ * a trap run from 12:00:30 to 13:00:10 (a mark inside a batch and one on
+ * its own), another from 14:00 to 14:59:59: unwatched are 10:01-12:00 (the
+ * minute of 12:00:30 was watched in part), 13:01-14:00 and from 15:00.
+ */
+static void test_uptime_gaps(void **state)
+{
+	store *st;
+	char err[256];
+	int64_t day, t;
+	struct store_series s;
+	char up[800];
+
+	(void)state;
+	snprintf(up, sizeof(up), "sqlite:%s/uptime.db", dir);
+	assert_true(time_parse_iso("2011-03-16T00:00:00Z", &day));
+	assert_int_equal(store_open(up, STORE_WRITE, &st, err, sizeof(err)), STORE_OK);
+	for (t = day + 9 * 3600; t <= day + 10 * 3600; t += 600)
+		add(st, t, "rustock", "x", false, STORE_OK);
+	assert_int_equal(store_commit(st, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_load_series(st, day, day + 86400, false, &s, err, sizeof(err)), STORE_OK);
+	assert_false(s.has_runs);
+	assert_int_equal(s.n_gaps, 0);
+	store_series_free(&s);
+
+	assert_int_equal(store_mark_up(st, "trap1", day + 12 * 3600 + 30, day + 12 * 3600 + 30, err,
+				       sizeof(err)), STORE_OK);
+	assert_int_equal(store_begin(st, err, sizeof(err)), STORE_OK);
+	add(st, day + 12 * 3600 + 40, "rustock", "y", false, STORE_OK);
+	assert_int_equal(store_mark_up(st, "trap1", day + 12 * 3600 + 30, day + 12 * 3600 + 40, err,
+				       sizeof(err)), STORE_OK);
+	assert_int_equal(store_commit(st, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_mark_up(st, "trap1", day + 12 * 3600 + 30, day + 13 * 3600 + 10, err,
+				       sizeof(err)), STORE_OK);
+	/* a late mark never moves the last sign of life back */
+	assert_int_equal(store_mark_up(st, "trap1", day + 12 * 3600 + 30, day + 12 * 3600 + 50, err,
+				       sizeof(err)), STORE_OK);
+	assert_int_equal(store_mark_up(st, "trap1", day + 14 * 3600, day + 15 * 3600 - 1, err,
+				       sizeof(err)), STORE_OK);
+	store_close(st);
+
+	assert_int_equal(store_open(up, STORE_READ, &st, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_load_series(st, day, day + 86400, false, &s, err, sizeof(err)), STORE_OK);
+	assert_true(s.has_runs);
+	assert_int_equal(s.n_gaps, 3);
+	assert_int_equal(s.gaps[0].from, day + 10 * 3600 + 60);
+	assert_int_equal(s.gaps[0].to, day + 12 * 3600);
+	assert_int_equal(s.gaps[1].from, day + 13 * 3600 + 60);
+	assert_int_equal(s.gaps[1].to, day + 14 * 3600);
+	assert_int_equal(s.gaps[2].from, day + 15 * 3600);
+	assert_int_equal(s.gaps[2].to, day + 86400);
+	assert_int_equal(s.unwatched, (119 + 59) * 60 + 9 * 3600);
+	store_series_free(&s);
+	/* per hour (a long period): only whole hours are gaps */
+	assert_int_equal(store_load_series(st, day - 300 * 86400, day + 86400, false, &s, err, sizeof(err)),
+			 STORE_OK);
+	assert_int_equal(s.step, 3600);
+	assert_int_equal(s.n_gaps, 2);     /* 13:00-14:00 was watched in part */
+	assert_int_equal(s.gaps[0].from, day + 11 * 3600);
+	assert_int_equal(s.gaps[0].to, day + 12 * 3600);
+	assert_int_equal(s.gaps[1].from, day + 15 * 3600);
+	store_series_free(&s);
+	store_close(st);
+
+	/* a store of the layout before (3: no uptime table) is read as it is,
+	 * without runs; a writer migrates it */
+	{
+		sqlite3 *db;
+
+		assert_int_equal(sqlite3_open(up + strlen("sqlite:"), &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "DROP TABLE uptime; PRAGMA user_version = 3", NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(store_open(up, STORE_READ, &st, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_load_series(st, day, day + 86400, false, &s, err, sizeof(err)), STORE_OK);
+	assert_false(s.has_runs);
+	assert_int_equal(s.n_gaps, 0);
+	assert_int_equal(s.counts[1][9 * 60], 1);
+	store_series_free(&s);
+	store_close(st);
+	assert_int_equal(store_open(up, STORE_WRITE, &st, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_mark_up(st, "trap1", day + 20 * 3600, day + 21 * 3600, err, sizeof(err)), STORE_OK);
+	store_close(st);
+}
+
 static void test_missing_and_broken(void **state)
 {
 	store *st;
@@ -170,6 +258,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_uptime_gaps),
 		cmocka_unit_test(test_missing_and_broken),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
