@@ -96,7 +96,7 @@ static double line_match(struct ctx *c, const struct rule_line *l,
 	if (!value)
 		return 0;
 	if (l->op == RULE_RE)
-		return pcre2_match(l->re, (PCRE2_SPTR)value, strlen(value), 0, 0, l->md, NULL) >= 0;
+		return pcre2_match(l->re, (PCRE2_SPTR)value, strlen(value), 0, 0, c->memo->md, NULL) >= 0;
 	if (strcmp(l->value, value) == 0)
 		return 1;
 	if (l->is_seq && *l->value && *value)
@@ -204,8 +204,13 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 	out->runner_up = NULL;
 	out->runner_up_score = 0;
 	out->nevidence = 0;
-	if (!v->memo)
+	if (!v->memo) {
 		v->memo = xcalloc(1, sizeof(*v->memo));
+		/* whether a pattern matches, not where: one pair is room enough */
+		v->memo->md = pcre2_match_data_create(1, NULL);
+		if (!v->memo->md)
+			panic("out of memory (pcre2 match data)");
+	}
 	c.memo = v->memo;
 	c.ms = (struct msg_seqs *)&v->memo->seqs;
 	c.ms->n = 0;          /* tokens of the previous message's values are stale */

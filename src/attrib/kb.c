@@ -108,8 +108,6 @@ void kb_family_free(struct family *f)
 		free(f->lines[i].kind);
 		free(f->lines[i].value);
 		free(f->lines[i].seq.t);
-		if (f->lines[i].md)
-			pcre2_match_data_free(f->lines[i].md);
 		if (f->lines[i].re)
 			pcre2_code_free(f->lines[i].re);
 	}
@@ -282,7 +280,6 @@ static bool compile(struct cursor *c, struct rule_line *l, bool caseless)
 		return false;
 	}
 	pcre2_jit_compile(l->re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter */
-	l->md = pcre2_match_data_create_from_pattern(l->re, NULL);
 	return true;
 }
 
@@ -351,8 +348,6 @@ fail:
 	buf_free(&value);
 	free(l.kind);
 	free(l.value);
-	if (l.md)
-		pcre2_match_data_free(l.md);
 	if (l.re)
 		pcre2_code_free(l.re);
 	return false;

@@ -39,7 +39,6 @@ struct rule_line {
 	enum rule_op op;
 	char *value;             /* RULE_EQ: the value; RULE_RE: the pattern */
 	pcre2_code *re;
-	pcre2_match_data *md;
 	struct seq seq;          /* tokens, for kinds compared by similarity */
 	bool is_seq, shapes;
 	double weight;           /* < 0: not given on this line */
@@ -92,6 +91,7 @@ struct memo_entry {
 };
 struct attrib_memo {
 	struct memo_entry e[MEMO_SLOTS];
+	pcre2_match_data *md;    /* the vector's own: a kb is shared by threads */
 	struct {                 /* classify.c's struct msg_seqs: the room for a */
 		void *s;         /* message's value tokens, kept between messages */
 		size_t n, cap;

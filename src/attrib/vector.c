@@ -73,8 +73,10 @@ void attrib_vector_reset(struct attrib_vector *v)
 void attrib_vector_free(struct attrib_vector *v)
 {
 	arena_free(&v->arena);
-	if (v->memo)
+	if (v->memo) {
 		free(v->memo->seqs.s);
+		pcre2_match_data_free(v->memo->md);
+	}
 	free(v->memo);
 	free(v->f);
 	memset(v, 0, sizeof(*v));

@@ -90,6 +90,9 @@ struct mail_features {
 	void *scan_fields;             /* internal: the header scan's array, reused */
 	size_t scan_cap;
 	struct buf scratch[4];         /* internal: text buffers, reused */
+	void *parser;                  /* internal: GMime's parser, reused (one per
+					* struct: threads each have their own) */
+	void *rest;                    /* internal: the empty stream it rests on */
 
 	size_t size;                   /* bytes of the raw message */
 	unsigned warnings;             /* enum mail_warning bits */
@@ -141,7 +144,8 @@ struct mail_features {
 
 };
 
-/* mail_init: once per process, before any extract (initialises GMime). */
+/* mail_init: once per process, before any extract (initialises GMime).
+ * Then threads may extract at once, each into its own struct mail_features. */
 void mail_init(void);
 void mail_shutdown(void);
 

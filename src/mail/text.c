@@ -86,17 +86,22 @@ void text_strip_html(struct buf *out, const char *p, size_t n, size_t max)
 	}
 }
 
+static bool white[256];
+
+void text_init(void)
+{
+	size_t i;
+
+	for (i = 0; i < 256; i++)
+		white[i] = isspace((int)i) || i == 0;
+}
+
 void text_squeeze(struct buf *b)
 {
-	static bool white[256];
 	char *d = b->data;
 	size_t i, o = 0;
 	bool space = true;
 
-	if (!white[' ']) {
-		for (i = 0; i < 256; i++)
-			white[i] = isspace((int)i) || i == 0;
-	}
 	/* without branches: which byte is white is the text's, not predictable */
 	for (i = 0; i < b->len; i++) {
 		unsigned char c = (unsigned char)d[i];

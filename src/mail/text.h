@@ -11,6 +11,8 @@
 
 /* text_strip_html: visible text of HTML p[0..n) appended to out, up to max bytes. */
 void text_strip_html(struct buf *out, const char *p, size_t n, size_t max);
+/* text_init: once, before any thread squeezes (mail_init calls it). */
+void text_init(void);
 /* text_squeeze: runs of white space (and NULs) become one space; trimmed. */
 void text_squeeze(struct buf *b);
 
