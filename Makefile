@@ -2,10 +2,11 @@
 # commands a new user types; both install dependencies first.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 CTEST_JOBS ?= 2
 
-.PHONY: all deps build asan test test-release test-asan bench demo clean
+.PHONY: all deps build asan tsan test test-release test-asan test-tsan bench demo clean
 
 all: build
 
@@ -20,8 +21,9 @@ asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS) -- --no-print-directory
 
-# The whole suite, then the whole suite again under ASan+UBSan.
-test: test-release test-asan
+# The whole suite, then the whole suite again under ASan+UBSan, then the
+# threads test under ThreadSanitizer.
+test: test-release test-asan test-tsan
 
 test-release: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(CTEST_JOBS)
@@ -33,6 +35,13 @@ test-asan: asan
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  ctest --output-on-failure -j $(CTEST_JOBS)
 
+tsan: deps
+	@cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTSAN=ON >/dev/null
+	@cmake --build $(TSAN_BUILD) -j $(JOBS) --target spamtide -- --no-print-directory
+
+test-tsan: tsan
+	@cd $(TSAN_BUILD) && ctest --output-on-failure
+
 bench: build
 	@./bench/run
 
@@ -40,4 +49,4 @@ demo: build
 	@./$(BUILD)/spamtide demo
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

@@ -16,6 +16,7 @@
 #include "util/buf.h"
 #include "mail/features.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/workers.h"
 #include "util/timeutil.h"
 #include "util/banned.h"
 
@@ -34,6 +35,8 @@ static const char usage_text[] =
 	"  --trusted CIDR    your own relays, skipped when finding the client (repeatable)\n"
 	"  --smtp-ports LIST ports of SMTP sessions in captures (default 25,587,2525)\n"
 	"  --limit NAME=VAL  override a limit ('--limit help' lists them)\n"
+	"  --jobs N          threads that parse and attribute (default: the processors\n"
+	"                    online); the answers keep the input's order\n"
 	"  --help            this text\n";
 
 struct classify {
@@ -44,8 +47,9 @@ struct classify {
 	uint64_t messages;
 	int status;
 	char err[512];
-	json_t *line;              /* the JSON line's object, reused */
+	json_t *line;              /* the JSON line's object, reused (one thread) */
 	struct buf text;           /* and its text */
+	workers *workers;          /* several threads, or NULL */
 };
 
 static json_t *str_or_null(const char *s)
@@ -68,22 +72,16 @@ static json_t *str_or_null(const char *s)
 	return j ? j : json_null();
 }
 
-/*
- * One object serves every line: its keys stay, each message replaces the
- * values, and the line is written into a buffer kept between messages
- * (json_dumps would grow a fresh one and copy it per message).
- */
-static void print_json(struct classify *c, const char *name, const struct pipeline_result *r)
+#define JSON_LINE_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4))
+
+/* the keys of one message's JSON line, into o (its values replaced) */
+static void fill_json(json_t *o, const char *name, const struct pipeline_result *r)
 {
 	const struct mail_features *f = r->features;
-	json_t *o, *ev;
+	json_t *ev = json_array();
 	char ts[TIME_ISO_LEN];
 	size_t i;
 
-	if (!c->line)
-		c->line = json_object();
-	o = c->line;
-	ev = json_array();
 	json_object_set_new(o, "source", str_or_null(name));
 	json_object_set_new(o, "message_id", str_or_null(f->message_id));
 	json_object_set_new(o, "ts", f->ts_source == MAIL_TS_NONE ? json_null()
@@ -96,45 +94,114 @@ static void print_json(struct classify *c, const char *name, const struct pipeli
 	for (i = 0; i < r->attribution->nevidence; i++)
 		json_array_append_new(ev, str_or_null(r->attribution->evidence[i]));
 	json_object_set_new(o, "evidence", ev);
-	if (render_json_value(stdout, o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(4),
-			      &c->text) == 0)
-		fputc('\n', stdout);
 }
 
-static void print_text(const char *name, const struct pipeline_result *r)
+static void text_line(struct buf *out, const char *name, const struct pipeline_result *r)
 {
 	const struct mail_features *f = r->features;
 
-	printf("%s\t%s\t%.2f\t%s\t%s\n", name, r->family, r->confidence,
-	       r->campaign ? r->campaign : "-", f->message_id ? f->message_id : "-");
+	buf_printf(out, "%s\t%s\t%.2f\t%s\t%s\n", name, r->family, r->confidence,
+		   r->campaign ? r->campaign : "-", f->message_id ? f->message_id : "-");
 	if (r->attribution->nevidence)
-		printf("\t%s\n", r->attribution->evidence[0]);
+		buf_printf(out, "\t%s\n", r->attribution->evidence[0]);
 }
+
+static bool not_mail(struct classify *c, const char *name)
+{
+	inputs_note(&c->in, "%s: not a mail message (no header fields); skipped", name);
+	c->in.skipped++;
+	return true;
+}
+
+/* ---- one thread: each message answered as it is read ---- */
 
 static bool one(void *ctx, const struct source_item *item, const char *name)
 {
 	struct classify *c = ctx;
-	struct pipeline_message m = { 0 };
+	struct pipeline_message m;
 	struct pipeline_result res;
 
-	m.raw = item->raw;
-	m.len = item->len;
-	m.source = name;
-	m.ctx = &item->ctx;
-	m.session = item->session;
-	if (pipeline_push(c->pl, &m, &res, c->err, sizeof(c->err)) == PIPELINE_NOT_MAIL) {
-		inputs_note(&c->in, "%s: not a mail message (no header fields); skipped", name);
-		c->in.skipped++;
+	source_item_message(item, name, false, &m);
+	if (pipeline_push(c->pl, &m, &res, c->err, sizeof(c->err)) == PIPELINE_NOT_MAIL)
+		return not_mail(c, name);
+	c->messages++;
+	if (c->truth) {
+		truth_record(c->truth, name, res.features->message_id, res.family);
 		return true;
 	}
+	buf_reset(&c->text);
+	if (c->json) {
+		/* one object serves every line: its keys stay, each message
+		 * replaces the values */
+		if (!c->line)
+			c->line = json_object();
+		fill_json(c->line, name, &res);
+		if (render_json_append(&c->text, c->line, JSON_LINE_FLAGS) == 0)
+			buf_addch(&c->text, '\n');
+	} else {
+		text_line(&c->text, name, &res);
+	}
+	return fwrite(c->text.data, 1, c->text.len, stdout) == c->text.len && !ferror(stdout);
+}
+
+/* ---- several: features and attribution on the workers, answers in order ---- */
+
+static void work(void *ctx, void **local, const char *name, enum pipeline_status st,
+		 const struct pipeline_result *res, struct buf *out)
+{
+	struct classify *c = ctx;
+
+	if (st == PIPELINE_NOT_MAIL)
+		return;
+	if (c->truth) {
+		/* what truth_record needs: the family, then the Message-ID if any */
+		buf_addstr(out, res->family);
+		buf_addch(out, '\0');
+		if (res->features->message_id) {
+			buf_addch(out, 'm');
+			buf_addstr(out, res->features->message_id);
+		}
+	} else if (c->json) {
+		/* the worker's own object, its keys kept, as with one thread */
+		if (!*local)
+			*local = json_object();
+		fill_json(*local, name, res);
+		if (render_json_append(out, *local, JSON_LINE_FLAGS) == 0)
+			buf_addch(out, '\n');
+	} else {
+		text_line(out, name, res);
+	}
+}
+
+static void json_free(void *o)
+{
+	json_decref(o);
+}
+
+static bool emit(void *ctx, const struct source_item *item, const char *name, enum pipeline_status st,
+		 const struct buf *out, struct pipeline_row *row)
+{
+	struct classify *c = ctx;
+
+	(void)item;
+	(void)row;     /* none: classify stores nothing */
+	if (st == PIPELINE_NOT_MAIL)
+		return not_mail(c, name);
 	c->messages++;
-	if (c->truth)
-		truth_record(c->truth, name, res.features->message_id, res.family);
-	else if (c->json)
-		print_json(c, name, &res);
-	else
-		print_text(name, &res);
-	return !ferror(stdout);
+	if (c->truth) {
+		const char *family = out->data, *mid = family + strlen(family) + 1;
+
+		truth_record(c->truth, name, mid < out->data + out->len ? mid + 1 : NULL, family);
+		return true;
+	}
+	return fwrite(out->data, 1, out->len, stdout) == out->len && !ferror(stdout);
+}
+
+static bool one_to_workers(void *ctx, const struct source_item *item, const char *name)
+{
+	struct classify *c = ctx;
+
+	return workers_push(c->workers, item, name);
 }
 
 int cmd_classify(int argc, char **argv)
@@ -146,6 +213,7 @@ int cmd_classify(int argc, char **argv)
 		{ "trusted", required_argument, NULL, 't' },
 		{ "smtp-ports", required_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'l' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -154,6 +222,7 @@ int cmd_classify(int argc, char **argv)
 	const char *kbdir = cmd_default_kb, *truth_path = NULL;
 	struct pipeline_options popt = { 0 };
 	attrib_kb *kb;
+	size_t jobs = 0;
 	int o;
 
 	optind = 1;
@@ -167,6 +236,12 @@ int cmd_classify(int argc, char **argv)
 				return cmd_usage_error("classify", "--format '%s': use text or json", optarg);
 			break;
 		case 'T': truth_path = optarg; break;
+		case 'j':
+			if (!cmd_parse_jobs("classify", optarg, &jobs)) {
+				inputs_free(&c.in);
+				return CMD_USAGE;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			inputs_free(&c.in);
@@ -197,8 +272,24 @@ int cmd_classify(int argc, char **argv)
 	}
 	mail_init();
 	popt.kb = kb;
-	c.pl = pipeline_new(NULL, &popt);
-	inputs_walk(&c.in, argv + optind, argc - optind, one, &c);
+	if (jobs == 0)
+		jobs = workers_count();
+	if (jobs > 1) {
+		json_object_seed(0);    /* before any thread makes a JSON object */
+		struct workers_config wc = {
+			.n = jobs, .popt = &popt, .work = work, .local_free = json_free, .emit = emit, .ctx = &c,
+		};
+
+		c.workers = workers_new(&wc);
+	}
+	if (c.workers) {
+		inputs_walk(&c.in, argv + optind, argc - optind, one_to_workers, &c);
+		workers_finish(c.workers);
+		workers_free(c.workers);
+	} else {
+		c.pl = pipeline_new(NULL, &popt);
+		inputs_walk(&c.in, argv + optind, argc - optind, one, &c);
+	}
 	if (c.truth) {
 		if (c.json)
 			truth_print_json(c.truth, stdout);

@@ -43,6 +43,9 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* cmd_parse_time: an ISO 8601 option value, or a usage error message. */
 bool cmd_parse_time(const char *cmd, const char *opt, const char *value, int64_t *out);
+/* cmd_parse_jobs: --jobs, a whole number from 1 to WORKERS_MAX, or a
+ * usage error message. */
+bool cmd_parse_jobs(const char *cmd, const char *value, size_t *out);
 /* cmd_parse_positive: a number above zero, or a usage error message. */
 bool cmd_parse_positive(const char *cmd, const char *opt, const char *value, double *out);
 /* cmd_apply_limit: a --limit NAME=VALUE (or "help": prints the table). */

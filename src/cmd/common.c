@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cmd/cmd.h"
+#include "pipeline/workers.h"
 #include "util/limits.h"
 #include "util/timeutil.h"
 #include "util/banned.h"
@@ -85,4 +86,19 @@ bool cmd_valid_name(const char *s)
 		if (!isalnum((unsigned char)s[n]) && s[n] != '.' && s[n] != '_' && s[n] != '-')
 			return false;
 	return n > 0 && n <= 64;
+}
+
+bool cmd_parse_jobs(const char *cmd, const char *value, size_t *out)
+{
+	unsigned long n;
+	char *end;
+
+	errno = 0;
+	n = strtoul(value, &end, 10);
+	if (end == value || *end || errno || n < 1 || n > WORKERS_MAX || value[0] == '-') {
+		cmd_usage_error(cmd, "--jobs '%s': a whole number from 1 to %d", value, WORKERS_MAX);
+		return false;
+	}
+	*out = (size_t)n;
+	return true;
 }

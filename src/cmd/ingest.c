@@ -11,6 +11,7 @@
 #include "cmd/inputs.h"
 #include "mail/features.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/workers.h"
 #include "store/store.h"
 #include "util/banned.h"
 
@@ -30,6 +31,8 @@ static const char usage_text[] =
 	"  --smtp-ports LIST ports of SMTP sessions in captures (default 25,587,2525)\n"
 	"  --limit NAME=VAL  override a limit ('--limit help' lists them)\n"
 	"  --quiet           no progress display\n"
+	"  --jobs N          threads that parse and attribute (default: the processors\n"
+	"                    online); messages are stored in the input's order\n"
 	"  --help            this text\n"
 	"\n"
 	"Exit status: 0 all stored; 1 the store failed; 2 usage; 3 some input could\n"
@@ -38,23 +41,15 @@ static const char usage_text[] =
 struct ingest {
 	struct inputs in;
 	pipeline *pl;
+	workers *workers;          /* several threads, or NULL */
 	int status;
 	char err[1024];
 };
 
-static bool one(void *ctx, const struct source_item *item, const char *name)
+/* what became of one message; false stops the run (the store failed) */
+static bool settle(struct ingest *g, const struct source_item *item, enum pipeline_status st)
 {
-	struct ingest *g = ctx;
-	struct pipeline_message m = { 0 };
-	struct pipeline_result res;
-
-	m.raw = item->raw;
-	m.len = item->len;
-	m.source = name;
-	m.ctx = &item->ctx;
-	m.session = item->session;
-	m.dedup = true;
-	switch (pipeline_push(g->pl, &m, &res, g->err, sizeof(g->err))) {
+	switch (st) {
 	case PIPELINE_OK:
 	case PIPELINE_DUPLICATE:
 		return true;
@@ -72,6 +67,37 @@ static bool one(void *ctx, const struct source_item *item, const char *name)
 	return false;
 }
 
+/* ---- one thread ---- */
+
+static bool one(void *ctx, const struct source_item *item, const char *name)
+{
+	struct ingest *g = ctx;
+	struct pipeline_message m;
+	struct pipeline_result res;
+
+	source_item_message(item, name, true, &m);
+	return settle(g, item, pipeline_push(g->pl, &m, &res, g->err, sizeof(g->err)));
+}
+
+/* ---- several: features, attribution and rows on the workers, stored in order ---- */
+
+static bool emit(void *ctx, const struct source_item *item, const char *name, enum pipeline_status st,
+		 const struct buf *out, struct pipeline_row *row)
+{
+	struct ingest *g = ctx;
+
+	(void)name;
+	(void)out;
+	if (row)
+		st = pipeline_add_row(g->pl, row, g->err, sizeof(g->err));
+	return settle(g, item, st);
+}
+
+static bool one_to_workers(void *ctx, const struct source_item *item, const char *name)
+{
+	return workers_push(((struct ingest *)ctx)->workers, item, name);
+}
+
 int cmd_ingest(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -82,14 +108,16 @@ int cmd_ingest(int argc, char **argv)
 		{ "smtp-ports", required_argument, NULL, 'p' },
 		{ "limit", required_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = cmd_default_db, *kbdir = cmd_default_kb, *sensor = "default";
 	struct ingest g = { .in = { .cmd = "ingest", .progress = true }, .status = CMD_OK };
-	struct pipeline_options popt;
+	struct pipeline_options popt = { 0 };
 	store *st = NULL;
 	attrib_kb *kb;
+	size_t jobs = 0;
 	int c;
 
 	optind = 1;
@@ -106,6 +134,12 @@ int cmd_ingest(int argc, char **argv)
 			sensor = optarg;
 			break;
 		case 'q': g.in.progress = false; break;
+		case 'j':
+			if (!cmd_parse_jobs("ingest", optarg, &jobs)) {
+				inputs_free(&g.in);
+				return CMD_USAGE;
+			}
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			inputs_free(&g.in);
@@ -136,8 +170,24 @@ int cmd_ingest(int argc, char **argv)
 	popt.kb = kb;
 	popt.store_thread = true;   /* SQLite's work beside the next messages' */
 	g.pl = pipeline_new(st, &popt);
+	if (jobs == 0)
+		jobs = workers_count();
+	if (jobs > 1) {
+		struct pipeline_options wopt = popt;
+		struct workers_config wc = {
+			.n = jobs, .popt = &wopt, .rows = true, .dedup = true, .emit = emit, .ctx = &g,
+		};
 
-	inputs_walk(&g.in, argv + optind, argc - optind, one, &g);
+		wopt.store_thread = false;   /* the workers make rows; g.pl stores them */
+		g.workers = workers_new(&wc);
+	}
+	if (g.workers) {
+		if (inputs_walk(&g.in, argv + optind, argc - optind, one_to_workers, &g) || g.status == CMD_OK)
+			workers_finish(g.workers);
+		workers_free(g.workers);
+	} else {
+		inputs_walk(&g.in, argv + optind, argc - optind, one, &g);
+	}
 	if (g.status == CMD_OK && pipeline_commit(g.pl, g.err, sizeof(g.err)) != PIPELINE_OK)
 		g.status = cmd_error("ingest", "%s", g.err);
 	{

@@ -111,6 +111,93 @@ void pipeline_session_apply(const struct pipeline_session *ses, struct mail_cont
 	as->encrypted = ses->encrypted;
 }
 
+/* the row of the message just pushed (valid until the next push) */
+static void row_of(pipeline *p, const struct pipeline_message *m, const struct pipeline_result *res,
+		   struct store_message *sm, unsigned char digest[HASH_DIGEST_LEN])
+{
+	const struct pipeline_session *ses = m->session;
+	struct mail_features *f = &p->f;
+
+	attrib_vector_serialize(&p->vec, &p->serialized);
+	memset(sm, 0, sizeof(*sm));
+	sm->ts = f->ts;
+	sm->sensor = p->opt.sensor;
+	sm->source = m->source;
+	if (m->dedup && m->raw) {
+		hash_digest(m->raw, m->len, digest);
+		sm->hash = digest;
+	} else if (m->dedup && ses && ses->identity) {
+		/* an encrypted session read twice is still one session */
+		hash_digest(ses->identity, strlen(ses->identity), digest);
+		sm->hash = digest;
+	}
+	sm->family = res->family;
+	sm->confidence = res->confidence;
+	sm->campaign = res->campaign;
+	sm->features = p->serialized.data;
+	sm->features_len = p->serialized.len;
+	sm->client_ip = f->client_ip;
+	sm->helo = f->helo;
+	sm->envelope_from = f->envelope_from;
+	sm->rcpts = ses && ses->rcpt_count ? ses->rcpt_count : mail_features_recipients(f);
+	if (sm->rcpts == 0)
+		sm->rcpts = 1;
+	sm->size = ses && !m->raw ? 0 : m->len;
+	sm->message_id = f->message_id;
+	sm->msgid_shape = f->msgid_shape;
+	sm->subject = f->subject;
+	sm->x_mailer = f->x_mailer;
+	sm->dialect_id = ses ? ses->dialect_id : NULL;
+	sm->dialect = ses ? ses->dialect_facts : NULL;
+	sm->encrypted = ses && ses->encrypted;
+	sm->warnings = f->warnings;
+}
+
+struct pipeline_row *pipeline_row(pipeline *p, const struct pipeline_message *m,
+				  const struct pipeline_result *res)
+{
+	struct store_message sm;
+	unsigned char digest[HASH_DIGEST_LEN];
+
+	row_of(p, m, res, &sm, digest);
+	return (struct pipeline_row *)store_worker_copy(&sm);
+}
+
+void pipeline_row_free(struct pipeline_row *row)
+{
+	store_worker_row_free((struct store_worker_row *)row);
+}
+
+/* a row stored: counted; the batch committed when full */
+static enum pipeline_status stored(pipeline *p, const struct store_message *sm, char *err, size_t errlen)
+{
+	enum store_status st = store_add(p->st, sm, err, errlen);
+
+	if (st == STORE_ERROR)
+		return PIPELINE_STORE_FAILED;
+	if (st == STORE_DUPLICATE) {
+		p->counts.duplicates++;
+		return PIPELINE_DUPLICATE;
+	}
+	if (sm->warnings)
+		p->pending_fallbacks++;
+	if (++p->pending >= (size_t)limit(LIMIT_COMMIT_BATCH))
+		return pipeline_commit(p, err, errlen);
+	return PIPELINE_OK;
+}
+
+enum pipeline_status pipeline_add_row(pipeline *p, struct pipeline_row *row, char *err, size_t errlen)
+{
+	struct store_worker_row *r = (struct store_worker_row *)row;
+	enum pipeline_status st;
+
+	if (p->worker)
+		return store_worker_add_copy(p->worker, r, err, errlen) ? PIPELINE_OK : PIPELINE_STORE_FAILED;
+	st = p->st ? stored(p, store_worker_row_message(r), err, errlen) : PIPELINE_OK;
+	store_worker_row_free(r);
+	return st;
+}
+
 enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m,
 				   struct pipeline_result *res, char *err, size_t errlen)
 {
@@ -121,7 +208,6 @@ enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m
 	unsigned char digest[HASH_DIGEST_LEN];
 	struct mail_features *f = &p->f;
 	bool is_mail;
-	enum store_status st;
 
 	memset(&ctx, 0, sizeof(ctx));
 	if (m->ctx)
@@ -150,47 +236,8 @@ enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m
 
 	if (!p->st)
 		return PIPELINE_OK;
-	attrib_vector_serialize(&p->vec, &p->serialized);
-	memset(&sm, 0, sizeof(sm));
-	sm.ts = f->ts;
-	sm.sensor = p->opt.sensor;
-	sm.source = m->source;
-	if (m->dedup && m->raw) {
-		hash_digest(m->raw, m->len, digest);
-		sm.hash = digest;
-	}
-	sm.family = res->family;
-	sm.confidence = res->confidence;
-	sm.campaign = res->campaign;
-	sm.features = p->serialized.data;
-	sm.features_len = p->serialized.len;
-	sm.client_ip = f->client_ip;
-	sm.helo = f->helo;
-	sm.envelope_from = f->envelope_from;
-	sm.rcpts = ses && ses->rcpt_count ? ses->rcpt_count : mail_features_recipients(f);
-	if (sm.rcpts == 0)
-		sm.rcpts = 1;
-	sm.size = ses && !m->raw ? 0 : m->len;
-	sm.message_id = f->message_id;
-	sm.msgid_shape = f->msgid_shape;
-	sm.subject = f->subject;
-	sm.x_mailer = f->x_mailer;
-	sm.dialect_id = ses ? ses->dialect_id : NULL;
-	sm.dialect = ses ? ses->dialect_facts : NULL;
-	sm.encrypted = ses && ses->encrypted;
-	sm.warnings = f->warnings;
+	row_of(p, m, res, &sm, digest);
 	if (p->worker)
 		return store_worker_add(p->worker, &sm, err, errlen) ? PIPELINE_OK : PIPELINE_STORE_FAILED;
-	st = store_add(p->st, &sm, err, errlen);
-	if (st == STORE_ERROR)
-		return PIPELINE_STORE_FAILED;
-	if (st == STORE_DUPLICATE) {
-		p->counts.duplicates++;
-		return PIPELINE_DUPLICATE;
-	}
-	if (sm.warnings)
-		p->pending_fallbacks++;
-	if (++p->pending >= (size_t)limit(LIMIT_COMMIT_BATCH))
-		return pipeline_commit(p, err, errlen);
-	return PIPELINE_OK;
+	return stored(p, &sm, err, errlen);
 }

@@ -37,6 +37,9 @@ struct pipeline_session {
 	const char *dialect_id;      /* stable id of the normalised dialect */
 	const char *dialect_facts;   /* '\n'-joined key=value facts */
 	bool encrypted;              /* STARTTLS: no content, dialect only */
+	const char *identity;        /* without content: what tells this session
+				      * from any other, hashed for de-duplication
+				      * (a capture: its flow and time), or NULL */
 	int64_t ts;                  /* end of DATA: sensor clock or packet time */
 };
 
@@ -100,6 +103,18 @@ void pipeline_session_apply(const struct pipeline_session *ses, struct mail_cont
 pipeline *pipeline_new(struct store *st, const struct pipeline_options *opt);
 enum pipeline_status pipeline_push(pipeline *p, const struct pipeline_message *m,
 				   struct pipeline_result *res, char *err, size_t errlen);
+/*
+ * Rows made on other threads (pipeline/workers.h): pipeline_row copies the
+ * row of the message just pushed into a pipeline without a store (opt's
+ * sensor is stored with it); pipeline_add_row stores it through a pipeline
+ * with one, as pipeline_push would have (it takes the row). Rows are added
+ * in the order they come.
+ */
+struct pipeline_row;
+struct pipeline_row *pipeline_row(pipeline *p, const struct pipeline_message *m,
+				  const struct pipeline_result *res);
+enum pipeline_status pipeline_add_row(pipeline *p, struct pipeline_row *row, char *err, size_t errlen);
+void pipeline_row_free(struct pipeline_row *row);
 /* pipeline_commit: make everything pushed so far durable. */
 enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen);
 /* pipeline_pending: messages pushed but not yet committed. */

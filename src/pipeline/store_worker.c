@@ -12,13 +12,14 @@
 
 #include "pipeline/store_worker.h"
 #include "util/hash.h"
+#include "util/pack.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 #define QUEUE_MAX 256             /* rows waiting: a few hundred KB */
 
-struct job {
-	struct job *next;
+struct store_worker_row {
+	struct store_worker_row *next;
 	struct store_message m;
 	unsigned char hash[HASH_DIGEST_LEN];
 	char data[];                  /* the strings and the features, packed */
@@ -30,7 +31,7 @@ struct store_worker {
 	pthread_cond_t more, room, done;
 	store *st;
 	size_t batch;
-	struct job *head, *tail;
+	struct store_worker_row *head, *tail;
 	size_t queued;
 	bool commit_asked, committing, stop, failed;
 	size_t uncommitted;           /* added since the last commit */
@@ -72,7 +73,7 @@ static bool commit(store_worker *w)
 	return true;
 }
 
-static bool add(store_worker *w, struct job *j)
+static bool add(store_worker *w, struct store_worker_row *j)
 {
 	char err[1024];
 	enum store_status st = store_add(w->st, &j->m, err, sizeof(err));
@@ -99,7 +100,7 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		struct job *jobs;
+		struct store_worker_row *jobs;
 		bool ok;
 
 		while (!w->head && !w->commit_asked && !w->stop)
@@ -125,7 +126,7 @@ static void *worker_main(void *arg)
 		pthread_cond_broadcast(&w->room);
 		pthread_mutex_unlock(&w->mu);
 		while (jobs) {
-			struct job *next = jobs->next;
+			struct store_worker_row *next = jobs->next;
 
 			if (ok)
 				ok = add(w, jobs);
@@ -154,35 +155,17 @@ store_worker *store_worker_start(store *st, size_t batch)
 	return w;
 }
 
-static size_t room_for(const char *s)
-{
-	return s ? strlen(s) + 1 : 0;
-}
-
-static const char *pack(char **at, const char *s)
-{
-	size_t n;
-	char *p = *at;
-
-	if (!s)
-		return NULL;
-	n = strlen(s) + 1;
-	memcpy(p, s, n);
-	*at += n;
-	return p;
-}
-
-static struct job *job_copy(const struct store_message *m)
+struct store_worker_row *store_worker_copy(const struct store_message *m)
 {
 	const char *strs[] = { m->sensor, m->source, m->family, m->campaign, m->client_ip, m->helo,
 			       m->envelope_from, m->message_id, m->msgid_shape, m->subject, m->x_mailer,
 			       m->dialect_id, m->dialect };
 	size_t need = m->features_len, i;
-	struct job *j;
+	struct store_worker_row *j;
 	char *at;
 
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-		need += room_for(strs[i]);
+		need += pack_room(strs[i]);
 	j = xmalloc(sizeof(*j) + need);
 	j->next = NULL;
 	j->m = *m;
@@ -196,26 +179,39 @@ static struct job *job_copy(const struct store_message *m)
 		memcpy(j->hash, m->hash, HASH_DIGEST_LEN);
 		j->m.hash = j->hash;
 	}
-	j->m.sensor = pack(&at, m->sensor);
-	j->m.source = pack(&at, m->source);
-	j->m.family = pack(&at, m->family);
-	j->m.campaign = pack(&at, m->campaign);
-	j->m.client_ip = pack(&at, m->client_ip);
-	j->m.helo = pack(&at, m->helo);
-	j->m.envelope_from = pack(&at, m->envelope_from);
-	j->m.message_id = pack(&at, m->message_id);
-	j->m.msgid_shape = pack(&at, m->msgid_shape);
-	j->m.subject = pack(&at, m->subject);
-	j->m.x_mailer = pack(&at, m->x_mailer);
-	j->m.dialect_id = pack(&at, m->dialect_id);
-	j->m.dialect = pack(&at, m->dialect);
+	j->m.sensor = pack_str(&at, m->sensor);
+	j->m.source = pack_str(&at, m->source);
+	j->m.family = pack_str(&at, m->family);
+	j->m.campaign = pack_str(&at, m->campaign);
+	j->m.client_ip = pack_str(&at, m->client_ip);
+	j->m.helo = pack_str(&at, m->helo);
+	j->m.envelope_from = pack_str(&at, m->envelope_from);
+	j->m.message_id = pack_str(&at, m->message_id);
+	j->m.msgid_shape = pack_str(&at, m->msgid_shape);
+	j->m.subject = pack_str(&at, m->subject);
+	j->m.x_mailer = pack_str(&at, m->x_mailer);
+	j->m.dialect_id = pack_str(&at, m->dialect_id);
+	j->m.dialect = pack_str(&at, m->dialect);
 	return j;
+}
+
+const struct store_message *store_worker_row_message(const struct store_worker_row *r)
+{
+	return &r->m;
+}
+
+void store_worker_row_free(struct store_worker_row *r)
+{
+	free(r);
 }
 
 bool store_worker_add(store_worker *w, const struct store_message *m, char *err, size_t errlen)
 {
-	struct job *j = job_copy(m);
+	return store_worker_add_copy(w, store_worker_copy(m), err, errlen);
+}
 
+bool store_worker_add_copy(store_worker *w, struct store_worker_row *j, char *err, size_t errlen)
+{
 	pthread_mutex_lock(&w->mu);
 	while (w->queued >= QUEUE_MAX && !w->failed)
 		pthread_cond_wait(&w->room, &w->mu);
@@ -277,7 +273,7 @@ size_t store_worker_pending(store_worker *w)
 
 void store_worker_stop(store_worker *w)
 {
-	struct job *j;
+	struct store_worker_row *j;
 
 	if (!w)
 		return;

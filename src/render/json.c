@@ -106,17 +106,28 @@ static int series_member(const struct report *r, FILE *out)
 	return rc;
 }
 
+int render_json_append(struct buf *out, const json_t *v, size_t flags)
+{
+	size_t room = 4096, need;
+
+	for (;;) {
+		buf_grow(out, room);
+		need = json_dumpb(v, out->data + out->len, room, flags);
+		if (need == 0)
+			return -1;
+		if (need <= room)
+			break;
+		room = need;
+	}
+	buf_setlen_grown(out, out->len + need);
+	return 0;
+}
+
 int render_json_value(FILE *out, const json_t *v, size_t flags, struct buf *scratch)
 {
-	size_t need;
-
-	buf_grow(scratch, 4096);
-	need = json_dumpb(v, scratch->data, scratch->cap - 1, flags);
-	if (need >= scratch->cap) {
-		buf_grow(scratch, need + 1);
-		need = json_dumpb(v, scratch->data, scratch->cap - 1, flags);
-	}
-	if (need == 0 || need >= scratch->cap || fwrite(scratch->data, 1, need, out) != need)
+	buf_reset(scratch);
+	if (render_json_append(scratch, v, flags) != 0 ||
+	    fwrite(scratch->data, 1, scratch->len, out) != scratch->len)
 		return -1;
 	return 0;
 }

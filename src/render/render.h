@@ -134,6 +134,8 @@ int render_json(const struct report *r, FILE *out);
  */
 struct json_t;
 int render_json_value(FILE *out, const struct json_t *v, size_t flags, struct buf *scratch);
+/* render_json_append: the same, appended to out. 0, or -1. */
+int render_json_append(struct buf *out, const struct json_t *v, size_t flags);
 int render_text(const struct report *r, FILE *out);
 int render_csv(const struct report *r, FILE *out);
 /*

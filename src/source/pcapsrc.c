@@ -54,6 +54,7 @@ struct out {
 	struct buf text;           /* skip: the account */
 	struct pcapsmtp_result r;  /* item: what pcapsmtp handed over */
 	char client[IP_TEXT_LEN];
+	char identity[2 * IP_TEXT_LEN + 48];   /* ENCRYPTED: flow and time */
 	uint64_t offset;           /* of the packet record */
 	struct pipeline_session ses;
 };
@@ -263,6 +264,14 @@ static void collect(pcapsrc *c, struct flow *f, const char *why)
 			o = out_new(c, false);
 			o->r = r;
 			ip_format(&f->cli, o->client);
+			if (r.kind == PCAPSMTP_ENCRYPTED) {
+				char srv[IP_TEXT_LEN];
+
+				ip_format(&f->srv, srv);
+				snprintf(o->identity, sizeof(o->identity), "encrypted %s:%u %s:%u %lld",
+					 o->client, (unsigned)f->cport, srv, (unsigned)f->sport,
+					 (long long)r.t_ms);
+			}
 			continue;
 		case PCAPSMTP_CUT:
 			buf_printf(&skip(c, f)->text, "message %u of the session cut by %s inside "
@@ -620,6 +629,7 @@ static void fill_item(pcapsrc *c, struct out *o, struct source_item *item)
 	} else {
 		s->helo = r->helo;
 		s->encrypted = true;
+		s->identity = o->identity;
 	}
 	item->path = c->path;
 	item->index = ++c->index;

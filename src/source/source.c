@@ -606,3 +606,15 @@ uint64_t source_size_estimate(const char *path)
 
 	return estimate(path, 0, &v);
 }
+
+void source_item_message(const struct source_item *item, const char *name, bool dedup,
+			 struct pipeline_message *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->raw = item->raw;
+	out->len = item->len;
+	out->source = name;
+	out->ctx = &item->ctx;
+	out->session = item->session;
+	out->dedup = dedup;
+}

@@ -58,6 +58,11 @@ struct source_item {
 	const struct pipeline_session *session;   /* captures: the SMTP session */
 };
 
+/* source_item_message: what the pipeline takes of an item (borrowed from
+ * it), its source named name; dedup for files and captures. */
+void source_item_message(const struct source_item *item, const char *name, bool dedup,
+			 struct pipeline_message *out);
+
 enum source_status {
 	SOURCE_ITEM,
 	SOURCE_SKIP,

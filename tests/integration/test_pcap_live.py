@@ -12,7 +12,8 @@ a session on a port not listed as SMTP (found by its 220 banner). Then
 - the client address, HELO, MAIL FROM and recipient count;
 - ts = the packet time of the end of DATA (tshark's frame time of the
   client's segment holding the final dot);
-- the STARTTLS session as one encrypted row without content.
+- the STARTTLS session as one encrypted row without content (hashed by its
+  flow and time, so ingesting the capture again stores nothing twice).
 
 Needs root (tcpdump). Everything started here is stopped here.
 """
@@ -254,7 +255,8 @@ def main():
           "odd port): got %d" % len(rows), r)
 
     # the stored rows against the core fed directly: the same set
-    got = sorted((x[0], x[1], x[2] or "", x[3], x[4] or "", x[5] if not x[6] else 0, x[6])
+    got = sorted((x[0], x[1], (x[2] or "") if not x[6] else "", x[3], x[4] or "",
+                  x[5] if not x[6] else 0, x[6])
                  for x in rows)
     want = sorted((w[0], w[1], w[2] if not w[6] else "", w[3], w[4], w[5], w[6])
                   for w in rows_want)
@@ -289,8 +291,14 @@ def main():
     check(by_from["oscar@example.net"][3] == "odd.example.net",
           "the session on a port not listed was found by its banner")
     enc = [x for x in rows if x[6]]
-    check(len(enc) == 1 and enc[0][1] == 0 and not enc[0][2] and
-          enc[0][3] == "secure.example.net", "one encrypted STARTTLS row without content: %s" % enc)
+    check(len(enc) == 1 and enc[0][1] == 0 and enc[0][3] == "secure.example.net",
+          "one encrypted STARTTLS row without content: %s" % enc)
+    # without bytes, the session's flow and time are its hash: the capture
+    # ingested again stores nothing twice, the encrypted session included
+    check(len(enc) == 1 and len(enc[0][2] or "") == 32, "the encrypted row has an identity hash: %s" % enc)
+    r = run("ingest", "--quiet", "--db", "sqlite:" + db, "--smtp-ports", "%d,%d" % (p_sink, p_tls), pcap)
+    check(r.returncode == 0 and r.stdout.startswith("ingest: 0 stored, 8 duplicates"),
+          "the capture ingested again: every row a duplicate", r)
 
     # the facts of the pipelining client say so
     con = sqlite3.connect(db)
