@@ -23,6 +23,7 @@
 #include "cmd/progress.h"
 #include "mail/features.h"
 #include "pipeline/pipeline.h"
+#include "pipeline/workers.h"
 #include "render/render.h"
 #include "sim/sim.h"
 #include "source/source.h"
@@ -232,31 +233,63 @@ static bool make_traffic(struct demo *d, size_t *count, json_t **events)
 
 struct ingest_ctx {
 	pipeline *pl;
+	workers *workers;          /* several threads, or NULL */
 	struct progress prog;
 	uint64_t stored;
 	struct buf name;
-	char err[512];
+	char *err;                 /* the demo's, errlen bytes */
+	size_t errlen;
 	bool failed;
 };
+
+/* a message's row, made on a worker, stored in the traffic's order */
+static bool stored_row(void *ctx, const struct source_item *item, const char *name, enum pipeline_status st,
+		       const struct buf *out, struct pipeline_row *row)
+{
+	struct ingest_ctx *c = ctx;
+
+	(void)item;
+	(void)name;
+	(void)st;
+	(void)out;
+	if (!row)
+		return true;       /* not mail */
+	if (pipeline_add_row(c->pl, row, c->err, c->errlen) == PIPELINE_STORE_FAILED) {
+		c->failed = true;
+		return false;
+	}
+	c->stored++;   /* queued, for the progress line; the store's count at the end */
+	return true;
+}
 
 static bool ingest(struct demo *d, const attrib_kb *kb, store *st, uint64_t *stored)
 {
 	struct pipeline_options popt = { .sensor = "demo-trap", .kb = kb, .store_thread = true };
 	struct pipeline_counts n;
-	struct ingest_ctx c = { 0 };
+	struct ingest_ctx c = { .err = d->err, .errlen = sizeof(d->err) };
 	struct source_item item;
 	struct buf serr = BUF_INIT;
 	enum source_status ss;
 	const char *mbox = at(d, "traffic.mbox");
 	source *src = source_open(mbox, NULL);
 	struct stat sb;
+	size_t jobs = workers_count();
 
 	c.pl = pipeline_new(st, &popt);
+	if (jobs > 1) {
+		struct pipeline_options wopt = popt;
+		struct workers_config wc = {
+			.n = jobs, .popt = &wopt, .rows = true, .dedup = true, .emit = stored_row, .ctx = &c,
+		};
+
+		wopt.store_thread = false;   /* the workers make rows; c.pl stores them */
+		c.workers = workers_new(&wc);
+	}
 	buf_init(&c.name);
 	progress_start(&c.prog, !d->quiet && isatty(STDERR_FILENO),
 		       stat(mbox, &sb) == 0 ? (uint64_t)sb.st_size : 0);
 	while (!c.failed && (ss = source_next(src, &item, &serr)) != SOURCE_END) {
-		struct pipeline_message m = { 0 };
+		struct pipeline_message m;
 		struct pipeline_result res;
 
 		progress_update(&c.prog, source_bytes_read(src), c.stored);
@@ -264,11 +297,11 @@ static bool ingest(struct demo *d, const attrib_kb *kb, store *st, uint64_t *sto
 			continue;
 		buf_reset(&c.name);
 		buf_printf(&c.name, "traffic.mbox#%lu", item.index);
-		m.raw = item.raw;
-		m.len = item.len;
-		m.source = c.name.data;
-		m.ctx = &item.ctx;
-		m.dedup = true;
+		if (c.workers) {
+			workers_push(c.workers, &item, c.name.data);
+			continue;
+		}
+		source_item_message(&item, c.name.data, true, &m);
 		switch (pipeline_push(c.pl, &m, &res, d->err, sizeof(d->err))) {
 		case PIPELINE_STORE_FAILED:
 			c.failed = true;
@@ -279,6 +312,11 @@ static bool ingest(struct demo *d, const attrib_kb *kb, store *st, uint64_t *sto
 			c.stored++;   /* queued, for the progress line; the store's count at the end */
 			break;
 		}
+	}
+	if (c.workers) {
+		if (!c.failed)
+			workers_finish(c.workers);
+		workers_free(c.workers);
 	}
 	if (!c.failed && pipeline_commit(c.pl, d->err, sizeof(d->err)) != PIPELINE_OK)
 		c.failed = true;
