@@ -39,6 +39,7 @@
 #include "util/buf.h"
 
 #define ATTRIB_UNKNOWN "unknown"
+#define ATTRIB_VALUE_SEED 11
 #define ATTRIB_MAX_EVIDENCE 8
 
 /* ---- the fingerprint vector of one message ---- */
@@ -47,7 +48,8 @@ struct attrib_feature {
 	const char *kind;      /* "header_order", "header:X-Mailer", "dialect.helo_verb", ... */
 	const char *value;
 	uint64_t kind_hash;    /* hash64 of kind, for fast lookups */
-	uint64_t value_hash;   /* hash64(value, len, 11): keys the similarity memo */
+	uint64_t value_hash;   /* hash64(value, len, ATTRIB_VALUE_SEED): keys the
+				* similarity memo, and spares most compares */
 };
 
 struct attrib_memo;

@@ -97,7 +97,7 @@ static double line_match(struct ctx *c, const struct rule_line *l,
 		return 0;
 	if (l->op == RULE_RE)
 		return pcre2_match(l->re, (PCRE2_SPTR)value, strlen(value), 0, 0, c->memo->md, NULL) >= 0;
-	if (strcmp(l->value, value) == 0)
+	if (l->value_hash == feat->value_hash && strcmp(l->value, value) == 0)
 		return 1;
 	if (l->is_seq && *l->value && *value)
 		return partial(c, l, value, feat->value_hash);

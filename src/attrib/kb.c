@@ -360,6 +360,7 @@ static void build_groups(struct family *f)
 	for (i = 0; i < f->nlines; i++) {
 		struct rule_line *l = &f->lines[i];
 
+		l->value_hash = l->value ? hash64(l->value, strlen(l->value), ATTRIB_VALUE_SEED) : 0;
 		for (g = 0; g < f->ngroups; g++)
 			if (strcmp(f->groups[g].kind, l->kind) == 0)
 				break;

@@ -38,6 +38,7 @@ struct rule_line {
 	char *kind;              /* "header_order", "header:X-Mailer", "dialect.helo_verb" */
 	enum rule_op op;
 	char *value;             /* RULE_EQ: the value; RULE_RE: the pattern */
+	uint64_t value_hash;     /* of value, as attrib_feature.value_hash */
 	pcre2_code *re;
 	struct seq seq;          /* tokens, for kinds compared by similarity */
 	bool is_seq, shapes;

@@ -91,7 +91,7 @@ void attrib_vector_add(struct attrib_vector *v, const char *kind, const char *va
 	v->f[v->n].kind = arena_strdup(&v->arena, kind);
 	v->f[v->n].kind_hash = hash64(kind, strlen(kind), 0);
 	v->f[v->n].value = arena_strdup(&v->arena, value ? value : "");
-	v->f[v->n].value_hash = hash64(v->f[v->n].value, strlen(v->f[v->n].value), 11);
+	v->f[v->n].value_hash = hash64(v->f[v->n].value, strlen(v->f[v->n].value), ATTRIB_VALUE_SEED);
 	v->n++;
 }
 
@@ -258,6 +258,21 @@ static bool variable_field(const char *name)
 	return false;
 }
 
+/* kind_of: prefix and s[0..n) into kind[size], cut as snprintf would cut
+ * (a hot path: a message's every header and dialect fact is named so) */
+static void kind_of(char *kind, size_t size, const char *prefix, const char *s, size_t n)
+{
+	size_t p = strlen(prefix);
+
+	if (p >= size)
+		p = size - 1;
+	memcpy(kind, prefix, p);
+	if (n > size - 1 - p)
+		n = size - 1 - p;
+	memcpy(kind + p, s, n);
+	kind[p + n] = '\0';
+}
+
 void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 			 const struct attrib_session *s)
 {
@@ -306,7 +321,7 @@ void attrib_vector_build(struct attrib_vector *v, const struct mail_features *f,
 		for (i = 0; i < f->nheaders && fields < VECTOR_HEADER_FIELDS; i++) {
 			if (variable_field(f->header_names[i]))
 				continue;
-			snprintf(kind, sizeof(kind), "header:%s", f->header_names[i]);
+			kind_of(kind, sizeof(kind), "header:", f->header_names[i], strlen(f->header_names[i]));
 			if (attrib_vector_value(v, kind))
 				continue;
 			attrib_vector_add(v, kind, f->header_values[i]);
@@ -342,7 +357,7 @@ void attrib_vector_add_dialect(struct attrib_vector *v, const char *dialect_id, 
 		if (eq && (size_t)(eq - p) < sizeof(kind) - 9) {
 			const char *g;
 
-			snprintf(kind, sizeof(kind), "dialect.%.*s", (int)(eq - p), p);
+			kind_of(kind, sizeof(kind), "dialect.", p, (size_t)(eq - p));
 			attrib_vector_add(v, kind, arena_strndup(&v->arena, eq + 1, n - (size_t)(eq - p) - 1));
 			v->have_dialect = true;
 			if ((size_t)(eq - p) == 11 && strncmp(p, "helo_syntax", 11) == 0 &&
