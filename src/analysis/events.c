@@ -65,6 +65,8 @@ static double weekly(const struct ctx *c, const double *wf, int64_t i)
 	return wf[an_weekday(an_floor(c->in->start + i * c->in->step, AN_DAY) / AN_DAY)];
 }
 
+/* the family's messages in slots [from, to); none in a gap: what was stored
+ * there (an archive of the downtime) is counted in volume, not in events */
 static double count_sum(const struct ctx *c, size_t f, int64_t from, int64_t to)
 {
 	const uint32_t *x = c->in->families[f].counts;
@@ -76,7 +78,8 @@ static double count_sum(const struct ctx *c, size_t f, int64_t from, int64_t to)
 	if (to > c->n_slots)
 		to = c->n_slots;
 	for (i = from; i < to; i++)
-		s += x[i];
+		if (!is_down(c, i))
+			s += x[i];
 	return s;
 }
 
@@ -89,9 +92,11 @@ static void window(const struct ctx *c, size_t f, const float *prof, const doubl
 	*x = xmalloc((n ? n : 1) * sizeof(double));
 	*mu = xmalloc((n ? n : 1) * sizeof(double));
 	for (i = 0; i < n; i++) {
-		(*x)[i] = c->in->families[f].counts[w0 + (int64_t)i];
-		(*mu)[i] = is_down(c, w0 + (int64_t)i) ? 0 :
-			   level * prof[bin_of_index(c, w0 + (int64_t)i)] * weekly(c, wf, w0 + (int64_t)i);
+		bool down = is_down(c, w0 + (int64_t)i);
+
+		/* a gap: nothing watched, nothing expected, nothing counted */
+		(*x)[i] = down ? 0 : c->in->families[f].counts[w0 + (int64_t)i];
+		(*mu)[i] = down ? 0 : level * prof[bin_of_index(c, w0 + (int64_t)i)] * weekly(c, wf, w0 + (int64_t)i);
 		if ((*mu)[i] <= 0)
 			(*mu)[i] = 1e-9;
 	}
@@ -261,11 +266,11 @@ static void refine_level(const struct ctx *c, struct analysis_event *ev, const s
 	for (i = 0; i < nh; i++) {
 		int64_t s0 = (h0 + (int64_t)i - in_h0) * c->sph;
 
-		for (k = s0; k < s0 + c->sph; k++) {
-			hx[i] += c->in->families[ev->family].counts[k];
-			if (!is_down(c, k))
+		for (k = s0; k < s0 + c->sph; k++)
+			if (!is_down(c, k)) {
+				hx[i] += c->in->families[ev->family].counts[k];
 				he[i] += ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k);
-		}
+			}
 	}
 	/* the two-level change point of the hourly counts, within a day of the
 	 * online estimate, with at least minh hours on either side */
@@ -300,8 +305,9 @@ static void refine_level(const struct ctx *c, struct analysis_event *ev, const s
 		if (s1 > c->n_slots - 1)
 			s1 = c->n_slots - 1;
 		for (k = s0; k <= s1; k++) {
-			double x = c->in->families[ev->family].counts[k],
-			       mu = is_down(c, k) ? 0 : ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k);
+			bool down = is_down(c, k);
+			double x = down ? 0 : c->in->families[ev->family].counts[k],
+			       mu = down ? 0 : ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k);
 
 			if (cum > best_v) {
 				best_v = cum;

@@ -641,6 +641,39 @@ static void test_offline_gaps(void **state)
 	assert_int_equal(stopper, 1);
 	free(ev);
 
+	/* messages stored in the gaps anyway (an archive of the downtime,
+	 * ingested later): counted in volume, not in events; the family that
+	 * stopped inside the first gap has ceased at its last message watched */
+	{
+		struct synth_series full;
+		int64_t last_watched = 0;
+
+		synth_generate(&full, start, DAYS, fams, NF, 31);
+		for (k = 0; k < (size_t)((gaps[0].from - start) / 60); k++)
+			if (full.counts[1][k])
+				last_watched = start + (int64_t)k * 60;
+		for (i = 0; i < NF; i++)
+			memcpy(s.counts[i], full.counts[i], full.n_minutes * sizeof(uint32_t));
+		steady = inside = stopper = 0;
+		assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+		for (i = 0; i < nev; i++) {
+			print_message("  messages in the gaps: %s %s at %s\n", fams[ev[i].family].name,
+				      type_name(ev[i].type), time_format_iso(ev[i].at, a));
+			steady += ev[i].family == 0;
+			if (ev[i].family == 1) {
+				assert_int_equal(ev[i].type, ANALYSIS_EVENT_CEASED);
+				assert_true(ev[i].at <= last_watched && ev[i].at >= last_watched - 15 * 60);
+				inside++;
+			}
+			stopper += ev[i].family == 2;
+		}
+		assert_int_equal(steady, 0);
+		assert_int_equal(inside, 1);
+		assert_int_equal(stopper, 1);
+		free(ev);
+		synth_free(&full);
+	}
+
 	/* gaps that break the rules */
 	bad[0] = gaps[0];
 	bad[1] = gaps[0];
