@@ -32,7 +32,7 @@ static const char usage_text[] =
 	"  --limit NAME=VAL  override a limit ('--limit help' lists them)\n"
 	"  --quiet           no progress display\n"
 	"  --jobs N          threads that parse and attribute (default: the processors\n"
-	"                    online); messages are stored in the input's order\n"
+	"                    it may use); messages are stored in the input's order\n"
 	"  --help            this text\n"
 	"\n"
 	"Exit status: 0 all stored; 1 the store failed; 2 usage; 3 some input could\n"
@@ -91,6 +91,21 @@ static bool emit(void *ctx, const struct source_item *item, const char *name, en
 	if (row)
 		st = pipeline_add_row(g->pl, row, g->err, sizeof(g->err));
 	return settle(g, item, st);
+}
+
+/* an input the source skipped, said in its turn among the messages */
+static bool skip_to_workers(void *ctx, const char *account)
+{
+	return workers_note(((struct ingest *)ctx)->workers, account);
+}
+
+static bool skipped(void *ctx, const char *account)
+{
+	struct ingest *x = ctx;
+
+	inputs_note(&x->in, "%s", account);
+	x->in.skipped++;
+	return true;
 }
 
 static bool one_to_workers(void *ctx, const struct source_item *item, const char *name)
@@ -175,13 +190,16 @@ int cmd_ingest(int argc, char **argv)
 	if (jobs > 1) {
 		struct pipeline_options wopt = popt;
 		struct workers_config wc = {
-			.n = jobs, .popt = &wopt, .rows = true, .dedup = true, .emit = emit, .ctx = &g,
+			.n = jobs, .popt = &wopt, .rows = true, .dedup = true, .emit = emit,
+			.note = skipped, .ctx = &g,
 		};
 
 		wopt.store_thread = false;   /* the workers make rows; g.pl stores them */
 		g.workers = workers_new(&wc);
 	}
 	if (g.workers) {
+		g.in.skip = skip_to_workers;
+		g.in.skip_ctx = &g;
 		if (inputs_walk(&g.in, argv + optind, argc - optind, one_to_workers, &g) || g.status == CMD_OK)
 			workers_finish(g.workers);
 		workers_free(g.workers);

@@ -87,8 +87,12 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 		while (go_on && !interrupted && (st = source_next(src, &item, &err)) != SOURCE_END) {
 			progress_update(&in->prog, done + source_bytes_read(src), ++items);
 			if (st == SOURCE_SKIP) {
-				inputs_note(in, "%s", err.data);
-				in->skipped++;
+				if (in->skip) {
+					go_on = in->skip(in->skip_ctx, err.data);
+				} else {
+					inputs_note(in, "%s", err.data);
+					in->skipped++;
+				}
 				continue;
 			}
 			item.ctx.trusted = in->trusted;
@@ -103,13 +107,13 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 	progress_finish(&in->prog);
 	buf_free(&err);
 	buf_free(&name);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
 	return go_on && !interrupted;
 }
 
 void inputs_free(struct inputs *in)
 {
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	free(in->trusted);
 	in->trusted = NULL;
 	in->ntrusted = 0;

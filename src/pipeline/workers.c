@@ -5,10 +5,12 @@
  * fills the slot at tail, a worker claims the slot at claim and marks it
  * done, the reader emits the slot at head once it is done. head <= claim <=
  * tail, all three counting up; one mutex guards them and the slots' done
- * flags. A slot's contents belong to the reader until tail passes it, then
+ * flags. A note (workers_note) takes a slot too, done from the start: a
+ * worker claims it and passes on, so that it is emitted in its turn. A slot's contents belong to the reader until tail passes it, then
  * to the worker that claimed it until done, then to the reader again.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,7 @@ struct slot {
 	enum pipeline_status status;
 	struct buf out;
 	struct pipeline_row *row;
+	bool note;                       /* mem holds a note's text, not a message */
 	bool done;
 };
 
@@ -55,8 +58,15 @@ struct workers {
 
 size_t workers_count(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	long n;
 
+	/* the processors this process may run on (a container's share), else
+	 * those online */
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+		n = sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
 		return 1;
 	return n > WORKERS_MAX ? WORKERS_MAX : (size_t)n;
@@ -77,6 +87,12 @@ static void *worker_main(void *arg)
 		if (w->claim == w->tail)
 			break;
 		s = &w->ring[w->claim++ % WORKERS_WINDOW];
+		if (s->note) {
+			/* done already; now it may be emitted */
+			if (s == &w->ring[w->head % WORKERS_WINDOW])
+				pthread_cond_signal(&w->done_cv);
+			continue;
+		}
 		pthread_mutex_unlock(&w->mu);
 
 		memset(&res, 0, sizeof(res));
@@ -125,19 +141,26 @@ workers *workers_new(const struct workers_config *cfg)
 	return w;
 }
 
-/* the item into the slot: one allocation for its bytes and strings */
-static void fill(struct slot *s, const struct source_item *item, const char *name, bool dedup)
+/* the room a copy of the item takes: its bytes and strings */
+static size_t slot_room(const struct source_item *item, const char *name)
 {
 	const struct pipeline_session *ses = item->session;
 	size_t room = item->len + 1 + pack_room(name) + pack_room(item->path) +
-		      pack_room(item->ctx.from_line_sender) +
-		      pack_room(item->ctx.client_ip) + pack_room(item->ctx.helo) +
-		      pack_room(item->ctx.envelope_from);
-	char *at;
+		      pack_room(item->ctx.from_line_sender) + pack_room(item->ctx.client_ip) +
+		      pack_room(item->ctx.helo) + pack_room(item->ctx.envelope_from);
 
 	if (ses)
 		room += pack_room(ses->client_ip) + pack_room(ses->helo) + pack_room(ses->mail_from) +
 			pack_room(ses->dialect_id) + pack_room(ses->dialect_facts) + pack_room(ses->identity);
+	return room;
+}
+
+/* the item into the slot: one allocation of room bytes */
+static void fill(struct slot *s, const struct source_item *item, const char *name, size_t room, bool dedup)
+{
+	const struct pipeline_session *ses = item->session;
+	char *at;
+
 	s->mem = xmalloc(room);
 	s->bytes = room;
 	at = s->mem;
@@ -166,6 +189,7 @@ static void fill(struct slot *s, const struct source_item *item, const char *nam
 	}
 	source_item_message(&s->item, s->name, dedup, &s->m);
 	s->row = NULL;
+	s->note = false;
 	s->done = false;
 }
 
@@ -181,7 +205,7 @@ static bool emit_ready(struct workers *w, bool wait)
 		if (w->head == w->tail)
 			return !w->stopped_by_emit;
 		s = &w->ring[w->head % WORKERS_WINDOW];
-		if (!s->done) {
+		if (!s->done || w->head == w->claim) {   /* a note: claimed first */
 			if (!wait)
 				return !w->stopped_by_emit;
 			pthread_cond_wait(&w->done_cv, &w->mu);
@@ -191,6 +215,8 @@ static bool emit_ready(struct workers *w, bool wait)
 		if (w->stopped_by_emit) {
 			go = false;
 			pipeline_row_free(s->row);
+		} else if (s->note) {
+			go = !w->cfg.note || w->cfg.note(w->cfg.ctx, s->mem);
 		} else {
 			go = w->cfg.emit(w->cfg.ctx, &s->item, s->name, s->status, &s->out, s->row);
 		}
@@ -206,29 +232,62 @@ static bool emit_ready(struct workers *w, bool wait)
 	}
 }
 
+/* wait_room: a free slot, and the bytes in flight under the budget (an
+ * empty window takes anything); false once emit said stop. Lock held. */
+static bool wait_room(struct workers *w, size_t bytes)
+{
+	while (w->tail - w->head == WORKERS_WINDOW ||
+	       (w->tail > w->head && w->bytes + bytes > WORKERS_WINDOW_BYTES))
+		emit_ready(w, true);
+	return !w->stopped_by_emit;
+}
+
+/* hand the filled slot at tail over (lock held), and emit what is ready */
+static bool hand_over(struct workers *w, struct slot *s)
+{
+	w->bytes += s->bytes;
+	w->tail++;
+	pthread_cond_signal(&w->work_cv);
+	return emit_ready(w, false);
+}
+
 bool workers_push(workers *w, const struct source_item *item, const char *name)
 {
+	size_t room = slot_room(item, name);
 	struct slot *s;
 	bool ok;
 
 	pthread_mutex_lock(&w->mu);
-	/* room: a free slot, and the bytes in flight under the budget (an
-	 * empty window takes any message) */
-	while (w->tail - w->head == WORKERS_WINDOW ||
-	       (w->tail > w->head && w->bytes + item->len > WORKERS_WINDOW_BYTES))
-		emit_ready(w, true);
+	ok = wait_room(w, room);
 	pthread_mutex_unlock(&w->mu);
-	if (w->stopped_by_emit)
+	if (!ok)
 		return false;
-
 	s = &w->ring[w->tail % WORKERS_WINDOW];   /* the reader's until tail passes it */
-	fill(s, item, name, w->cfg.dedup);
+	fill(s, item, name, room, w->cfg.dedup);
+	pthread_mutex_lock(&w->mu);
+	ok = hand_over(w, s);
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+bool workers_note(workers *w, const char *text)
+{
+	size_t room = strlen(text) + 1;
+	struct slot *s;
+	bool ok;
 
 	pthread_mutex_lock(&w->mu);
-	w->bytes += s->bytes;
-	w->tail++;
-	pthread_cond_signal(&w->work_cv);
-	ok = emit_ready(w, false);
+	ok = wait_room(w, room);
+	if (ok) {
+		s = &w->ring[w->tail % WORKERS_WINDOW];
+		s->mem = xstrdup(text);
+		s->bytes = room;
+		s->name = s->mem;
+		s->row = NULL;
+		s->note = true;
+		s->done = true;
+		ok = hand_over(w, s);
+	}
 	pthread_mutex_unlock(&w->mu);
 	return ok;
 }

@@ -41,6 +41,10 @@ typedef void workers_local_free_fn(void *local);
 typedef bool workers_emit_fn(void *ctx, const struct source_item *item, const char *name,
 			     enum pipeline_status st, const struct buf *out, struct pipeline_row *row);
 
+/* On the reading thread, in input order: a note pushed with workers_note
+ * (an input the source skipped), where it came. False stops the run. */
+typedef bool workers_note_fn(void *ctx, const char *text);
+
 struct workers_config {
 	size_t n;                            /* threads, 2..WORKERS_MAX */
 	const struct pipeline_options *popt; /* each worker's pipeline (no store;
@@ -50,13 +54,14 @@ struct workers_config {
 	workers_work_fn *work;               /* may be NULL */
 	workers_local_free_fn *local_free;
 	workers_emit_fn *emit;
+	workers_note_fn *note;               /* a note pushed, in its turn */
 	void *ctx;
 };
 
 typedef struct workers workers;
 
-/* workers_count: the threads worth starting here: the processors online,
- * at most WORKERS_MAX; 1 means run inline (no pool). */
+/* workers_count: the threads worth starting here: the processors this
+ * process may use, at most WORKERS_MAX; 1 means run inline (no pool). */
 size_t workers_count(void);
 
 /* workers_new: NULL when a thread cannot start. */
@@ -64,6 +69,10 @@ workers *workers_new(const struct workers_config *cfg);
 /* workers_push: hand a message over; emits what is ready. False once emit
  * said stop. */
 bool workers_push(workers *w, const struct source_item *item, const char *name);
+/* workers_note: text to hand to cfg->note in its turn among the messages
+ * (so that what is said on stderr comes in the input's order, as on one
+ * thread). False once emit or note said stop. */
+bool workers_note(workers *w, const char *text);
 /* workers_finish: every message pushed answered and emitted. */
 bool workers_finish(workers *w);
 /* workers_free: stops the threads (after workers_finish, or dropping what

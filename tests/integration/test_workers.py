@@ -1,8 +1,9 @@
 """classify and ingest on several threads (--jobs): the same answers, in the
 same order, as on one. On the simulator's mixed capture (sessions, STARTTLS
 sessions without content) and mbox, and on the real corpora (charsets of
-every kind), with a message that is not mail among them: classify's JSON,
-text and --truth output are byte for byte those of --jobs 1; ingest stores
+every kind), with a message that is not mail and an empty file among them:
+classify's JSON, text and --truth output, and what it says on stderr, are
+byte for byte those of --jobs 1; ingest stores
 the same rows with the same ids, hashes and rollups, and a second ingest
 finds every message a duplicate (encrypted sessions too: they have no
 bytes to hash, so their flow and time are hashed).
@@ -36,6 +37,8 @@ real = os.path.join(d, "real")
 shutil.copytree(os.path.join(CORPORA, "csdmc2010-2009-2010"), real)
 with open(os.path.join(real, "zz-not-mail.eml"), "w") as f:
     f.write("this is not a mail message\n")
+# and one the source itself skips: its account must come in its turn too
+open(os.path.join(real, "zz-empty.eml"), "w").close()
 inputs["real"] = [real, os.path.join(CORPORA, "spamassassin")]
 FORMATS = (["--format", "json"], ["--format", "text"],
            ["--format", "json", "--truth", os.path.join(d, "mix.mbox.truth")])
@@ -88,7 +91,8 @@ for what, paths in inputs.items():
           % (what, len(got[0][3][0])))
     check(len(got[0][3][0]) > 100, "ingest %s stored rows" % what)
     if what == "real":
-        check("not a mail message" in got[1][2], "the file that is not mail is reported", None)
+        check("not a mail message" in got[1][2] and "empty file" in got[1][2],
+              "the file that is not mail and the empty one are reported", None)
 
 p = run("classify", "--jobs", "0", inputs["mbox"][0])
 check(p.returncode == 2 and "--jobs" in p.stderr, "--jobs 0 is a usage error", p)
