@@ -197,21 +197,6 @@ static bool emit(void *ctx, const struct source_item *item, const char *name, en
 	return fwrite(out->data, 1, out->len, stdout) == out->len && !ferror(stdout);
 }
 
-/* an input the source skipped, said in its turn among the messages */
-static bool skip_to_workers(void *ctx, const char *account)
-{
-	return workers_note(((struct classify *)ctx)->workers, account);
-}
-
-static bool skipped(void *ctx, const char *account)
-{
-	struct classify *x = ctx;
-
-	inputs_note(&x->in, "%s", account);
-	x->in.skipped++;
-	return true;
-}
-
 static bool one_to_workers(void *ctx, const struct source_item *item, const char *name)
 {
 	struct classify *c = ctx;
@@ -293,14 +278,13 @@ int cmd_classify(int argc, char **argv)
 		json_object_seed(0);    /* before any thread makes a JSON object */
 		struct workers_config wc = {
 			.n = jobs, .popt = &popt, .work = work, .local_free = json_free, .emit = emit,
-			.note = skipped, .ctx = &c,
+			.note = inputs_skipped, .note_ctx = &c.in, .ctx = &c,
 		};
 
 		c.workers = workers_new(&wc);
 	}
 	if (c.workers) {
-		c.in.skip = skip_to_workers;
-		c.in.skip_ctx = &c;
+		c.in.workers = c.workers;
 		inputs_walk(&c.in, argv + optind, argc - optind, one_to_workers, &c);
 		workers_finish(c.workers);
 		workers_free(c.workers);

@@ -93,21 +93,6 @@ static bool emit(void *ctx, const struct source_item *item, const char *name, en
 	return settle(g, item, st);
 }
 
-/* an input the source skipped, said in its turn among the messages */
-static bool skip_to_workers(void *ctx, const char *account)
-{
-	return workers_note(((struct ingest *)ctx)->workers, account);
-}
-
-static bool skipped(void *ctx, const char *account)
-{
-	struct ingest *x = ctx;
-
-	inputs_note(&x->in, "%s", account);
-	x->in.skipped++;
-	return true;
-}
-
 static bool one_to_workers(void *ctx, const struct source_item *item, const char *name)
 {
 	return workers_push(((struct ingest *)ctx)->workers, item, name);
@@ -191,15 +176,14 @@ int cmd_ingest(int argc, char **argv)
 		struct pipeline_options wopt = popt;
 		struct workers_config wc = {
 			.n = jobs, .popt = &wopt, .rows = true, .dedup = true, .emit = emit,
-			.note = skipped, .ctx = &g,
+			.note = inputs_skipped, .note_ctx = &g.in, .ctx = &g,
 		};
 
 		wopt.store_thread = false;   /* the workers make rows; g.pl stores them */
 		g.workers = workers_new(&wc);
 	}
 	if (g.workers) {
-		g.in.skip = skip_to_workers;
-		g.in.skip_ctx = &g;
+		g.in.workers = g.workers;
 		if (inputs_walk(&g.in, argv + optind, argc - optind, one_to_workers, &g) || g.status == CMD_OK)
 			workers_finish(g.workers);
 		workers_free(g.workers);

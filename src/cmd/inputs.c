@@ -9,6 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/inputs.h"
+#include "pipeline/workers.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -66,6 +67,15 @@ void inputs_note(struct inputs *in, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+bool inputs_skipped(void *p, const char *account)
+{
+	struct inputs *in = p;
+
+	inputs_note(in, "%s", account);
+	in->skipped++;
+	return true;
+}
+
 bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, void *ctx)
 {
 	struct buf err = BUF_INIT, name = BUF_INIT;
@@ -87,12 +97,8 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 		while (go_on && !interrupted && (st = source_next(src, &item, &err)) != SOURCE_END) {
 			progress_update(&in->prog, done + source_bytes_read(src), ++items);
 			if (st == SOURCE_SKIP) {
-				if (in->skip) {
-					go_on = in->skip(in->skip_ctx, err.data);
-				} else {
-					inputs_note(in, "%s", err.data);
-					in->skipped++;
-				}
+				go_on = in->workers ? workers_note(in->workers, err.data)
+						    : inputs_skipped(in, err.data);
 				continue;
 			}
 			item.ctx.trusted = in->trusted;

@@ -13,14 +13,12 @@
 #include "source/source.h"
 #include "util/ip.h"
 
-/* What a walk does with an input it skips (the source's account): false
- * stops the walk. */
-typedef bool inputs_skip_fn(void *ctx, const char *account);
+struct workers;
 
 struct inputs {
 	const char *cmd;                  /* for messages: "ingest" */
-	inputs_skip_fn *skip;             /* NULL: noted on stderr and counted at once */
-	void *skip_ctx;
+	struct workers *workers;          /* the messages' workers, or NULL: a skip
+					   * is said in its turn through them */
 	struct source_options sopt;
 	struct ip_cidr *trusted;
 	size_t ntrusted;
@@ -41,10 +39,13 @@ bool inputs_add_trusted(struct inputs *in, const char *cidr);
  */
 bool inputs_option(struct inputs *in, int c, const char *arg);
 /* inputs_walk: every message of every path; skips are reported on stderr
- * and counted (or handed to in->skip). Returns false when fn asked to stop
+ * and counted (inputs_skipped; through in->workers when set). Returns false when fn asked to stop
  * or a signal came. SIGINT and SIGTERM only end the walk, until
  * inputs_free: what was read can still be finished and committed. */
 bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, void *ctx);
+/* inputs_skipped: an input the source skipped (its account), said and
+ * counted; a workers_note_fn, ctx the struct inputs. */
+bool inputs_skipped(void *in, const char *account);
 /* inputs_note: print a line on stderr without breaking the progress line. */
 void inputs_note(struct inputs *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void inputs_free(struct inputs *in);

@@ -216,7 +216,7 @@ static bool emit_ready(struct workers *w, bool wait)
 			go = false;
 			pipeline_row_free(s->row);
 		} else if (s->note) {
-			go = !w->cfg.note || w->cfg.note(w->cfg.ctx, s->mem);
+			go = !w->cfg.note || w->cfg.note(w->cfg.note_ctx, s->mem);
 		} else {
 			go = w->cfg.emit(w->cfg.ctx, &s->item, s->name, s->status, &s->out, s->row);
 		}

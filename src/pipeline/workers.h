@@ -55,7 +55,8 @@ struct workers_config {
 	workers_local_free_fn *local_free;
 	workers_emit_fn *emit;
 	workers_note_fn *note;               /* a note pushed, in its turn */
-	void *ctx;
+	void *ctx;                           /* of work and emit */
+	void *note_ctx;                      /* of note */
 };
 
 typedef struct workers workers;
