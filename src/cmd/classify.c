@@ -197,13 +197,6 @@ static bool emit(void *ctx, const struct source_item *item, const char *name, en
 	return fwrite(out->data, 1, out->len, stdout) == out->len && !ferror(stdout);
 }
 
-static bool one_to_workers(void *ctx, const struct source_item *item, const char *name)
-{
-	struct classify *c = ctx;
-
-	return workers_push(c->workers, item, name);
-}
-
 int cmd_classify(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -283,14 +276,13 @@ int cmd_classify(int argc, char **argv)
 
 		c.workers = workers_new(&wc);
 	}
+	if (!c.workers)
+		c.pl = pipeline_new(NULL, &popt);
+	c.in.workers = c.workers;   /* with them, the walk hands them the messages */
+	inputs_walk(&c.in, argv + optind, argc - optind, one, &c);
 	if (c.workers) {
-		c.in.workers = c.workers;
-		inputs_walk(&c.in, argv + optind, argc - optind, one_to_workers, &c);
 		workers_finish(c.workers);
 		workers_free(c.workers);
-	} else {
-		c.pl = pipeline_new(NULL, &popt);
-		inputs_walk(&c.in, argv + optind, argc - optind, one, &c);
 	}
 	if (c.truth) {
 		if (c.json)

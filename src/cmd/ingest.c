@@ -93,11 +93,6 @@ static bool emit(void *ctx, const struct source_item *item, const char *name, en
 	return settle(g, item, st);
 }
 
-static bool one_to_workers(void *ctx, const struct source_item *item, const char *name)
-{
-	return workers_push(((struct ingest *)ctx)->workers, item, name);
-}
-
 int cmd_ingest(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -182,13 +177,12 @@ int cmd_ingest(int argc, char **argv)
 		wopt.store_thread = false;   /* the workers make rows; g.pl stores them */
 		g.workers = workers_new(&wc);
 	}
+	g.in.workers = g.workers;   /* with them, the walk hands them the messages */
+	inputs_walk(&g.in, argv + optind, argc - optind, one, &g);
 	if (g.workers) {
-		g.in.workers = g.workers;
-		if (inputs_walk(&g.in, argv + optind, argc - optind, one_to_workers, &g) || g.status == CMD_OK)
+		if (g.status == CMD_OK)
 			workers_finish(g.workers);
 		workers_free(g.workers);
-	} else {
-		inputs_walk(&g.in, argv + optind, argc - optind, one, &g);
 	}
 	if (g.status == CMD_OK && pipeline_commit(g.pl, g.err, sizeof(g.err)) != PIPELINE_OK)
 		g.status = cmd_error("ingest", "%s", g.err);

@@ -105,7 +105,8 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 			item.ctx.ntrusted = in->ntrusted;
 			buf_reset(&name);
 			buf_printf(&name, "%s#%lu", item.path, item.index);
-			go_on = fn(ctx, &item, name.data);
+			go_on = in->workers ? workers_push(in->workers, &item, name.data)
+					    : fn(ctx, &item, name.data);
 		}
 		done += source_bytes_read(src);
 		source_close(src);

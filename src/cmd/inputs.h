@@ -17,8 +17,10 @@ struct workers;
 
 struct inputs {
 	const char *cmd;                  /* for messages: "ingest" */
-	struct workers *workers;          /* the messages' workers, or NULL: a skip
-					   * is said in its turn through them */
+	struct workers *workers;          /* the messages' workers, or NULL: the
+					   * walk hands them each message (not to
+					   * its fn) and says a skip in its turn
+					   * through them */
 	struct source_options sopt;
 	struct ip_cidr *trusted;
 	size_t ntrusted;
