@@ -81,6 +81,13 @@ uint64_t pipeline_committed(const pipeline *p)
 	return c.committed;
 }
 
+enum pipeline_status pipeline_flush(pipeline *p, char *err, size_t errlen)
+{
+	if (p->worker || !p->st || p->pending == 0)
+		return PIPELINE_OK;
+	return store_flush(p->st, err, errlen) == STORE_OK ? PIPELINE_OK : PIPELINE_STORE_FAILED;
+}
+
 enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen)
 {
 	if (p->worker)

@@ -115,6 +115,10 @@ struct pipeline_row *pipeline_row(pipeline *p, const struct pipeline_message *m,
 				  const struct pipeline_result *res);
 enum pipeline_status pipeline_add_row(pipeline *p, struct pipeline_row *row, char *err, size_t errlen);
 void pipeline_row_free(struct pipeline_row *row);
+/* pipeline_flush: do the store's work for what was pushed so far, short of
+ * the commit itself (store_flush); nothing when a store worker writes. */
+enum pipeline_status pipeline_flush(pipeline *p, char *err, size_t errlen);
+
 /* pipeline_commit: make everything pushed so far durable. */
 enum pipeline_status pipeline_commit(pipeline *p, char *err, size_t errlen);
 /* pipeline_pending: messages pushed but not yet committed. */

@@ -515,11 +515,15 @@ static void store_batches(struct trap_writer *w, struct batch *batches)
 	pushed = true;
 	for (b = batches; b && pushed; b = b->next)
 		pushed = push(w, b->jobs, err, sizeof(err));
+	if (pushed) {
+		/* all but the commit itself, while the files are synced */
+		mark_up(w);
+		pushed = pipeline_flush(w->pl, err, sizeof(err)) == PIPELINE_OK;
+	}
 	if (!wait_batches(w, batches, BATCH_DATA_DURABLE)) {
 		if (pushed)
 			snprintf(err, sizeof(err), "the spool could not be synced");
 	} else if (pushed) {
-		mark_up(w);
 		committed = pipeline_commit(w->pl, err, sizeof(err)) == PIPELINE_OK;
 	}
 	ok = wait_batches(w, batches, BATCH_DURABLE) && committed;

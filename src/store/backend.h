@@ -13,6 +13,8 @@ struct store_backend {
 	void (*close)(void *impl);
 	enum store_status (*begin)(void *impl, char *err, size_t errlen);
 	enum store_status (*add)(void *impl, const struct store_message *m, char *err, size_t errlen);
+	/* flush: the open batch's rollups into it, so that commit has little left */
+	enum store_status (*flush)(void *impl, char *err, size_t errlen);
 	enum store_status (*commit)(void *impl, char *err, size_t errlen);
 	void (*rollback)(void *impl);
 	enum store_status (*span)(void *impl, int64_t *first, int64_t *last, bool *empty,

@@ -750,6 +750,31 @@ static bool apply_campaigns(struct sq *s)
 	return true;
 }
 
+/* apply_deltas: the batch's rollup deltas into its transaction, then forgotten */
+static bool apply_deltas(struct sq *s)
+{
+	if (!apply_minutes(s) || !apply_sums(s, &s->hours, true) || !apply_clients(s) ||
+	    !apply_sums(s, &s->days, false) || !apply_campaigns(s))
+		return false;
+	delta_clear(&s->minutes);
+	delta_clear(&s->hours);
+	delta_clear(&s->days);
+	delta_clear(&s->campaigns);
+	return true;
+}
+
+static enum store_status sq_flush(void *impl, char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	enum store_status st;
+
+	if (!s->in_batch || apply_deltas(s))
+		return STORE_OK;
+	st = fail(s, err, errlen, "writing the rollups");
+	sq_rollback(s);
+	return st;
+}
+
 static enum store_status sq_commit(void *impl, char *err, size_t errlen)
 {
 	struct sq *s = impl;
@@ -757,18 +782,12 @@ static enum store_status sq_commit(void *impl, char *err, size_t errlen)
 
 	if (!s->in_batch)
 		return STORE_OK;
-	if (!apply_minutes(s) || !apply_sums(s, &s->hours, true) || !apply_clients(s) ||
-	    !apply_sums(s, &s->days, false) || !apply_campaigns(s) ||
-	    exec(s, "COMMIT") != SQLITE_OK) {
+	if (!apply_deltas(s) || exec(s, "COMMIT") != SQLITE_OK) {
 		st = fail(s, err, errlen, "committing");
 		sq_rollback(s);
 		return st;
 	}
 	s->in_batch = false;
-	delta_clear(&s->minutes);
-	delta_clear(&s->hours);
-	delta_clear(&s->days);
-	delta_clear(&s->campaigns);
 	return STORE_OK;
 }
 
@@ -1103,6 +1122,7 @@ const struct store_backend store_sqlite_backend = {
 	.close = sq_close,
 	.begin = sq_begin,
 	.add = sq_add,
+	.flush = sq_flush,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.span = sq_span,

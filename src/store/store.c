@@ -63,6 +63,11 @@ enum store_status store_add(store *st, const struct store_message *m, char *err,
 	return st->be->add(st->impl, m, err, errlen);
 }
 
+enum store_status store_flush(store *st, char *err, size_t errlen)
+{
+	return st->be->flush(st->impl, err, errlen);
+}
+
 enum store_status store_commit(store *st, char *err, size_t errlen)
 {
 	return st->be->commit(st->impl, err, errlen);

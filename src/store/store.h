@@ -73,6 +73,11 @@ void store_close(store *st);
 
 enum store_status store_begin(store *st, char *err, size_t errlen);
 enum store_status store_add(store *st, const struct store_message *m, char *err, size_t errlen);
+/* store_flush: write the open batch's rollups into it now, so that the
+ * store_commit that follows has only the commit left (the trap does the
+ * rest while it waits for its spool files to be synced). A failure rolls
+ * the batch back, as a failed commit does. */
+enum store_status store_flush(store *st, char *err, size_t errlen);
 enum store_status store_commit(store *st, char *err, size_t errlen);
 /* store_rollback: drop the open batch (after an error). */
 void store_rollback(store *st);

@@ -77,6 +77,8 @@ static void test_roundtrip(void **state)
 	add(st, t0, "rustock", "a", true, STORE_OK);
 	add(st, t0 + 30, "rustock", "b", true, STORE_OK);
 	add(st, t0 + 30, "rustock", "b", true, STORE_DUPLICATE);   /* same bytes */
+	/* the rollups written early (as the trap does) and added to after */
+	assert_int_equal(store_flush(st, err, sizeof(err)), STORE_OK);
 	add(st, t0 + 30, "rustock", "b", false, STORE_OK);         /* the trap never de-duplicates */
 	add(st, t0 + 60, "bagle", "c", true, STORE_OK);
 	add(st, t0 + 86400, "bagle", "d", true, STORE_OK);
@@ -84,6 +86,11 @@ static void test_roundtrip(void **state)
 	/* a second batch sees the first: duplicates across commits */
 	add(st, t0, "rustock", "a", true, STORE_DUPLICATE);
 	assert_int_equal(store_commit(st, err, sizeof(err)), STORE_OK);
+	/* a batch rolled back after its rollups were flushed leaves nothing */
+	assert_int_equal(store_begin(st, err, sizeof(err)), STORE_OK);
+	add(st, t0 + 60, "rustock", "e", true, STORE_OK);
+	assert_int_equal(store_flush(st, err, sizeof(err)), STORE_OK);
+	store_rollback(st);
 	store_close(st);
 
 	assert_int_equal(store_open(url, STORE_READ, &st, err, sizeof(err)), STORE_OK);
