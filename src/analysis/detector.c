@@ -165,7 +165,7 @@ struct fam {
 	/* model */
 	double wf[7];             /* weekly factors by weekday: expected = profile x wf */
 	double wf_cum[8];         /* their running sums: wf_cum[w] = wf[0] + ... + wf[w - 1] */
-	bool wf_fixed;            /* set in hindsight (offline), not relearnt */
+	int64_t wf_held_until;    /* set in hindsight (offline): not relearnt until this day */
 	double prof_max, prof_mean;
 	struct an_disp disp;
 	double inv_kh, kh, sd2_day, sd2_block;
@@ -298,6 +298,7 @@ static struct fam *fam_new(const struct analysis_detector *d, int64_t slot)
 	f->r0 = floor_div(slot, d->sph);
 	f->state = ST_ACTIVE;
 	f->pend_type = -1;
+	f->wf_held_until = INT64_MIN;
 	for (int w = 0; w < 7; w++)
 		f->wf[w] = 1;
 	wf_changed(f);
@@ -407,13 +408,13 @@ enum analysis_family_state analysis_detector_state(const struct analysis_detecto
 	return f->armed ? ANALYSIS_STATE_ACTIVE : ANALYSIS_STATE_LEARNING;
 }
 
-void an_detector_set_weekly(struct analysis_detector *d, size_t fi, const double wf[7], bool fixed)
+void an_detector_set_weekly(struct analysis_detector *d, size_t fi, const double wf[7], int64_t until_day)
 {
 	struct fam *f = d->fam[fi];
 
 	memcpy(f->wf, wf, sizeof(f->wf));
 	wf_changed(f);
-	f->wf_fixed = fixed;
+	f->wf_held_until = until_day;
 	refit(d, f);
 }
 
@@ -771,7 +772,7 @@ static void weekly_learn(struct fam *f, double total)
 		f->wk_any = true;
 	}
 	f->wk_last = f->day;
-	if (f->wf_fixed)
+	if (f->day <= f->wf_held_until)
 		return;
 	for (day = f->day - WK_DAYS + 1; day <= f->day; day++, i++) {
 		tot[i] = f->wk_tot[mod_pos(day, WK_DAYS)];

@@ -479,8 +479,9 @@ static int cmp_event(const void *pa, const void *pb)
  * of the period's whole days (what an_weekly_factors reads at most), given
  * to the detector before it runs, so that the first weekends are judged
  * as the later ones. A period of at most those eight weeks is wholly seen:
- * the answer, rhythm or none, is fixed. A longer one only starts with it:
- * the detector goes on learning from the days it passes, as online.
+ * the answer, rhythm or none, is fixed. A longer one starts with it, held
+ * through those eight weeks; after them the detector goes on learning from
+ * the days it passes, as online, over as many weeks.
  */
 #define HINDSIGHT_DAYS 62
 
@@ -513,17 +514,11 @@ static void hindsight_weekly(struct analysis_detector *d, const struct analysis_
 					valid[i] = false;   /* a day the sensor was partly down */
 			}
 		}
-		switch (an_weekly_factors(tot, valid, nd, first, wf)) {
-		case AN_WEEK_FOUND:
-			an_detector_set_weekly(d, f, wf, whole);
-			break;
-		case AN_WEEK_NONE:
-			if (whole)
-				an_detector_set_weekly(d, f, wf, true);
-			break;
-		case AN_WEEK_UNKNOWN:
-			break;
-		}
+		/* rhythm or none, held until the detector's own window (the
+		 * days it has passed) is as long as what was seen here: early
+		 * on, it sees fewer weeks than the hindsight did */
+		if (an_weekly_factors(tot, valid, nd, first, wf) != AN_WEEK_UNKNOWN)
+			an_detector_set_weekly(d, f, wf, whole ? INT64_MAX : first + (int64_t)nd - 1);
 	}
 	free(tot);
 	free(valid);

@@ -152,8 +152,8 @@ void an_detector_feed_input(struct analysis_detector *d, const struct analysis_i
 size_t an_detector_take(struct analysis_detector *d, struct analysis_event **ev, struct an_event_extra **ex);
 int an_detector_bins_per_day(const struct analysis_detector *d);
 /* an_detector_set_weekly: family f's weekly factors (offline: learnt in
- * hindsight); fixed: never relearnt, else until the family's own days say
- * otherwise. */
-void an_detector_set_weekly(struct analysis_detector *d, size_t f, const double wf[7], bool fixed);
+ * hindsight), held until the family's day until_day (INT64_MAX: for good);
+ * from then on relearnt at each midnight from the days it has seen. */
+void an_detector_set_weekly(struct analysis_detector *d, size_t f, const double wf[7], int64_t until_day);
 
 #endif
