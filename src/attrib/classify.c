@@ -34,6 +34,7 @@
 #define CONSISTENT 0.9          /* a group the family (nearly) always matches... */
 #define MISMATCH_PENALTY 2.0    /* ...counts against it this much when nothing matches */
 #define RESEMBLES 0.25          /* a partial match below this: another form, not an update */
+#define TOLD_APART 2.0          /* fixed traits for one of two near families, against the other's */
 
 /* the message's tokens of one kind, cut once per classification */
 struct msg_seq {
@@ -132,37 +133,52 @@ struct scored {
 	double coverage;     /* applying weight / family weight */
 };
 
+/* group_match: how well the message answers one group; false when the
+ * group does not apply to it */
+static bool group_match(const struct family *f, const struct rule_group *gr, const struct attrib_vector *v,
+			bool content, struct ctx *c, double *match, const char **value_out)
+{
+	const struct attrib_feature *feat = attrib_vector_find(v, gr->kind, gr->kind_hash);
+	const char *value;
+	double best = 0;
+	size_t k;
+
+	if (!group_applies(gr, v, content, feat))
+		return false;
+	value = feat ? feat->value : NULL;
+	/* an exact value first: most groups end here */
+	for (k = 0; value && k < gr->nlines && best < 1; k++) {
+		const struct rule_line *l = &f->lines[gr->lines[k]];
+
+		if (l->op == RULE_EQ && strcmp(l->value, value) == 0)
+			best = 1;
+	}
+	for (k = 0; k < gr->nlines && best < 1; k++) {
+		double m = line_match(c, &f->lines[gr->lines[k]], feat);
+
+		if (m > best)
+			best = m;
+	}
+	*match = best;
+	*value_out = value;
+	return true;
+}
+
 static struct scored score_family(const struct family *f, const struct attrib_vector *v,
 				  bool content, struct ctx *c, char evidence[][128],
 				  size_t *nevidence)
 {
 	struct scored s = { 0, 0 };
 	double num = 0, den = 0;
-	size_t g, k;
+	size_t g;
 
 	for (g = 0; g < f->ngroups; g++) {
 		const struct rule_group *gr = &f->groups[g];
-		const struct attrib_feature *feat;
 		const char *value;
-		double best = 0;
+		double best;
 
-		feat = attrib_vector_find(v, gr->kind, gr->kind_hash);
-		if (!group_applies(gr, v, content, feat))
+		if (!group_match(f, gr, v, content, c, &best, &value))
 			continue;
-		value = feat ? feat->value : NULL;
-		/* an exact value first: most groups end here */
-		for (k = 0; value && k < gr->nlines && best < 1; k++) {
-			const struct rule_line *l = &f->lines[gr->lines[k]];
-
-			if (l->op == RULE_EQ && strcmp(l->value, value) == 0)
-				best = 1;
-		}
-		for (k = 0; k < gr->nlines && best < 1; k++) {
-			double m = line_match(c, &f->lines[gr->lines[k]], feat);
-
-			if (m > best)
-				best = m;
-		}
 		/* What the family always writes, written otherwise: other software.
 		 * Written in another form altogether counts so too (a Message-ID
 		 * of other parts, not of another length: a partial match under
@@ -185,6 +201,68 @@ static struct scored score_family(const struct family *f, const struct attrib_ve
 	return s;
 }
 
+/*
+ * Kinds whose value is the machine's or the victim's as much as the
+ * software's: the Date's zone is the infected machine's (a sandbox shows
+ * one zone, the wild all of them), the HELO and forged hops often name the
+ * machine, URLs are the campaign's, To: forms follow the harvested
+ * addresses. They score as any kind, but never alone tell two near
+ * families apart.
+ */
+static bool can_decide(const char *kind)
+{
+	static const char *const machine[] = { "date_shape", "helo_shape", "received_shape", "url_shape",
+						"to_shape" };
+	size_t i;
+
+	for (i = 0; i < sizeof(machine) / sizeof(machine[0]); i++)
+		if (strcmp(kind, machine[i]) == 0)
+			return false;
+	return true;
+}
+
+/*
+ * decisive: the weight of the kinds that tell a from b, just behind it, and
+ * the weightiest of them in *kind: a kind a always gives one value of (one
+ * line, consistent), the message has that value, and b, which always
+ * writes the kind too, does not match it fully. Two families alike in all
+ * but a trait each writes every time (a header order, a Date form) are
+ * told apart by it, as an analyst would; twins that differ only in how
+ * often they wrote some value are not. Only kinds that can_decide().
+ */
+static double decisive(const struct family *a, const struct family *b, const struct attrib_vector *v,
+		       bool content, struct ctx *c, const char **kind)
+{
+	double w = 0, top = 0;
+	size_t g, h;
+
+	for (g = 0; g < a->ngroups; g++) {
+		const struct rule_group *ga = &a->groups[g];
+		const char *value;
+		double ma, mb;
+
+		if (ga->nlines != 1 || ga->consistency < CONSISTENT || !can_decide(ga->kind) ||
+		    !group_match(a, ga, v, content, c, &ma, &value) || ma < 1 || !value)
+			continue;
+		for (h = 0; h < b->ngroups; h++) {
+			const struct rule_group *gb = &b->groups[h];
+
+			if (gb->kind_hash != ga->kind_hash || strcmp(gb->kind, ga->kind) != 0)
+				continue;
+			if (gb->consistency >= CONSISTENT && group_match(b, gb, v, content, c, &mb, &value) &&
+			    mb < 1) {
+				w += ga->effective;
+				if (ga->effective > top) {
+					top = ga->effective;
+					*kind = ga->kind;
+				}
+			}
+			break;
+		}
+	}
+	return w;
+}
+
 static bool has_content(const struct attrib_vector *v)
 {
 	return !v->encrypted && attrib_vector_value(v, "header_order") != NULL;
@@ -195,6 +273,7 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 	bool content = has_content(v);
 	size_t i, best = (size_t)-1, second = (size_t)-1;
 	double bs = -1, ss = -1;
+	const char *told_by = NULL;
 	struct scored sc;
 	struct ctx c = { kb, NULL, NULL };
 
@@ -244,6 +323,15 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 		return;
 	}
 	if (second != (size_t)-1 && bs - ss < AMBIGUOUS_MARGIN) {
+		/* near alike: told apart only by the fixed traits on each side,
+		 * those in the best's favour weighing twice the others at least */
+		const char *other = NULL;
+		double w = decisive(&kb->fam[best], &kb->fam[second], v, content, &c, &told_by);
+
+		if (!(w > 0 && w >= TOLD_APART * decisive(&kb->fam[second], &kb->fam[best], v, content, &c, &other)))
+			told_by = NULL;
+	}
+	if (second != (size_t)-1 && bs - ss < AMBIGUOUS_MARGIN && !told_by) {
 		out->confidence = 1 - bs + (bs - ss);
 		snprintf(out->evidence[out->nevidence++], 128,
 			 "ambiguous: %s %.2f and %s %.2f", kb->fam[best].name, bs,
@@ -256,8 +344,8 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 
 		out->confidence = bs * (margin >= CLEAR_MARGIN ? 1 : 0.5 + 0.5 * margin / CLEAR_MARGIN);
 	}
-	snprintf(out->evidence[out->nevidence++], 128, "%s scores %.2f%s%s%s", out->family, bs,
+	snprintf(out->evidence[out->nevidence++], 128, "%s scores %.2f%s%s%s%s", out->family, bs,
 		 out->runner_up ? ", next " : "", out->runner_up ? out->runner_up : "",
-		 out->runner_up ? "" : "");
+		 told_by ? ", told apart by " : "", told_by ? told_by : "");
 	score_family(&kb->fam[best], v, content, &c, out->evidence, &out->nevidence);
 }
