@@ -2,16 +2,11 @@
 # smtp_fuzz.sh [SECONDS] - build fuzz/smtp_fuzz.c with clang (libFuzzer,
 # ASan, UBSan) into build-fuzz/ and run it for SECONDS (default 60) on the
 # seed corpus made from tests/data/smtp transcripts. Leaves nothing running.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-secs=${1:-60}
-out=build-fuzz
+. "$(dirname "$0")/lib.sh"
 mkdir -p "$out/corpus"
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
-	-DSPAMTIDE_VERSION='"fuzz"' \
-	fuzz/smtp_fuzz.c src/smtp/*.c src/util/buf.c src/util/arena.c src/util/xalloc.c \
+fuzz_cc smtp_fuzz fuzz/smtp_fuzz.c src/smtp/*.c src/util/buf.c src/util/arena.c src/util/xalloc.c \
 	src/util/hash.c src/util/ip.c src/util/limits.c src/util/log.c \
-	-lcrypto -o "$out/smtp_fuzz"
+	-lcrypto
 # seeds: each transcript's client bytes as one feed after a greet
 for f in tests/data/smtp/*.txt; do
 	/usr/bin/python3 - "$f" "$out/corpus/$(basename "$f" .txt)" <<'PY'

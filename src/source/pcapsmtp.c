@@ -264,8 +264,10 @@ static void pump(pcapsmtp *p, const uint8_t *data, size_t n, int64_t now_ms)
 	for (;;) {
 		size_t used = n ? smtp_session_feed(p->s, d, n, now_ms) : 0;
 
-		d += used;
-		n -= used;
+		if (used) {   /* d may be NULL when nothing was offered */
+			d += used;
+			n -= used;
+		}
 		take_output(p, now_ms);
 		if (smtp_session_want(p->s) == SMTP_WANT_STORE) {
 			hand_over(p, now_ms);
