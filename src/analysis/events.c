@@ -31,6 +31,7 @@
 #define REFINE_LEVEL_AFTER_H 72
 #define REFINE_LEVEL_BEFORE_H 24   /* the change point may move this much earlier */
 #define REFINE_LEVEL_LATER_H 36    /* or this much later */
+#define WEEK_AGAIN_S (3 * AN_HOUR) /* a change a week later, this near in time of week: the same */
 #define BASELINE_DAYS 7
 
 struct ctx {
@@ -463,6 +464,45 @@ static bool pair_in_hindsight(const struct ctx *c, struct analysis_event *ce, co
 	return true;
 }
 
+static bool is_level(const struct analysis_event *e)
+{
+	return e->family != SIZE_MAX && (e->type == ANALYSIS_EVENT_DROP || e->type == ANALYSIS_EVENT_SURGE);
+}
+
+/*
+ * Changes of level that come back every week, in hindsight: a family's
+ * drop (or surge) a week after another of its drops (or surges), at the
+ * same time of the week within WEEK_AGAIN_S, with a change the other way
+ * between them, is a weekly rhythm the weekly test could not confirm (a
+ * short period, a pause in it), not sustained changes; the three are
+ * dropped. Two drops in a row a week apart are two drops. ev sorted by
+ * time.
+ */
+static void weekly_in_hindsight(struct analysis_event *ev, size_t n)
+{
+	bool *weekly = xcalloc(n ? n : 1, sizeof(bool));
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n && is_level(&ev[i]); j++) {
+			bool back = false;
+
+			if (!is_level(&ev[j]) || ev[j].family != ev[i].family || ev[j].type != ev[i].type ||
+			    llabs(ev[j].at - ev[i].at - 7 * AN_DAY) > WEEK_AGAIN_S)
+				continue;
+			/* a rhythm goes and comes back: two drops in a row are two drops */
+			for (k = i + 1; k < j; k++)
+				if (is_level(&ev[k]) && ev[k].family == ev[i].family && ev[k].type != ev[i].type)
+					back = weekly[k] = true;
+			if (back)
+				weekly[i] = weekly[j] = true;
+		}
+	for (i = 0; i < n; i++)
+		if (weekly[i])
+			ev[i].family = SIZE_MAX;
+	free(weekly);
+}
+
 static int cmp_event(const void *pa, const void *pb)
 {
 	const struct analysis_event *a = pa, *b = pb;
@@ -603,7 +643,9 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	}
 	free(ex);
 	free(c.down);
-	/* the pairs dropped in hindsight leave */
+	qsort(ev, n, sizeof(*ev), cmp_event);
+	weekly_in_hindsight(ev, n);
+	/* the events dropped in hindsight leave */
 	for (i = kept = 0; i < n; i++)
 		if (ev[i].family != SIZE_MAX)
 			ev[kept++] = ev[i];
