@@ -19,6 +19,7 @@
  * with an SMTP session, content kinds only with content, helo_shape and
  * greeting when the message says them. score = Σ weight·match / Σ weight over applying groups.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,13 +223,15 @@ static bool can_decide(const char *kind)
 }
 
 /*
- * decisive: the weight of the kinds that tell a from b, just behind it, and
- * the weightiest of them in *kind: a kind a always gives one value of (one
- * line, consistent), the message has that value, and b, which always
- * writes the kind too, does not match it fully. Two families alike in all
- * but a trait each writes every time (a header order, a Date form) are
- * told apart by it, as an analyst would; twins that differ only in how
- * often they wrote some value are not. Only kinds that can_decide().
+ * decisive: how much the kinds tell a from b, just behind it, and the one
+ * that tells most in *kind: a kind a always gives one value of (one line,
+ * consistent) that the message matches better than b's, which always
+ * writes the kind too; each counts its weight times the difference of the
+ * two matches (a header order as written against one with two fields
+ * swapped; after an added field, the nearer order). Two families alike in
+ * all but a trait each writes every time are told apart by it, as an
+ * analyst would; twins that differ only in how often they wrote some
+ * value are not. Only kinds that can_decide().
  */
 static double decisive(const struct family *a, const struct family *b, const struct attrib_vector *v,
 		       bool content, struct ctx *c, const char **kind)
@@ -242,18 +245,20 @@ static double decisive(const struct family *a, const struct family *b, const str
 		double ma, mb;
 
 		if (ga->nlines != 1 || ga->consistency < CONSISTENT || !can_decide(ga->kind) ||
-		    !group_match(a, ga, v, content, c, &ma, &value) || ma < 1 || !value)
+		    !group_match(a, ga, v, content, c, &ma, &value) || !value)
 			continue;
 		for (h = 0; h < b->ngroups; h++) {
 			const struct rule_group *gb = &b->groups[h];
+			double d;
 
 			if (gb->kind_hash != ga->kind_hash || strcmp(gb->kind, ga->kind) != 0)
 				continue;
 			if (gb->consistency >= CONSISTENT && group_match(b, gb, v, content, c, &mb, &value) &&
-			    mb < 1) {
-				w += ga->effective;
-				if (ga->effective > top) {
-					top = ga->effective;
+			    mb < ma) {
+				d = ga->effective * (ma - mb);
+				w += d;
+				if (d > top) {
+					top = d;
 					*kind = ga->kind;
 				}
 			}
@@ -322,14 +327,29 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 			 bs, kb->fam[best].threshold);
 		return;
 	}
-	if (second != (size_t)-1 && bs - ss < AMBIGUOUS_MARGIN) {
-		/* near alike: told apart only by the fixed traits on each side,
-		 * those in the best's favour weighing twice the others at least */
-		const char *other = NULL;
-		double w = decisive(&kb->fam[best], &kb->fam[second], v, content, &c, &told_by);
+	if (second != (size_t)-1 && bs - ss < CLEAR_MARGIN) {
+		/* near alike: told apart by the traits each writes every time,
+		 * those on one side weighing twice those on the other at least.
+		 * When they are the runner-up's, its score is near enough: the
+		 * best's lead came from what is the machine's (a Date zone) or
+		 * from traits other families share. */
+		const char *kind_b = NULL, *kind_s = NULL;
+		double wb = decisive(&kb->fam[best], &kb->fam[second], v, content, &c, &kind_b);
+		double ws = decisive(&kb->fam[second], &kb->fam[best], v, content, &c, &kind_s);
 
-		if (!(w > 0 && w >= TOLD_APART * decisive(&kb->fam[second], &kb->fam[best], v, content, &c, &other)))
-			told_by = NULL;
+		if (ws > 0 && ws >= TOLD_APART * wb && ss >= kb->fam[second].threshold) {
+			size_t t = best;
+			double ts = bs;
+
+			best = second, bs = ss;
+			second = t, ss = ts;
+			out->score = bs;
+			out->runner_up = kb->fam[second].name;
+			out->runner_up_score = ss;
+			told_by = kind_s;
+		} else if (wb > 0 && wb >= TOLD_APART * ws) {
+			told_by = kind_b;
+		}
 	}
 	if (second != (size_t)-1 && bs - ss < AMBIGUOUS_MARGIN && !told_by) {
 		out->confidence = 1 - bs + (bs - ss);
@@ -340,7 +360,7 @@ void attrib_classify(const attrib_kb *kb, struct attrib_vector *v, struct attrib
 	}
 	out->family = kb->fam[best].name;
 	{
-		double margin = second == (size_t)-1 ? 1 : bs - ss;
+		double margin = second == (size_t)-1 ? 1 : fabs(bs - ss);
 
 		out->confidence = bs * (margin >= CLEAR_MARGIN ? 1 : 0.5 + 0.5 * margin / CLEAR_MARGIN);
 	}

@@ -159,12 +159,14 @@ static void test_scoring(void **state)
  * two of twelve headers (weight 3) and the Date form, UTC or local (weight
  * 1.4). A message with one's order and the other's Date form scores about
  * as well for both; the order tells them apart (the Date's zone is the
- * machine's: it never does). Two families alike in everything: unknown.
+ * machine's: it never does), also when the Date form weighs enough to give
+ * the other family the higher score. Two families alike in everything:
+ * unknown.
  */
-#define NEAR_RULE(name, order, date) \
+#define NEAR_RULE(name, order, date, date_weight) \
 	"family " name "\nlearned 300\n" \
 	"header_order = \"" order "\" weight 3 seen 300\n" \
-	"date_shape = \"" date "\" weight 1.4 seen 300\n" \
+	"date_shape = \"" date "\" weight " date_weight " seen 300\n" \
 	"msgid_shape = \"<HEX8@DOMAIN>\" weight 2 seen 300\n" \
 	"charset = \"koi8-r\" weight 0.5 seen 300\n" \
 	"to_shape = \"<a@DOMAIN>\" weight 0.5 seen 160\n" \
@@ -220,8 +222,8 @@ static void test_near_families(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	write_rule(dir, "wren", NEAR_RULE("wren", WREN_ORDER, UTC));
-	write_rule(dir, "robin", NEAR_RULE("robin", ROBIN_ORDER, LOCAL));
+	write_rule(dir, "wren", NEAR_RULE("wren", WREN_ORDER, UTC, "1.4"));
+	write_rule(dir, "robin", NEAR_RULE("robin", ROBIN_ORDER, LOCAL, "1.4"));
 	assert_string_equal(near_family(dir, WREN_ORDER, UTC, &r), "wren");
 	assert_string_equal(near_family(dir, ROBIN_ORDER, LOCAL, &r), "robin");
 	/* the order against the Date form: the order's family */
@@ -230,8 +232,15 @@ static void test_near_families(void **state)
 	assert_non_null(strstr(r.evidence[0], "told apart by header_order"));
 	assert_string_equal(near_family(dir, ROBIN_ORDER, UTC, &r), "robin");
 	assert_non_null(strstr(r.evidence[0], "told apart by header_order"));
+	/* the Date form weighing more, the local one gives robin the higher
+	 * score; the order, wren's, still tells them apart */
+	write_rule(dir, "wren", NEAR_RULE("wren", WREN_ORDER, UTC, "3"));
+	write_rule(dir, "robin", NEAR_RULE("robin", ROBIN_ORDER, LOCAL, "3"));
+	assert_string_equal(near_family(dir, WREN_ORDER, LOCAL, &r), "wren");
+	assert_true(r.runner_up_score > r.score);
+	assert_non_null(strstr(r.evidence[0], "told apart by header_order"));
 	/* alike in everything: neither */
-	write_rule(dir, "robin", NEAR_RULE("robin", WREN_ORDER, UTC));
+	write_rule(dir, "robin", NEAR_RULE("robin", WREN_ORDER, UTC, "3"));
 	assert_string_equal(near_family(dir, WREN_ORDER, UTC, &r), "unknown");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
