@@ -131,7 +131,12 @@ def sigterm_during_load():
     threads = [threading.Thread(target=client, args=(k,)) for k in range(16)]
     for th in threads:
         th.start()
+    # load for 1.5 s, and until some messages were acknowledged (a loaded
+    # machine may need longer for them)
+    deadline = time.time() + 30
     time.sleep(1.5)
+    while len(acked) <= 50 and time.time() < deadline:
+        time.sleep(0.1)
     n_before = len(acked)
     stamp("SIGTERM after %d acknowledged" % n_before)
     t0 = time.time()
