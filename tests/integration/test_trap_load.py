@@ -131,6 +131,10 @@ def sigterm_during_load():
     threads = [threading.Thread(target=client, args=(k,)) for k in range(16)]
     for th in threads:
         th.start()
+    # one session that only waits: certainly still open when drain_ms ends
+    # (the load's may all have ended by then, at a limit or on an error)
+    idle = connect(t.port, "127.0.1.100", timeout=10)
+    check(recv_reply(idle).startswith(b"220"), "idle session greeted")
     # load for 1.5 s, and until some messages were acknowledged (a loaded
     # machine may need longer for them)
     deadline = time.time() + 30
@@ -163,7 +167,9 @@ def sigterm_during_load():
           "stored but unacknowledged: at most one per session (%d stored, %d acked)"
           % (len(files), len(acked)))
     check("no longer accepting" in t.log() and "stopped" in t.log(), "drain logged")
-    check("drain time is over" in t.log(), "sessions still open after drain_ms were closed")
+    check("drain time is over" in t.log(), "sessions still open after drain_ms were closed "
+          "(load clients' errors: %d, first: %s)" % (len(errors), errors[:1]))
+    idle.close()
     check(not any(th.is_alive() for th in threads), "every client session was ended")
 
 
