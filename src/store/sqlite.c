@@ -284,6 +284,15 @@ static enum store_status migrate(struct sq *s, char *err, size_t errlen)
 	return STORE_OK;
 }
 
+/* clear_deltas: the batch's rollup deltas forgotten (applied, dropped or freed) */
+static void clear_deltas(struct sq *s)
+{
+	delta_clear(&s->minutes);
+	delta_clear(&s->hours);
+	delta_clear(&s->days);
+	delta_clear(&s->campaigns);
+}
+
 static void sq_free(struct sq *s)
 {
 	size_t i;
@@ -295,10 +304,7 @@ static void sq_free(struct sq *s)
 			sqlite3_finalize(s->stmts[i]);
 	if (s->db)
 		sqlite3_close(s->db);
-	delta_clear(&s->minutes);
-	delta_clear(&s->hours);
-	delta_clear(&s->days);
-	delta_clear(&s->campaigns);
+	clear_deltas(s);
 	for (i = 0; i < s->sensors.count; i++)
 		free(s->sensors.name[i]);
 	for (i = 0; i < s->families.count; i++)
@@ -431,10 +437,7 @@ static void sq_rollback(void *impl)
 	if (s->in_batch)
 		exec(s, "ROLLBACK");
 	s->in_batch = false;
-	delta_clear(&s->minutes);
-	delta_clear(&s->hours);
-	delta_clear(&s->days);
-	delta_clear(&s->campaigns);
+	clear_deltas(s);
 	/* ids handed out inside the dropped transaction are gone with it */
 	clear_cache(&s->sensors);
 	clear_cache(&s->families);
@@ -756,10 +759,7 @@ static bool apply_deltas(struct sq *s)
 	if (!apply_minutes(s) || !apply_sums(s, &s->hours, true) || !apply_clients(s) ||
 	    !apply_sums(s, &s->days, false) || !apply_campaigns(s))
 		return false;
-	delta_clear(&s->minutes);
-	delta_clear(&s->hours);
-	delta_clear(&s->days);
-	delta_clear(&s->campaigns);
+	clear_deltas(s);
 	return true;
 }
 
