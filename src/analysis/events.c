@@ -645,12 +645,11 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	free(c.down);
 	qsort(ev, n, sizeof(*ev), cmp_event);
 	weekly_in_hindsight(ev, n);
-	/* the events dropped in hindsight leave */
+	/* the events dropped in hindsight leave (the rest stay in order) */
 	for (i = kept = 0; i < n; i++)
 		if (ev[i].family != SIZE_MAX)
 			ev[kept++] = ev[i];
 	n = kept;
-	qsort(ev, n, sizeof(*ev), cmp_event);
 	*out = ev;
 	*n_out = n;
 	return ANALYSIS_OK;
