@@ -85,11 +85,13 @@ struct mail_context {
 	bool sandbox;
 };
 
+#define MAIL_SCRATCH 5                 /* the walk's four, GMime's input */
+
 struct mail_features {
 	struct arena arena;            /* owns every string below */
 	void *scan_fields;             /* internal: the header scan's array, reused */
 	size_t scan_cap;
-	struct buf scratch[4];         /* internal: text buffers, reused */
+	struct buf scratch[MAIL_SCRATCH]; /* internal: text buffers, reused */
 	void *parser;                  /* internal: GMime's parser, reused (one per
 					* struct: threads each have their own) */
 	void *rest;                    /* internal: the empty stream it rests on */
