@@ -71,7 +71,9 @@ size_t an_scan_stragglers(const double *x, const double *mu, size_t from, size_t
 			  double *s);
 /* an_cease_last: the last message before a fall, at the two-level split
  * `at` of x (n slots) or later: the messages after the split, when they
- * are too many to be stragglers (a lull before the end is not the end). */
+ * are too many to be stragglers, or when they come together and stop
+ * before the silence (a lull before the end is not the end; stragglers are
+ * isolated). */
 size_t an_cease_last(size_t at, const double *x, const double *mu, size_t n, double cease_fraction);
 
 /* an_nb_zero_surprise: -log P(X = 0) for X of mean lam and variance

@@ -172,15 +172,50 @@ size_t an_scan_stragglers(const double *x, const double *mu, size_t from, size_t
 }
 
 #define CEASE_LAST_SURPRISE 6.9     /* log 1000: more than stragglers */
+#define CEASE_LAST_ENDED 6.9        /* log 1000: the stragglers ended too */
+
+/*
+ * Stragglers after a takedown are few and scattered: their rate does not
+ * stop again. Messages that come together after the split and are followed
+ * by the silence that decided the cessation are the family's last lull:
+ * the message k where a rate that stops after k explains the messages after
+ * the split better than one steady straggler rate over the whole window,
+ * and the log likelihood ratio of that split in *lr (messages in a
+ * stretch of expectation e_k of the whole window's e: o_k log(e / e_k)).
+ */
+static size_t stragglers_end(size_t at, const double *x, const double *mu, size_t n, double *lr)
+{
+	double o = 0, e = 0, e_all = 0, r, best_lr = 0;
+	size_t k, best = at;
+
+	for (k = at + 1; k < n; k++)
+		e_all += mu[k];
+	for (k = at + 1; k < n; k++) {
+		o += x[k];
+		e += mu[k];
+		if (x[k] <= 0 || e <= 0)
+			continue;
+		r = o * log(e_all / e);
+		if (r > best_lr) {
+			best_lr = r;
+			best = k;
+		}
+	}
+	*lr = best_lr;
+	return best;
+}
 
 size_t an_cease_last(size_t at, const double *x, const double *mu, size_t n, double cease_fraction)
 {
-	double s;
-	size_t last;
+	double s, lr;
+	size_t last, end;
 
 	if (at + 1 >= n)
 		return at;
 	last = an_scan_stragglers(x, mu, at + 1, n - 1, cease_fraction, &s);
+	end = stragglers_end(at, x, mu, n, &lr);
+	if (lr >= CEASE_LAST_ENDED && (s < CEASE_LAST_SURPRISE || end > last))
+		return end;
 	return s >= CEASE_LAST_SURPRISE ? last : at;
 }
 

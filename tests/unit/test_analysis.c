@@ -683,6 +683,39 @@ static void test_impact(void **state)
 	close_to("day over day still", im.total_change_day_over_day, 1920.0 / 2180 - 1, 1e-12);
 }
 
+/* the last message before a fall: a lull that stops is the family's own;
+ * isolated stragglers after the fall are not */
+static void test_cease_last(void **state)
+{
+	enum { N = 460, SPLIT = 100 };
+	static const size_t lull[] = { 103, 105, 110, 114, 116 };
+	static const size_t strays[] = { 140, 220, 400 };
+	double x[N], mu[N];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		mu[i] = 1;                     /* 60 an hour */
+		x[i] = i <= SPLIT ? 1 : 0;
+	}
+	for (i = 0; i < sizeof(lull) / sizeof(lull[0]); i++)
+		x[lull[i]] = 1;
+	/* 5 in 16 minutes at 5 % of 60 an hour would be p ~ 0.0014: not
+	 * surprising enough alone; but they stop, and 6 hours of nothing follow */
+	assert_int_equal(an_cease_last(SPLIT, x, mu, N, 0.05), 116);
+
+	for (i = SPLIT + 1; i < N; i++)
+		x[i] = 0;
+	for (i = 0; i < sizeof(strays) / sizeof(strays[0]); i++)
+		x[strays[i]] = 1;
+	assert_int_equal(an_cease_last(SPLIT, x, mu, N, 0.05), SPLIT);
+
+	/* many more than stragglers, up to the end of the window */
+	for (i = SPLIT + 1; i < N; i += 4)
+		x[i] = 1;
+	assert_int_equal(an_cease_last(SPLIT, x, mu, N, 0.05), 457);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -692,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_hll_malformed),
 		cmocka_unit_test(test_input_check),
 		cmocka_unit_test(test_weekly_factors),
+		cmocka_unit_test(test_cease_last),
 		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_shares),
 		cmocka_unit_test(test_daily),
