@@ -240,6 +240,27 @@ static void refine_resumed(const struct ctx *c, struct analysis_event *ev, const
 	ev->after_rate_per_hour = count_sum(c, ev->family, at, w1) / ((double)(w1 - at) / c->sph);
 }
 
+/*
+ * How far a ceased event's refinement may look: up to the first message of
+ * the family's return when a resumed follows (refined as it will be), so
+ * that the messages of the return are never taken for the last lull
+ * before the end; else limit.
+ */
+static int64_t before_return(const struct ctx *c, const struct analysis_event *ev, const struct an_event_extra *ex,
+			     size_t n, size_t i, int64_t limit)
+{
+	struct analysis_event back;
+	size_t j;
+
+	for (j = i + 1; j < n && ev[j].family != ev[i].family; j++)
+		;
+	if (j == n || ev[j].type != ANALYSIS_EVENT_RESUMED)
+		return limit;
+	back = ev[j];
+	refine_resumed(c, &back, &ex[j], next_at(ev, n, j, c->in->end));
+	return back.at < limit ? back.at : limit;
+}
+
 static void refine_level(const struct ctx *c, struct analysis_event *ev, const struct an_event_extra *ex,
 			 int64_t limit)
 {
@@ -426,14 +447,16 @@ static double level_between(const struct ctx *c, size_t f, const float *prof, co
 }
 
 /*
- * A ceased and its resumed, seen with hindsight: when the family came back
- * at a lower level, and the silence between is no surprise at that level
- * (a fall of the rate, then a lull), it was no cessation. The pair is
- * dropped, and becomes a drop when the fall is one. Returns true when the
- * pair goes.
+ * A ceased and its resumed, seen with hindsight: when the silence between
+ * is no surprise at the level the family had around it (a fall of the
+ * rate, then a lull), it was no cessation. That level is the one it came
+ * back at when lower than before (scaled from the detector's), and never
+ * more than what it sent on either side: the detector may not have caught
+ * up with an earlier fall. The pair is dropped, and becomes a drop when
+ * the fall is one. Returns true when the pair goes.
  */
-static bool pair_in_hindsight(const struct ctx *c, struct analysis_event *ce, const struct an_event_extra *cx,
-			      struct analysis_event *re, int64_t limit)
+static bool pair_in_hindsight(const struct ctx *c, const struct analysis_event *prev, struct analysis_event *ce,
+			      const struct an_event_extra *cx, struct analysis_event *re, int64_t limit)
 {
 	int64_t a = slot_of(c, ce->at), r = slot_of(c, re->at), span = 6 * c->sph;
 	double before, after, ob, oa, ratio, s, z;
@@ -444,14 +467,17 @@ static bool pair_in_hindsight(const struct ctx *c, struct analysis_event *ce, co
 	before = level_between(c, ce->family, cx->profile, cx->wf, a + 1 - span, a + 1, &ob);
 	after = level_between(c, re->family, cx->profile, cx->wf, r, r + span < slot_of(c, limit) ? r + span : slot_of(c, limit),
 			      &oa);
-	if (before <= 0 || after <= 0 || after >= before)
+	if (before <= 0 || after <= 0)
 		return false;
 	ratio = after / before;
-	lower.level = cx->level * ratio;
+	lower.level = fmin(cx->level * fmin(ratio, 1), fmax(before, after));
 	s = silence_surprise(c, ce->family, &lower, a + 1, r);
 	if (s >= cx->s_req)
 		return false;
-	if (ratio <= 1 - c->cfg->level_change) {
+	/* a fall found already (a drop within the hours weighed before) is
+	 * this one: it is not found twice */
+	if (ratio <= 1 - c->cfg->level_change &&
+	    !(prev && prev->type == ANALYSIS_EVENT_DROP && slot_of(c, prev->at) > a + 1 - span)) {
 		z = fabs(log(ratio)) / sqrt(1 / fmax(ob, 1) + 1 / fmax(oa, 1));
 		ce->type = ANALYSIS_EVENT_DROP;
 		ce->after_rate_per_hour = re->after_rate_per_hour;
@@ -613,7 +639,7 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 
 		switch (ev[i].type) {
 		case ANALYSIS_EVENT_CEASED:
-			refine_ceased(&c, &ev[i], &ex[i], limit);
+			refine_ceased(&c, &ev[i], &ex[i], before_return(&c, ev, ex, n, i, limit));
 			impact_from_totals(in, tot, ev[i].at, &ev[i].impact);
 			ev[i].has_impact = true;
 			break;
@@ -628,14 +654,17 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	}
 	free(tot);
 	for (i = 0; i < n; i++) {
-		size_t j;
+		size_t j, p;
 
 		if (ev[i].type != ANALYSIS_EVENT_CEASED || ev[i].family == SIZE_MAX)
 			continue;
 		for (j = i + 1; j < n && ev[j].family != ev[i].family; j++)
 			;
+		for (p = i; p-- > 0 && ev[p].family != ev[i].family;)
+			;
 		if (j < n && ev[j].type == ANALYSIS_EVENT_RESUMED)
-			pair_in_hindsight(&c, &ev[i], &ex[i], &ev[j], next_at(ev, n, j, in->end));
+			pair_in_hindsight(&c, p < i ? &ev[p] : NULL, &ev[i], &ex[i], &ev[j],
+					  next_at(ev, n, j, in->end));
 	}
 	for (i = 0; i < n; i++) {
 		free(ex[i].profile);

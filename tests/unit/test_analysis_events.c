@@ -194,6 +194,16 @@ static void run_offline(const char *scenario, const struct synth_family *fams, s
 				     ev[i].impact.total_change_vs_baseline <= ev[i].impact.hi95));
 		}
 	}
+	/* per family, a resumed only after a ceased, and later than it */
+	for (i = 0; i < nev; i++) {
+		size_t j;
+
+		if (ev[i].type != ANALYSIS_EVENT_RESUMED)
+			continue;
+		for (j = i; j-- > 0 && !(ev[j].family == ev[i].family && is_cessation_type(ev[j].type));)
+			;
+		assert_true(j < i && ev[j].type == ANALYSIS_EVENT_CEASED && ev[j].at < ev[i].at);
+	}
 	snprintf(name, sizeof(name), "%s (seed %lu)", scenario, seed);
 	check_events(name, &s, fams, ev, nev);
 	free(ev);
@@ -216,6 +226,27 @@ static void test_short_scenario(void **state)
 	(void)state;
 	for (seed = 1; seed <= 3; seed++)
 		run_offline("14 days, first event on day 3", short_families, N_SHORT, 14, seed);
+}
+
+/* Two drops in a row, the second to under a tenth of the first level: a
+ * fall that is no cessation, though for a while the family is near silent
+ * at its old level (illustrative shapes). */
+static const struct synth_family deep_families[] = {
+	{ .name = "faller", .rate = 67, .diurnal = 0.2, .peak_hour = 14, .sleep_from = -1, .spike_mult = 3,
+	  .spike_hour = 20, .spike_len = 2, .spike_jitter = 1, .k_min = 4, .k_hour = 30, .day_sd = 0.08,
+	  .n_changes = 2, .changes = { { SYNTH_LEVEL, 8.52, 0.4 }, { SYNTH_LEVEL, 15.15, 0.2 } } },
+	{ .name = "steady", .rate = 120, .diurnal = 0.3, .peak_hour = 12, .sleep_from = -1, .k_min = 4,
+	  .k_hour = 20, .day_sd = 0.08 },
+};
+#define N_DEEP (sizeof(deep_families) / sizeof(deep_families[0]))
+
+static void test_deep_fall(void **state)
+{
+	unsigned long seed;
+
+	(void)state;
+	for (seed = 1; seed <= 6; seed++)
+		run_offline("a fall to 8 % in two drops", deep_families, N_DEEP, 27, seed);
 }
 
 /* The takedown story: the total falls by the ceased family's share. */
@@ -794,6 +825,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long_scenario),
 		cmocka_unit_test(test_short_scenario),
+		cmocka_unit_test(test_deep_fall),
 		cmocka_unit_test(test_impact_of_takedown),
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
