@@ -996,6 +996,21 @@ static double ring_sum(const struct fam *f, int64_t from, int64_t to)
 	return s;
 }
 
+/* the messages of slots [a, b] from the ring, and the profile's
+ * expectation of them in *e */
+static double ring_expected(const struct analysis_detector *d, const struct fam *f, int64_t a, int64_t b, double *e)
+{
+	double o = 0;
+	int64_t k;
+
+	*e = 0;
+	for (k = a; k <= b; k++) {
+		o += f->ring[k & (RING - 1)];
+		*e += f->prof[bin_of(d, k)] * f->wf[an_weekday(floor_div(k, d->spd))];
+	}
+	return o;
+}
+
 /* slots [w0, now] from the ring: counts and the profile's expectation */
 static size_t ring_window(const struct analysis_detector *d, const struct fam *f, const float *profile, int64_t w0,
 			  int64_t now, double **x, double **mu)
@@ -1023,7 +1038,7 @@ static void cease(struct analysis_detector *d, size_t fi, int64_t now, const str
 		  bool by_silence)
 {
 	struct fam *f = d->fam[fi];
-	int64_t before = (int64_t)CP_BEFORE_HOURS * d->sph, w0, k, at;
+	int64_t before = (int64_t)CP_BEFORE_HOURS * d->sph, w0, k, at, floor;
 	double raw = g->raw, mean_rate, *x, *mu;
 	size_t n, cp, i;
 	struct queued *qe;
@@ -1039,6 +1054,20 @@ static void cease(struct analysis_detector *d, size_t fi, int64_t now, const str
 		w0 = now - (RING - 2);
 	if (w0 < d->first_slot)
 		w0 = d->first_slot;
+	/* stragglers after the fall end the silence early: reach back, an hour
+	 * at a time, to where the family was still sending */
+	floor = g->start - AN_REACH_BACK_H * d->sph;
+	if (floor < now - (RING - 2))
+		floor = now - (RING - 2);
+	if (floor < d->first_slot)
+		floor = d->first_slot;
+	while (w0 > floor) {
+		double e, o = ring_expected(d, f, w0, g->start - 1, &e);
+
+		if (an_still_sending(o, e))
+			break;
+		w0 = w0 - d->sph < floor ? floor : w0 - d->sph;
+	}
 	n = ring_window(d, f, f->prof, w0, now, &x, &mu);
 	if (g->start - w0 >= 1) {
 		cp = an_change_point_quiet(x, mu, n, 1, (size_t)(g->start - w0), 2 * d->cfg.cease_fraction, true);
@@ -1066,6 +1095,14 @@ static void cease(struct analysis_detector *d, size_t fi, int64_t now, const str
 	qe->ev.before_rate_per_hour = at >= k ? ring_sum(f, k, at) / ((double)(at - k + 1) / d->sph) : 0;
 	qe->ev.after_rate_per_hour = now > at ? ring_sum(f, at + 1, now) / ((double)(now - at) / d->sph) : 0;
 	qe->ev.confidence = conf;
+	/* the old level to come back to is the one before the fall, not that
+	 * of the stragglers after it, which the silence may have opened at */
+	if (at >= k) {
+		double e, o = ring_expected(d, f, k, at, &e);
+
+		if (e > 0 && o / e > raw)
+			raw = o / e > 2 ? 2 : o / e;
+	}
 	qe->ex.level = g->level;
 	qe->ex.s_req = need;
 	qe->ex.inv_kh = f->inv_kh;

@@ -28,6 +28,7 @@
 #include "util/banned.h"
 
 #define REFINE_AFTER_H 24
+#define ASLEEP 0.05                /* of the profile's mean: a slot of its sleep */
 #define REFINE_LEVEL_AFTER_H 72
 #define REFINE_LEVEL_BEFORE_H 24   /* the change point may move this much earlier */
 #define REFINE_LEVEL_LATER_H 36    /* or this much later */
@@ -84,9 +85,23 @@ static double count_sum(const struct ctx *c, size_t f, int64_t from, int64_t to)
 	return s;
 }
 
-/* x and mu over slots [w0, w1) of family f */
-static void window(const struct ctx *c, size_t f, const float *prof, const double *wf, double level, int64_t w0,
-		   int64_t w1, double **x, double **mu)
+/* the mean of a profile: expected messages per slot over the day */
+static double profile_mean(const struct ctx *c, const float *prof)
+{
+	int b, bins = (int)(c->spd / c->spb);
+	double mean = 0;
+
+	for (b = 0; b < bins; b++)
+		mean += prof[b];
+	return mean / bins;
+}
+
+/*
+ * x and mu over slots [w0, w1) of family f; slots where less than `asleep`
+ * is expected are left out (nothing expected, nothing counted).
+ */
+static void window(const struct ctx *c, size_t f, const float *prof, const double *wf, int64_t w0, int64_t w1,
+		   double asleep, double **x, double **mu)
 {
 	size_t n = (size_t)(w1 - w0), i;
 
@@ -97,7 +112,9 @@ static void window(const struct ctx *c, size_t f, const float *prof, const doubl
 
 		/* a gap: nothing watched, nothing expected, nothing counted */
 		(*x)[i] = down ? 0 : c->in->families[f].counts[w0 + (int64_t)i];
-		(*mu)[i] = down ? 0 : level * prof[bin_of_index(c, w0 + (int64_t)i)] * weekly(c, wf, w0 + (int64_t)i);
+		(*mu)[i] = down ? 0 : prof[bin_of_index(c, w0 + (int64_t)i)] * weekly(c, wf, w0 + (int64_t)i);
+		if ((*mu)[i] < asleep)
+			(*x)[i] = (*mu)[i] = 0;
 		if ((*mu)[i] <= 0)
 			(*mu)[i] = 1e-9;
 	}
@@ -157,22 +174,46 @@ static double silence_surprise(const struct ctx *c, size_t f, const struct an_ev
 	return s > 0 ? s : 0;
 }
 
+/* the level (count over profile) of family f over slots [a, b); its
+ * messages in *o and their expectation in *e */
+static double level_between(const struct ctx *c, size_t f, const float *prof, const double *wf, int64_t a, int64_t b,
+			    double *o, double *e)
+{
+	int64_t i;
+
+	*o = count_sum(c, f, a, b);
+	*e = 0;
+	for (i = a < 0 ? 0 : a; i < b && i < c->n_slots; i++)
+		if (!is_down(c, i))
+			*e += prof[bin_of_index(c, i)] * weekly(c, wf, i);
+	return *e > 0 ? *o / *e : 0;
+}
+
 static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const struct an_event_extra *ex,
 			  int64_t limit)
 {
 	int64_t a = slot_of(c, ex->anchor), before = 6 * c->sph, w0, w1, at;
-	double *x, *mu, mean = 0, s;
+	double *x, *mu, mean = profile_mean(c, ex->profile), s;
 	size_t cp, n;
-	int b, bins = (int)(c->spd / c->spb);
 
-	for (b = 0; b < bins; b++)
-		mean += ex->profile[b];
-	mean /= bins;
 	if (mean > 0 && 100 / mean > (double)before)
 		before = (int64_t)(100 / mean);
 	if (before > 24 * c->sph)
 		before = 24 * c->sph;
 	w0 = a - before < 0 ? 0 : a - before;
+	/* stragglers after the fall end the silence early: reach back, an hour
+	 * at a time, to where the family was still sending */
+	{
+		int64_t floor = a - AN_REACH_BACK_H * c->sph < 0 ? 0 : a - AN_REACH_BACK_H * c->sph;
+		double o, e;
+
+		while (w0 > floor) {
+			level_between(c, ev->family, ex->profile, ex->wf, w0, a, &o, &e);
+			if (an_still_sending(o, e))
+				break;
+			w0 = w0 - c->sph < floor ? floor : w0 - c->sph;
+		}
+	}
 	w1 = a + REFINE_AFTER_H * c->sph;
 	if (w1 > slot_of(c, limit))
 		w1 = slot_of(c, limit);
@@ -180,7 +221,9 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 		w1 = a + 1 <= c->n_slots ? a + 1 : c->n_slots;
 	if (w1 <= w0 + 1 || a <= w0)
 		return;
-	window(c, ev->family, ex->profile, ex->wf, 1, w0, w1, &x, &mu);
+	/* stragglers do not keep the family's hours: one in its sleep would
+	 * fit only a family still sending, so its sleep is left out */
+	window(c, ev->family, ex->profile, ex->wf, w0, w1, ASLEEP * mean, &x, &mu);
 	n = (size_t)(w1 - w0);
 	cp = an_change_point_quiet(x, mu, n, 1, (size_t)(a - w0), 2 * c->cfg->cease_fraction, true);
 	at = w0 + (int64_t)cp - 1;
@@ -221,7 +264,7 @@ static void refine_resumed(const struct ctx *c, struct analysis_event *ev, const
 		w0 = 0;
 	if (w1 <= w0 + 1)
 		return;
-	window(c, ev->family, ex->profile, ex->wf, 1, w0, w1, &x, &mu);
+	window(c, ev->family, ex->profile, ex->wf, w0, w1, 0, &x, &mu);
 	n = (size_t)(w1 - w0);
 	cp = an_change_point_quiet(x, mu, n, 0, n - 1, 2 * c->cfg->cease_fraction, false);
 	at = w0 + (int64_t)cp;
@@ -231,6 +274,15 @@ static void refine_resumed(const struct ctx *c, struct analysis_event *ev, const
 	 * quiet side of the split: its first message is where the messages up
 	 * to the split are least likely to be stragglers */
 	at = w0 + (int64_t)an_scan_stragglers(x, mu, (size_t)(at - w0), 0, c->cfg->cease_fraction, NULL);
+	/* and messages bunched before it, after a silence without stragglers,
+	 * are the return's first */
+	if (at > w0) {
+		double lr;
+		size_t k = an_scan_bunched(x, mu, (size_t)(at - w0) - 1, 0, c->cfg->cease_fraction, &lr);
+
+		if (lr >= AN_BUNCHED_LR)
+			at = w0 + (int64_t)k;
+	}
 	free(x);
 	free(mu);
 	if (c->in->families[ev->family].counts[at] == 0)
@@ -432,20 +484,6 @@ void analysis_impact_compute(const struct analysis_input *in, int64_t at, struct
 
 /* ------------------------------------------------------------------ */
 
-/* the level (count over profile) of family f over slots [a, b) */
-static double level_between(const struct ctx *c, size_t f, const float *prof, const double *wf, int64_t a, int64_t b,
-			    double *o)
-{
-	double e = 0;
-	int64_t i;
-
-	*o = count_sum(c, f, a, b);
-	for (i = a < 0 ? 0 : a; i < b && i < c->n_slots; i++)
-		if (!is_down(c, i))
-			e += prof[bin_of_index(c, i)] * weekly(c, wf, i);
-	return e > 0 ? *o / e : 0;
-}
-
 /*
  * A ceased and its resumed, seen with hindsight: when the silence between
  * is no surprise at the level the family had around it (a fall of the
@@ -459,14 +497,14 @@ static bool pair_in_hindsight(const struct ctx *c, const struct analysis_event *
 			      const struct an_event_extra *cx, struct analysis_event *re, int64_t limit)
 {
 	int64_t a = slot_of(c, ce->at), r = slot_of(c, re->at), span = 6 * c->sph;
-	double before, after, ob, oa, ratio, s, z;
+	double before, after, ob, oa, eb, ea, ratio, s, z;
 	struct an_event_extra lower = *cx;
 
 	if (!cx->by_silence)
 		return false;   /* the level's fall decided it, not a silence */
-	before = level_between(c, ce->family, cx->profile, cx->wf, a + 1 - span, a + 1, &ob);
+	before = level_between(c, ce->family, cx->profile, cx->wf, a + 1 - span, a + 1, &ob, &eb);
 	after = level_between(c, re->family, cx->profile, cx->wf, r, r + span < slot_of(c, limit) ? r + span : slot_of(c, limit),
-			      &oa);
+			      &oa, &ea);
 	if (before <= 0 || after <= 0)
 		return false;
 	ratio = after / before;

@@ -69,6 +69,32 @@ size_t an_change_point_quiet(const double *x, const double *mu, size_t n, size_t
  */
 size_t an_scan_stragglers(const double *x, const double *mu, size_t from, size_t to, double cease_fraction,
 			  double *s);
+/*
+ * an_scan_bunched: stragglers while a family is away are few and scattered,
+ * at a rate that neither stops nor starts. From x[from] towards x[to]
+ * (either way), the message k (before `to`) where a higher rate up to k
+ * (at least min_rate x mu: slower, they are stragglers whatever they do)
+ * and a lower one after it explain the messages better than one steady
+ * rate over the whole stretch; the log likelihood ratio of the two Poisson
+ * rates against one in *lr. Messages bunched after a fall and then gone
+ * are the family's last lull; bunched before the change point of a return,
+ * its first messages.
+ */
+size_t an_scan_bunched(const double *x, const double *mu, size_t from, size_t to, double min_rate, double *lr);
+#define AN_BUNCHED_LR 6.9    /* log 1000 */
+
+/* stragglers after a fall end a silence early: the window a ceased
+ * event's change point is sought in reaches back, at most this many hours,
+ * to where the family was still sending: o messages where its profile
+ * expects e, a quarter of them at least, and enough expected to tell
+ * (a window that is mostly its sleep says nothing) */
+#define AN_REACH_BACK_H 48
+
+static inline bool an_still_sending(double o, double e)
+{
+	return e >= 50 && o >= 0.25 * e;
+}
+
 /* an_cease_last: the last message before a fall, at the two-level split
  * `at` of x (n slots) or later: the messages after the split, when they
  * are too many to be stragglers, or when they come together and stop

@@ -172,30 +172,30 @@ size_t an_scan_stragglers(const double *x, const double *mu, size_t from, size_t
 }
 
 #define CEASE_LAST_SURPRISE 6.9     /* log 1000: more than stragglers */
-#define CEASE_LAST_ENDED 6.9        /* log 1000: the stragglers ended too */
 
-/*
- * Stragglers after a takedown are few and scattered: their rate does not
- * stop again. Messages that come together after the split and are followed
- * by the silence that decided the cessation are the family's last lull:
- * the message k where a rate that stops after k explains the messages after
- * the split better than one steady straggler rate over the whole window,
- * and the log likelihood ratio of that split in *lr (messages in a
- * stretch of expectation e_k of the whole window's e: o_k log(e / e_k)).
- */
-static size_t stragglers_end(size_t at, const double *x, const double *mu, size_t n, double *lr)
+static double xlogx_over(double o, double e)
 {
-	double o = 0, e = 0, e_all = 0, r, best_lr = 0;
-	size_t k, best = at;
+	return o > 0 && e > 0 ? o * log(o / e) : 0;
+}
 
-	for (k = at + 1; k < n; k++)
+size_t an_scan_bunched(const double *x, const double *mu, size_t from, size_t to, double min_rate, double *lr)
+{
+	double o = 0, e = 0, o_all = 0, e_all = 0, r, best_lr = 0;
+	size_t k, best = from;
+
+	for (k = from;; k = to > from ? k + 1 : k - 1) {
+		o_all += x[k];
 		e_all += mu[k];
-	for (k = at + 1; k < n; k++) {
+		if (k == to)
+			break;
+	}
+	for (k = from; k != to; k = to > from ? k + 1 : k - 1) {
 		o += x[k];
 		e += mu[k];
-		if (x[k] <= 0 || e <= 0)
+		/* denser up to k than after it: two rates against one */
+		if (x[k] <= 0 || e <= 0 || e_all - e <= 0 || o / e <= (o_all - o) / (e_all - e) || o / e < min_rate)
 			continue;
-		r = o * log(e_all / e);
+		r = xlogx_over(o, e) + xlogx_over(o_all - o, e_all - e) - xlogx_over(o_all, e_all);
 		if (r > best_lr) {
 			best_lr = r;
 			best = k;
@@ -213,8 +213,8 @@ size_t an_cease_last(size_t at, const double *x, const double *mu, size_t n, dou
 	if (at + 1 >= n)
 		return at;
 	last = an_scan_stragglers(x, mu, at + 1, n - 1, cease_fraction, &s);
-	end = stragglers_end(at, x, mu, n, &lr);
-	if (lr >= CEASE_LAST_ENDED && (s < CEASE_LAST_SURPRISE || end > last))
+	end = an_scan_bunched(x, mu, at + 1, n - 1, cease_fraction, &lr);
+	if (lr >= AN_BUNCHED_LR && (s < CEASE_LAST_SURPRISE || end > last))
 		return end;
 	return s >= CEASE_LAST_SURPRISE ? last : at;
 }
@@ -270,11 +270,6 @@ double an_nb_tail_gain(unsigned long o, double lam, double inv_k)
 		}
 	}
 	return log(sum) + scale;
-}
-
-static double xlogx_over(double o, double e)
-{
-	return o > 0 && e > 0 ? o * log(o / e) : 0;
 }
 
 size_t an_change_point(const double *x, const double *mu, size_t n, size_t lo, size_t hi)

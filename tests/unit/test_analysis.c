@@ -716,6 +716,41 @@ static void test_cease_last(void **state)
 	assert_int_equal(an_cease_last(SPLIT, x, mu, N, 0.05), 457);
 }
 
+/* a return's first messages, bunched before its change point after a
+ * silence without stragglers; scattered stragglers are not bunched */
+static void test_scan_bunched(void **state)
+{
+	enum { N = 2068 };
+	static const size_t first[] = { 2000, 2012, 2033, 2050 };
+	double x[N], mu[N], lr;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N; i++) {
+		mu[i] = 0.4;                   /* 24 an hour */
+		x[i] = 0;
+	}
+	for (i = 0; i < sizeof(first) / sizeof(first[0]); i++)
+		x[first[i]] = 1;
+	/* backwards from the slot before the change point (2068) */
+	assert_int_equal(an_scan_bunched(x, mu, N - 1, 0, 0.05, &lr), 2000);
+	assert_true(lr >= AN_BUNCHED_LR);
+
+	/* the same four spread over the silence: stragglers */
+	memset(x, 0, sizeof(x));
+	for (i = 0; i < 4; i++)
+		x[300 + 500 * i] = 1;
+	an_scan_bunched(x, mu, N - 1, 0, 0.05, &lr);
+	assert_true(lr < AN_BUNCHED_LR);
+
+	/* bunched, but slower than 5 % of the rate: stragglers whatever they do */
+	memset(x, 0, sizeof(x));
+	for (i = 0; i < 4; i++)
+		x[1500 + 100 * i] = 1;          /* 4 in 568 slots: 1.8 % of 0.4 */
+	an_scan_bunched(x, mu, N - 1, 0, 0.05, &lr);
+	assert_true(lr < AN_BUNCHED_LR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -726,6 +761,7 @@ int main(void)
 		cmocka_unit_test(test_input_check),
 		cmocka_unit_test(test_weekly_factors),
 		cmocka_unit_test(test_cease_last),
+		cmocka_unit_test(test_scan_bunched),
 		cmocka_unit_test(test_series),
 		cmocka_unit_test(test_shares),
 		cmocka_unit_test(test_daily),

@@ -249,6 +249,28 @@ static void test_deep_fall(void **state)
 		run_offline("a fall to 8 % in two drops", deep_families, N_DEEP, 27, seed);
 }
 
+/* Taken down as it goes to sleep, stragglers (about 1 % of its rate)
+ * while it is away, back two days later (illustrative shapes): the
+ * stragglers of the next morning are neither its last messages nor its
+ * return. */
+static const struct synth_family straggled_families[] = {
+	{ .name = "napper", .rate = 480, .diurnal = 0.1, .peak_hour = 9, .sleep_from = 16, .sleep_to = 1,
+	  .sleep_jitter = 0.1, .k_min = 4, .k_hour = 30, .day_sd = 0.08, .straggle_rate = 5, .n_changes = 2,
+	  .changes = { { SYNTH_CEASE, 12.66, 0 }, { SYNTH_RESUME, 14.4, 0 } } },
+	{ .name = "steady", .rate = 120, .diurnal = 0.3, .peak_hour = 12, .sleep_from = -1, .k_min = 4,
+	  .k_hour = 20, .day_sd = 0.08 },
+};
+#define N_STRAGGLED (sizeof(straggled_families) / sizeof(straggled_families[0]))
+
+static void test_stragglers(void **state)
+{
+	unsigned long seed;
+
+	(void)state;
+	for (seed = 1; seed <= 4; seed++)
+		run_offline("stragglers while away", straggled_families, N_STRAGGLED, 24, seed);
+}
+
 /* The takedown story: the total falls by the ceased family's share. */
 static void test_impact_of_takedown(void **state)
 {
@@ -826,6 +848,7 @@ int main(void)
 		cmocka_unit_test(test_long_scenario),
 		cmocka_unit_test(test_short_scenario),
 		cmocka_unit_test(test_deep_fall),
+		cmocka_unit_test(test_stragglers),
 		cmocka_unit_test(test_impact_of_takedown),
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
