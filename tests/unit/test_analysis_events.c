@@ -210,22 +210,25 @@ static void run_offline(const char *scenario, const struct synth_family *fams, s
 	synth_free(&s);
 }
 
-static void test_long_scenario(void **state)
+/* run_offline on seeds 1..seeds */
+static void run_seeds(const char *scenario, const struct synth_family *fams, size_t nf, int days, unsigned long seeds)
 {
 	unsigned long seed;
 
+	for (seed = 1; seed <= seeds; seed++)
+		run_offline(scenario, fams, nf, days, seed);
+}
+
+static void test_long_scenario(void **state)
+{
 	(void)state;
-	for (seed = 1; seed <= 3; seed++)
-		run_offline("90 days, 7 families", long_families, N_LONG, 90, seed);
+	run_seeds("90 days, 7 families", long_families, N_LONG, 90, 3);
 }
 
 static void test_short_scenario(void **state)
 {
-	unsigned long seed;
-
 	(void)state;
-	for (seed = 1; seed <= 3; seed++)
-		run_offline("14 days, first event on day 3", short_families, N_SHORT, 14, seed);
+	run_seeds("14 days, first event on day 3", short_families, N_SHORT, 14, 3);
 }
 
 /* Two drops in a row, the second to under a tenth of the first level: a
@@ -242,11 +245,8 @@ static const struct synth_family deep_families[] = {
 
 static void test_deep_fall(void **state)
 {
-	unsigned long seed;
-
 	(void)state;
-	for (seed = 1; seed <= 6; seed++)
-		run_offline("a fall to 8 % in two drops", deep_families, N_DEEP, 27, seed);
+	run_seeds("a fall to 8 % in two drops", deep_families, N_DEEP, 27, 6);
 }
 
 /* Taken down as it goes to sleep, stragglers (about 1 % of its rate)
@@ -264,11 +264,8 @@ static const struct synth_family straggled_families[] = {
 
 static void test_stragglers(void **state)
 {
-	unsigned long seed;
-
 	(void)state;
-	for (seed = 1; seed <= 4; seed++)
-		run_offline("stragglers while away", straggled_families, N_STRAGGLED, 24, seed);
+	run_seeds("stragglers while away", straggled_families, N_STRAGGLED, 24, 4);
 }
 
 /* The takedown story: the total falls by the ceased family's share. */
