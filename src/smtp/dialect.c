@@ -554,6 +554,19 @@ char *rec_id(const struct smtp_rec *r, char *out)
 	return out;
 }
 
+char *rec_facts(const struct smtp_rec *r, const struct smtp_rec_summary *sum, char *id)
+{
+	struct buf b = BUF_INIT;
+
+	buf_grow(&b, 1024);
+	id_facts(r, &b);
+	id_of(b.data, b.len, id);
+	optional_facts(r, sum, &b);
+	if (b.len)
+		buf_setlen(&b, b.len - 1);   /* joined: no newline after the last */
+	return buf_detach(&b, NULL);
+}
+
 /* split_lines: "a\nb\n" into arena strings; returns the count. */
 static size_t split_lines(struct arena *a, const char *p, const char ***out)
 {
@@ -580,6 +593,8 @@ struct smtp_dialect *rec_snapshot(const struct smtp_rec *r, const struct smtp_re
 	size_t nid, nopt, i;
 
 	arena_init(&d->arena, 8192);
+	buf_grow(&ids, 512);
+	buf_grow(&opt, 512);
 	id_facts(r, &ids);
 	optional_facts(r, sum, &opt);
 	id_of(ids.data, ids.len, d->id);

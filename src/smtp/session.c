@@ -1122,6 +1122,14 @@ struct smtp_dialect *smtp_session_dialect(const smtp_session *s)
 	return rec_snapshot(&s->rec, &sum);
 }
 
+char *smtp_session_facts(const smtp_session *s, char *id)
+{
+	struct smtp_rec_summary sum;
+
+	summary(s, &sum);
+	return rec_facts(&s->rec, &sum, id);
+}
+
 char *smtp_session_dialect_id(const smtp_session *s, char *out)
 {
 	return rec_id(&s->rec, out);

@@ -226,6 +226,10 @@ struct smtp_dialect {
 
 /* smtp_session_dialect: a snapshot of the dialect so far, the caller's. */
 struct smtp_dialect *smtp_session_dialect(const smtp_session *s);
+/* smtp_session_facts: the snapshot's facts, "key=value" lines joined by
+ * '\n' (the caller frees them), and its id into id[SMTP_DIALECT_ID_LEN],
+ * without the copy of its command lines. */
+char *smtp_session_facts(const smtp_session *s, char *id);
 /* smtp_session_dialect_id: just the id, into out[SMTP_DIALECT_ID_LEN]. */
 char *smtp_session_dialect_id(const smtp_session *s, char *out);
 void smtp_dialect_free(struct smtp_dialect *d);

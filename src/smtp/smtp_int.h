@@ -96,5 +96,7 @@ struct smtp_rec_summary {
 /* rec_id: the dialect id of the id facts so far, into out[SMTP_DIALECT_ID_LEN]. */
 char *rec_id(const struct smtp_rec *r, char *out);
 struct smtp_dialect *rec_snapshot(const struct smtp_rec *r, const struct smtp_rec_summary *sum);
+/* rec_facts: the snapshot's facts joined by '\n' (the caller's), its id into id */
+char *rec_facts(const struct smtp_rec *r, const struct smtp_rec_summary *sum, char *id);
 
 #endif

@@ -187,12 +187,16 @@ static char *last_helo(const struct smtp_dialect *d)
 
 static void dialect_into(pcapsmtp *p, struct pcapsmtp_result *r, bool helo)
 {
-	struct smtp_dialect *d = smtp_session_dialect(p->s);
+	struct smtp_dialect *d;
 
+	if (!helo) {   /* a message: its facts and id, from the recorder directly */
+		r->facts = smtp_session_facts(p->s, r->dialect_id);
+		return;
+	}
+	d = smtp_session_dialect(p->s);
 	r->facts = join_facts(d);
 	snprintf(r->dialect_id, sizeof(r->dialect_id), "%s", d->id);
-	if (helo)
-		r->helo = last_helo(d);
+	r->helo = last_helo(d);
 	smtp_dialect_free(d);
 }
 
