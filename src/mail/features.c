@@ -31,6 +31,8 @@
 
 static GMimeParserOptions *parser_options;
 
+static void filters_free(struct filters *fl);
+
 /*
  * glibc unloads a charset's gconv module when its last descriptor closes,
  * and GMime opens and closes one per text part: a dlopen per message. One
@@ -148,6 +150,7 @@ void mail_features_free(struct mail_features *f)
 		g_object_unref(f->parser);
 	if (f->rest)
 		g_object_unref(f->rest);
+	filters_free(f->filters);
 	for (i = 0; i < MAIL_SCRATCH; i++)
 		buf_free(&f->scratch[i]);
 	memset(f, 0, sizeof(*f));
@@ -537,6 +540,103 @@ static bool encoding_broken(GMimeDataWrapper *content)
 }
 
 /*
+ * GMime's decoding filters, kept for the next part (one set per features
+ * struct, so per thread) and reset before each use: made and freed per
+ * text part, with the filter stream that ran them, they were three of the
+ * objects a message cost GObject.
+ */
+#define KEPT_CHARSETS 16
+
+struct filters {
+	GMimeFilter *dec[3];            /* base64, quoted-printable, uuencode */
+	struct {
+		char *charset;
+		GMimeFilter *conv;
+	} cs[KEPT_CHARSETS];
+	size_t ncs, next;               /* the slot to reuse once all are taken */
+};
+
+static void filters_free(struct filters *fl)
+{
+	size_t i;
+
+	if (!fl)
+		return;
+	for (i = 0; i < 3; i++)
+		if (fl->dec[i])
+			g_object_unref(fl->dec[i]);
+	for (i = 0; i < fl->ncs; i++) {
+		free(fl->cs[i].charset);
+		g_object_unref(fl->cs[i].conv);
+	}
+	free(fl);
+}
+
+static GMimeFilter *decoder(struct filters *fl, GMimeContentEncoding enc)
+{
+	int i = enc == GMIME_CONTENT_ENCODING_BASE64 ? 0 : enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ? 1 :
+		enc == GMIME_CONTENT_ENCODING_UUENCODE ? 2 : -1;
+
+	if (i < 0)
+		return NULL;
+	if (!fl->dec[i])
+		fl->dec[i] = g_mime_filter_basic_new(enc, FALSE);
+	g_mime_filter_reset(fl->dec[i]);
+	return fl->dec[i];
+}
+
+/* the filter from charset to UTF-8; NULL when iconv does not know it */
+static GMimeFilter *converter(struct filters *fl, const char *charset)
+{
+	GMimeFilter *conv;
+	size_t i;
+
+	for (i = 0; i < fl->ncs; i++)
+		if (g_ascii_strcasecmp(fl->cs[i].charset, charset) == 0) {
+			g_mime_filter_reset(fl->cs[i].conv);
+			return fl->cs[i].conv;
+		}
+	hold_charset(charset);
+	if (!(conv = g_mime_filter_charset_new(charset, "UTF-8")))
+		return NULL;
+	if (fl->ncs < KEPT_CHARSETS) {
+		i = fl->ncs++;
+	} else {
+		i = fl->next;
+		fl->next = (fl->next + 1) % KEPT_CHARSETS;
+		free(fl->cs[i].charset);
+		g_object_unref(fl->cs[i].conv);
+	}
+	fl->cs[i].charset = xstrdup(charset);
+	fl->cs[i].conv = conv;
+	return conv;
+}
+
+/* the bytes of raw through the filters of chain[0..n), in order, into out
+ * up to window bytes: what a GMimeStreamFilter would read */
+static void filter_into(struct buf *out, size_t window, GMimeStream *raw, GMimeFilter *const *chain, int n)
+{
+	char in[4096];
+
+	while (out->len < window) {
+		ssize_t got = g_mime_stream_read(raw, in, sizeof(in));
+		char *p = in;
+		size_t len = got > 0 ? (size_t)got : 0, pre = 0;
+		int i;
+
+		for (i = 0; i < n; i++) {
+			if (got > 0)
+				g_mime_filter_filter(chain[i], p, len, pre, &p, &len, &pre);
+			else   /* the end: each filter lets go of what it held */
+				g_mime_filter_complete(chain[i], p, len, pre, &p, &len, &pre);
+		}
+		buf_add(out, p, len < window - out->len ? len : window - out->len);
+		if (got <= 0)
+			break;
+	}
+}
+
+/*
  * Decode the opening of one text part into w->raw_text as UTF-8: the
  * encoded bytes are pulled through GMime's transfer-encoding and charset
  * filters only as far as the window (2 × LIMIT_BODY_TEXT: links are looked
@@ -546,12 +646,12 @@ static bool encoding_broken(GMimeDataWrapper *content)
 static void decode_text(struct walk *w, GMimePart *part, const char *charset)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
-	GMimeStream *raw, *filtered;
-	GMimeContentEncoding enc;
+	GMimeStream *raw;
+	GMimeFilter *chain[2];
 	size_t window = 2 * w->max_text;
 	const char *end;
 	bool converted = false;
-	ssize_t got;
+	int nf = 0;
 
 	buf_reset(&w->raw_text);
 	if (!content || !(raw = g_mime_data_wrapper_get_stream(content)))
@@ -559,36 +659,21 @@ static void decode_text(struct walk *w, GMimePart *part, const char *charset)
 	if (encoding_broken(content))
 		w->f->warnings |= MAIL_WARN_BAD_ENCODING;
 	g_mime_stream_reset(raw);
-	filtered = g_mime_stream_filter_new(raw);
-	enc = g_mime_data_wrapper_get_encoding(content);
-	if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-	    enc == GMIME_CONTENT_ENCODING_UUENCODE) {
-		GMimeFilter *dec = g_mime_filter_basic_new(enc, FALSE);
-
-		g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), dec);
-		g_object_unref(dec);
-	}
+	if (!w->f->filters)
+		w->f->filters = xcalloc(1, sizeof(struct filters));
+	if ((chain[nf] = decoder(w->f->filters, g_mime_data_wrapper_get_encoding(content))) != NULL)
+		nf++;
 	if (charset && g_ascii_strcasecmp(charset, "utf-8") != 0 &&
 	    g_ascii_strcasecmp(charset, "us-ascii") != 0) {
-		GMimeFilter *conv;
-
-		hold_charset(charset);
-		conv = g_mime_filter_charset_new(charset, "UTF-8");
-
-		if (conv) {
-			g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), conv);
-			g_object_unref(conv);
+		if ((chain[nf] = converter(w->f->filters, charset)) != NULL) {
+			nf++;
 			converted = true;
 		} else {
 			w->f->warnings |= MAIL_WARN_BAD_CHARSET;
 		}
 	}
 	buf_grow(&w->raw_text, window);
-	while (w->raw_text.len < window &&
-	       (got = g_mime_stream_read(filtered, w->raw_text.data + w->raw_text.len,
-					 window - w->raw_text.len)) > 0)
-		buf_setlen_grown(&w->raw_text, w->raw_text.len + (size_t)got);
-	g_object_unref(filtered);
+	filter_into(&w->raw_text, window, raw, chain, nf);
 
 	/* iconv's output is UTF-8 already; text taken as is must be checked */
 	if (w->raw_text.len && !converted &&
@@ -910,6 +995,7 @@ bool mail_features_extract(struct mail_features *f, const char *raw, size_t len,
 	void *fields = f->scan_fields;
 	size_t fields_cap = f->scan_cap;
 	void *parser = f->parser, *rest = f->rest;
+	struct filters *filters = f->filters;
 	struct buf scratch[MAIL_SCRATCH];
 
 	memcpy(scratch, f->scratch, sizeof(scratch));
@@ -924,6 +1010,7 @@ bool mail_features_extract(struct mail_features *f, const char *raw, size_t len,
 	f->scan_cap = fields_cap;
 	f->parser = parser;
 	f->rest = rest;
+	f->filters = filters;
 	memcpy(f->scratch, scratch, sizeof(scratch));
 	f->size = len;
 	f->client_hop = -1;

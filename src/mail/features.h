@@ -87,6 +87,8 @@ struct mail_context {
 
 #define MAIL_SCRATCH 5                 /* the walk's four, GMime's input */
 
+struct filters;
+
 struct mail_features {
 	struct arena arena;            /* owns every string below */
 	void *scan_fields;             /* internal: the header scan's array, reused */
@@ -95,6 +97,7 @@ struct mail_features {
 	void *parser;                  /* internal: GMime's parser, reused (one per
 					* struct: threads each have their own) */
 	void *rest;                    /* internal: the empty stream it rests on */
+	struct filters *filters;       /* internal: GMime's decoders, reused */
 
 	size_t size;                   /* bytes of the raw message */
 	unsigned warnings;             /* enum mail_warning bits */
