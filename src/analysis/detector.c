@@ -1636,8 +1636,8 @@ hour_end:
 		f->hours_seen++;
 		if (f->armed && f->state == ST_ACTIVE)
 			level_scan(d, fi, k, hour);
-		else if (f->state == ST_CEASED || !f->armed)
-			f->r0 = hour + 1;
+		else if (f->state == ST_CEASED || (!f->armed && f->cur_excluded))
+			f->r0 = hour + 1;   /* the history days the profile is learnt from stay, as reference */
 	}
 }
 

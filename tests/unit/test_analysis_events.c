@@ -249,6 +249,22 @@ static void test_deep_fall(void **state)
 	run_seeds("a fall to 8 % in two drops", deep_families, N_DEEP, 27, 6);
 }
 
+/* A drop a few hours after the three days of history the profile is
+ * learnt from: those days are its reference (illustrative shape). */
+static const struct synth_family early_families[] = {
+	{ .name = "early", .rate = 300, .diurnal = 0.3, .peak_hour = 10, .sleep_from = -1, .k_min = 6,
+	  .k_hour = 30, .day_sd = 0.06, .n_changes = 1, .changes = { { SYNTH_LEVEL, 3.35, 0.47 } } },
+	{ .name = "steady", .rate = 120, .diurnal = 0.3, .peak_hour = 12, .sleep_from = -1, .k_min = 4,
+	  .k_hour = 20, .day_sd = 0.08 },
+};
+#define N_EARLY (sizeof(early_families) / sizeof(early_families[0]))
+
+static void test_early_drop(void **state)
+{
+	(void)state;
+	run_seeds("a drop on day 3", early_families, N_EARLY, 20, 3);
+}
+
 /* Taken down as it goes to sleep, stragglers (about 1 % of its rate)
  * while it is away, back two days later (illustrative shapes): the
  * stragglers of the next morning are neither its last messages nor its
@@ -846,6 +862,7 @@ int main(void)
 		cmocka_unit_test(test_short_scenario),
 		cmocka_unit_test(test_deep_fall),
 		cmocka_unit_test(test_stragglers),
+		cmocka_unit_test(test_early_drop),
 		cmocka_unit_test(test_impact_of_takedown),
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
