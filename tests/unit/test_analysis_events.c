@@ -63,7 +63,6 @@ static const struct synth_family long_families[] = {
 	  .spike_hour = 6, .spike_len = 1, .spike_jitter = 0.5, .k_min = 2, .k_hour = 10, .day_sd = 0.12,
 	  .n_changes = 1, .changes = { { SYNTH_LEVEL, 20.125, 2.0 } } },
 };
-#define N_LONG (sizeof(long_families) / sizeof(long_families[0]))
 
 /* The short scenario: 14 days, the first event after three days. */
 static const struct synth_family short_families[] = {
@@ -77,7 +76,6 @@ static const struct synth_family short_families[] = {
 	{ .name = "steady", .rate = 35, .diurnal = 0.2, .peak_hour = 12, .sleep_from = -1, .k_min = 4,
 	  .k_hour = 20, .day_sd = 0.08 },
 };
-#define N_SHORT (sizeof(short_families) / sizeof(short_families[0]))
 
 static const char *type_name(enum analysis_event_type t)
 {
@@ -210,26 +208,10 @@ static void run_offline(const char *scenario, const struct synth_family *fams, s
 	synth_free(&s);
 }
 
-/* run_offline on seeds 1..seeds */
-static void run_seeds(const char *scenario, const struct synth_family *fams, size_t nf, int days, unsigned long seeds)
-{
-	unsigned long seed;
-
-	for (seed = 1; seed <= seeds; seed++)
-		run_offline(scenario, fams, nf, days, seed);
-}
-
-static void test_long_scenario(void **state)
-{
-	(void)state;
-	run_seeds("90 days, 7 families", long_families, N_LONG, 90, 3);
-}
-
-static void test_short_scenario(void **state)
-{
-	(void)state;
-	run_seeds("14 days, first event on day 3", short_families, N_SHORT, 14, 3);
-}
+/* A companion that does nothing of note, beside the family under test. */
+#define STEADY_FAMILY                                                                                   \
+	{ .name = "steady", .rate = 120, .diurnal = 0.3, .peak_hour = 12, .sleep_from = -1, .k_min = 4, \
+	  .k_hour = 20, .day_sd = 0.08 }
 
 /* Two drops in a row, the second to under a tenth of the first level: a
  * fall that is no cessation, though for a while the family is near silent
@@ -238,32 +220,16 @@ static const struct synth_family deep_families[] = {
 	{ .name = "faller", .rate = 67, .diurnal = 0.2, .peak_hour = 14, .sleep_from = -1, .spike_mult = 3,
 	  .spike_hour = 20, .spike_len = 2, .spike_jitter = 1, .k_min = 4, .k_hour = 30, .day_sd = 0.08,
 	  .n_changes = 2, .changes = { { SYNTH_LEVEL, 8.52, 0.4 }, { SYNTH_LEVEL, 15.15, 0.2 } } },
-	{ .name = "steady", .rate = 120, .diurnal = 0.3, .peak_hour = 12, .sleep_from = -1, .k_min = 4,
-	  .k_hour = 20, .day_sd = 0.08 },
+	STEADY_FAMILY,
 };
-#define N_DEEP (sizeof(deep_families) / sizeof(deep_families[0]))
-
-static void test_deep_fall(void **state)
-{
-	(void)state;
-	run_seeds("a fall to 8 % in two drops", deep_families, N_DEEP, 27, 6);
-}
 
 /* A drop a few hours after the three days of history the profile is
  * learnt from: those days are its reference (illustrative shape). */
 static const struct synth_family early_families[] = {
 	{ .name = "early", .rate = 300, .diurnal = 0.3, .peak_hour = 10, .sleep_from = -1, .k_min = 6,
 	  .k_hour = 30, .day_sd = 0.06, .n_changes = 1, .changes = { { SYNTH_LEVEL, 3.35, 0.47 } } },
-	{ .name = "steady", .rate = 120, .diurnal = 0.3, .peak_hour = 12, .sleep_from = -1, .k_min = 4,
-	  .k_hour = 20, .day_sd = 0.08 },
+	STEADY_FAMILY,
 };
-#define N_EARLY (sizeof(early_families) / sizeof(early_families[0]))
-
-static void test_early_drop(void **state)
-{
-	(void)state;
-	run_seeds("a drop on day 3", early_families, N_EARLY, 20, 3);
-}
 
 /* Taken down as it goes to sleep, stragglers (about 1 % of its rate)
  * while it is away, back two days later (illustrative shapes): the
@@ -273,16 +239,34 @@ static const struct synth_family straggled_families[] = {
 	{ .name = "napper", .rate = 480, .diurnal = 0.1, .peak_hour = 9, .sleep_from = 16, .sleep_to = 1,
 	  .sleep_jitter = 0.1, .k_min = 4, .k_hour = 30, .day_sd = 0.08, .straggle_rate = 5, .n_changes = 2,
 	  .changes = { { SYNTH_CEASE, 12.66, 0 }, { SYNTH_RESUME, 14.4, 0 } } },
-	{ .name = "steady", .rate = 120, .diurnal = 0.3, .peak_hour = 12, .sleep_from = -1, .k_min = 4,
-	  .k_hour = 20, .day_sd = 0.08 },
+	STEADY_FAMILY,
 };
-#define N_STRAGGLED (sizeof(straggled_families) / sizeof(straggled_families[0]))
 
-static void test_stragglers(void **state)
+/* an offline scenario: its families, its length, run on seeds 1..seeds */
+struct scenario {
+	const char *name;
+	const struct synth_family *fams;
+	size_t nf;
+	int days;
+	unsigned long seeds;
+};
+#define SCENARIO(name, fams, days, seeds) { name, fams, sizeof(fams) / sizeof(fams[0]), days, seeds }
+
+static const struct scenario long_scenario = SCENARIO("90 days, 7 families", long_families, 90, 3);
+static const struct scenario short_scenario = SCENARIO("14 days, first event on day 3", short_families, 14, 3);
+static const struct scenario deep_fall = SCENARIO("a fall to 8 % in two drops", deep_families, 27, 6);
+static const struct scenario early_drop = SCENARIO("a drop on day 3", early_families, 20, 3);
+static const struct scenario stragglers = SCENARIO("stragglers while away", straggled_families, 24, 4);
+
+static void test_scenario(void **state)
 {
-	(void)state;
-	run_seeds("stragglers while away", straggled_families, N_STRAGGLED, 24, 4);
+	const struct scenario *sc = *state;
+	unsigned long seed;
+
+	for (seed = 1; seed <= sc->seeds; seed++)
+		run_offline(sc->name, sc->fams, sc->nf, sc->days, seed);
 }
+#define SCENARIO_TEST(name, sc) { name, test_scenario, NULL, NULL, (void *)(uintptr_t)&(sc) }
 
 /* The takedown story: the total falls by the ceased family's share. */
 static void test_impact_of_takedown(void **state)
@@ -858,11 +842,11 @@ static void test_degenerate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_long_scenario),
-		cmocka_unit_test(test_short_scenario),
-		cmocka_unit_test(test_deep_fall),
-		cmocka_unit_test(test_stragglers),
-		cmocka_unit_test(test_early_drop),
+		SCENARIO_TEST("test_long_scenario", long_scenario),
+		SCENARIO_TEST("test_short_scenario", short_scenario),
+		SCENARIO_TEST("test_deep_fall", deep_fall),
+		SCENARIO_TEST("test_stragglers", stragglers),
+		SCENARIO_TEST("test_early_drop", early_drop),
 		cmocka_unit_test(test_impact_of_takedown),
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
