@@ -120,15 +120,22 @@ static void window(const struct ctx *c, size_t f, const float *prof, const doubl
 	}
 }
 
-/* the next event of family f after index i (its at), or the period end */
-static int64_t next_at(const struct analysis_event *ev, size_t n, size_t i, int64_t end)
+/* the index of the next event of ev[i]'s family, n when none */
+static size_t next_of_family(const struct analysis_event *ev, size_t n, size_t i)
 {
 	size_t j;
 
-	for (j = i + 1; j < n; j++)
-		if (ev[j].family == ev[i].family)
-			return ev[j].at;
-	return end;
+	for (j = i + 1; j < n && ev[j].family != ev[i].family; j++)
+		;
+	return j;
+}
+
+/* the next event of ev[i]'s family (its at), or the period end */
+static int64_t next_at(const struct analysis_event *ev, size_t n, size_t i, int64_t end)
+{
+	size_t j = next_of_family(ev, n, i);
+
+	return j < n ? ev[j].at : end;
 }
 
 /* surprise of the silence [w0, w1) with its stragglers, under the model
@@ -175,18 +182,20 @@ static double silence_surprise(const struct ctx *c, size_t f, const struct an_ev
 }
 
 /* the level (count over profile) of family f over slots [a, b); its
- * messages in *o and their expectation in *e */
+ * messages in *o and, when e is not NULL, their expectation in *e */
 static double level_between(const struct ctx *c, size_t f, const float *prof, const double *wf, int64_t a, int64_t b,
 			    double *o, double *e)
 {
+	double expected = 0;
 	int64_t i;
 
 	*o = count_sum(c, f, a, b);
-	*e = 0;
 	for (i = a < 0 ? 0 : a; i < b && i < c->n_slots; i++)
 		if (!is_down(c, i))
-			*e += prof[bin_of_index(c, i)] * weekly(c, wf, i);
-	return *e > 0 ? *o / *e : 0;
+			expected += prof[bin_of_index(c, i)] * weekly(c, wf, i);
+	if (e)
+		*e = expected;
+	return expected > 0 ? *o / expected : 0;
 }
 
 static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const struct an_event_extra *ex,
@@ -290,27 +299,6 @@ static void refine_resumed(const struct ctx *c, struct analysis_event *ev, const
 	ev->at = c->in->start + at * c->in->step;
 	ev->before_rate_per_hour = at > w0 ? count_sum(c, ev->family, w0, at) / ((double)(at - w0) / c->sph) : 0;
 	ev->after_rate_per_hour = count_sum(c, ev->family, at, w1) / ((double)(w1 - at) / c->sph);
-}
-
-/*
- * How far a ceased event's refinement may look: up to the first message of
- * the family's return when a resumed follows (refined as it will be), so
- * that the messages of the return are never taken for the last lull
- * before the end; else limit.
- */
-static int64_t before_return(const struct ctx *c, const struct analysis_event *ev, const struct an_event_extra *ex,
-			     size_t n, size_t i, int64_t limit)
-{
-	struct analysis_event back;
-	size_t j;
-
-	for (j = i + 1; j < n && ev[j].family != ev[i].family; j++)
-		;
-	if (j == n || ev[j].type != ANALYSIS_EVENT_RESUMED)
-		return limit;
-	back = ev[j];
-	refine_resumed(c, &back, &ex[j], next_at(ev, n, j, c->in->end));
-	return back.at < limit ? back.at : limit;
 }
 
 static void refine_level(const struct ctx *c, struct analysis_event *ev, const struct an_event_extra *ex,
@@ -497,14 +485,14 @@ static bool pair_in_hindsight(const struct ctx *c, const struct analysis_event *
 			      const struct an_event_extra *cx, struct analysis_event *re, int64_t limit)
 {
 	int64_t a = slot_of(c, ce->at), r = slot_of(c, re->at), span = 6 * c->sph;
-	double before, after, ob, oa, eb, ea, ratio, s, z;
+	double before, after, ob, oa, ratio, s, z;
 	struct an_event_extra lower = *cx;
 
 	if (!cx->by_silence)
 		return false;   /* the level's fall decided it, not a silence */
-	before = level_between(c, ce->family, cx->profile, cx->wf, a + 1 - span, a + 1, &ob, &eb);
+	before = level_between(c, ce->family, cx->profile, cx->wf, a + 1 - span, a + 1, &ob, NULL);
 	after = level_between(c, re->family, cx->profile, cx->wf, r, r + span < slot_of(c, limit) ? r + span : slot_of(c, limit),
-			      &oa, &ea);
+			      &oa, NULL);
 	if (before <= 0 || after <= 0)
 		return false;
 	ratio = after / before;
@@ -639,6 +627,7 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	struct an_event_extra *ex;
 	struct ctx c;
 	double *tot;
+	int64_t *limits;
 	size_t n, i, ns, kept;
 
 	*out = NULL;
@@ -671,33 +660,43 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	n = an_detector_take(d, &ev, &ex);
 	analysis_detector_free(d);
 
+	/* each event is refined up to the next of its family as the detector
+	 * placed it; the returns first, so that a cessation's last message is
+	 * sought only before the first message of the return after it (the
+	 * return's messages are not the last lull before the end) */
+	limits = xmalloc((n ? n : 1) * sizeof(*limits));
+	for (i = 0; i < n; i++)
+		limits[i] = next_at(ev, n, i, in->end);
+	for (i = 0; i < n; i++)
+		if (ev[i].type == ANALYSIS_EVENT_RESUMED)
+			refine_resumed(&c, &ev[i], &ex[i], limits[i]);
 	tot = an_total_slots(in, (size_t)-1);
 	for (i = 0; i < n; i++) {
-		int64_t limit = next_at(ev, n, i, in->end);
+		size_t j = next_of_family(ev, n, i);
 
 		switch (ev[i].type) {
 		case ANALYSIS_EVENT_CEASED:
-			refine_ceased(&c, &ev[i], &ex[i], before_return(&c, ev, ex, n, i, limit));
+			if (j < n && ev[j].type == ANALYSIS_EVENT_RESUMED && ev[j].at < limits[i])
+				limits[i] = ev[j].at;
+			refine_ceased(&c, &ev[i], &ex[i], limits[i]);
 			impact_from_totals(in, tot, ev[i].at, &ev[i].impact);
 			ev[i].has_impact = true;
 			break;
 		case ANALYSIS_EVENT_RESUMED:
-			refine_resumed(&c, &ev[i], &ex[i], limit);
 			break;
 		case ANALYSIS_EVENT_DROP:
 		case ANALYSIS_EVENT_SURGE:
-			refine_level(&c, &ev[i], &ex[i], limit);
+			refine_level(&c, &ev[i], &ex[i], limits[i]);
 			break;
 		}
 	}
 	free(tot);
+	free(limits);
 	for (i = 0; i < n; i++) {
-		size_t j, p;
+		size_t j = next_of_family(ev, n, i), p;
 
 		if (ev[i].type != ANALYSIS_EVENT_CEASED || ev[i].family == SIZE_MAX)
 			continue;
-		for (j = i + 1; j < n && ev[j].family != ev[i].family; j++)
-			;
 		for (p = i; p-- > 0 && ev[p].family != ev[i].family;)
 			;
 		if (j < n && ev[j].type == ANALYSIS_EVENT_RESUMED)
