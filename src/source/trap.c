@@ -771,10 +771,8 @@ static void submit(struct trap_session *ses, int64_t now)
 {
 	struct trap *t = ses->t;
 	struct smtp_message *m = smtp_session_take_message(ses->smtp);
-	struct smtp_dialect *d;
 	struct trap_job *j;
-	struct buf facts = BUF_INIT;
-	size_t i;
+	char id[SMTP_DIALECT_ID_LEN];
 
 	(void)now;
 	if (!m)
@@ -783,16 +781,10 @@ static void submit(struct trap_session *ses, int64_t now)
 	j->owner = ses;
 	j->msg = m;
 	j->fd = -1;
-	d = smtp_session_dialect(ses->smtp);
-	for (i = 0; i < d->nfacts; i++) {
-		if (i)
-			buf_addch(&facts, '\n');
-		buf_addstr(&facts, d->facts[i]);
-		if (strncasecmp(d->facts[i], "helo_verb=ehlo", 14) == 0 && !d->facts[i][14])
-			j->esmtp = true;
-	}
-	smtp_dialect_free(d);
-	j->dialect_facts = buf_detach(&facts, NULL);
+	/* the facts, joined; the first is helo_verb (dialect.c) */
+	j->dialect_facts = smtp_session_facts(ses->smtp, id);
+	j->esmtp = strncasecmp(j->dialect_facts, "helo_verb=ehlo", 14) == 0 &&
+		   (j->dialect_facts[14] == '\n' || !j->dialect_facts[14]);
 	snprintf(j->client_ip, sizeof(j->client_ip), "%s", ses->ip);
 	j->ts = wall_ms() / 1000;
 	log_clean(ses->helo, sizeof(ses->helo), m->helo, strlen(m->helo));
