@@ -475,6 +475,22 @@ static size_t offline_levels(const char *scenario, const struct synth_series *s,
 	return levels;
 }
 
+/* offline_levels of the families over days from Monday 2011-03-07 */
+static size_t monday_levels(const char *scenario, const struct synth_family *fams, size_t nf, int days,
+			    unsigned long seed)
+{
+	struct synth_series s;
+	struct analysis_family fa[16];
+	struct analysis_input in = { 0 };
+	size_t levels;
+
+	synth_generate(&s, time_from_parts(2011, 3, 7, 0, 0, 0), days, fams, nf, seed);
+	synth_input(&s, fams, fa, &in);
+	levels = offline_levels(scenario, &s, fams, &in);
+	synth_free(&s);
+	return levels;
+}
+
 /*
  * A weekly rhythm: a family at half its level on weekends, one nearly
  * silent on weekends (taken down on a Thursday of week 5), and one
@@ -559,17 +575,9 @@ static void test_weekly_long(void **state)
 		{ .name = "steady", .rate = 300, .diurnal = 0.2, .peak_hour = 18, .sleep_from = -1, .k_min = 4,
 		  .k_hour = 20, .day_sd = 0.05 },
 	};
-	enum { NF = 2, DAYS = 91 };
-	struct synth_series s;
-	struct analysis_family fa[NF];
-	struct analysis_input in = { 0 };
-
 	(void)state;
-	/* 2011-03-07 is a Monday: the pauses run Friday to Sunday */
-	synth_generate(&s, time_from_parts(2011, 3, 7, 0, 0, 0), DAYS, fams, NF, 5);
-	synth_input(&s, fams, fa, &in);
-	assert_int_equal(offline_levels("weekly rhythm, 13 weeks", &s, fams, &in), 0);
-	synth_free(&s);
+	/* from Monday 7 March 2011: the pauses run Friday to Sunday */
+	assert_int_equal(monday_levels("weekly rhythm, 13 weeks", fams, sizeof(fams) / sizeof(fams[0]), 91, 5), 0);
 }
 
 /*
@@ -589,18 +597,10 @@ static void test_weekly_short(void **state)
 		{ .name = "dropper", .rate = 200, .diurnal = 0.3, .peak_hour = 10, .sleep_from = -1, .k_min = 4,
 		  .k_hour = 20, .day_sd = 0.05, .n_changes = 1, .changes = { { SYNTH_LEVEL, 16.5, 0.4 } } },
 	};
-	enum { NF = 2, DAYS = 25 };
-	struct synth_series s;
-	struct analysis_family fa[NF];
-	struct analysis_input in = { 0 };
-
 	(void)state;
-	/* 2011-03-07 is a Monday: the pause runs Tuesday to Thursday */
-	synth_generate(&s, time_from_parts(2011, 3, 7, 0, 0, 0), DAYS, fams, NF, 3);
-	synth_input(&s, fams, fa, &in);
-	/* the one drop reported is the dropper's (check_events fails on a miss) */
-	assert_int_equal(offline_levels("weekly rhythm, 25 days, a pause", &s, fams, &in), 1);
-	synth_free(&s);
+	/* from Monday 7 March 2011: the pause runs Tuesday to Thursday; the
+	 * one drop reported is the dropper's (check_events fails on a miss) */
+	assert_int_equal(monday_levels("weekly rhythm, 25 days, a pause", fams, sizeof(fams) / sizeof(fams[0]), 25, 3), 1);
 }
 
 /*
