@@ -130,7 +130,7 @@ static const char *coarse(struct arena *a, const char *s, size_t max)
 		const char *cls;
 
 		if (isalnum(c)) {
-			bool digit = false, alpha = false, upper = false, lower = false;
+			bool digit = false, alpha = false, upper = false, lower = false, mixed = false;
 
 			while (isalnum((unsigned char)s[i])) {
 				unsigned char d = (unsigned char)s[i++];
@@ -138,9 +138,12 @@ static const char *coarse(struct arena *a, const char *s, size_t max)
 				if (isdigit(d))
 					digit = true;
 				else
-					alpha = true, upper |= isupper(d) != 0, lower |= islower(d) != 0;
+					mixed |= digit, alpha = true, upper |= isupper(d) != 0, lower |= islower(d) != 0;
 			}
-			cls = digit && alpha ? "X" : digit ? "9" : upper && lower ? "Aa" : upper ? "A" : "a";
+			/* a word then a number ("john42", a name with digits) is not
+			 * a random mix of the two ("k3x9q2b7") */
+			cls = digit && alpha ? (mixed || !isalpha(c) ? "X" : "a9") : digit ? "9" :
+			      upper && lower ? "Aa" : upper ? "A" : "a";
 			if (strcmp(cls, last) != 0)
 				buf_addstr(&b, cls);
 			last = cls;
