@@ -301,6 +301,27 @@ static void refine_resumed(const struct ctx *c, struct analysis_event *ev, const
 	ev->after_rate_per_hour = count_sum(c, ev->family, at, w1) / ((double)(w1 - at) / c->sph);
 }
 
+/*
+ * A change of level while the family sleeps shows only when it wakes: any
+ * hour of its sleep splits the counts as well as another. The split is
+ * put in the middle of the sleep it borders (hours expecting under
+ * ASLEEP of the mean hour), not at one end of it.
+ */
+static size_t mid_of_sleep(const double *he, size_t nh, size_t split)
+{
+	double mean = 0, asleep;
+	size_t from = split, to = split, i;
+
+	for (i = 0; i < nh; i++)
+		mean += he[i];
+	asleep = ASLEEP * mean / (double)nh;
+	while (from > 0 && he[from - 1] < asleep)
+		from--;
+	while (to < nh && he[to] < asleep)
+		to++;
+	return from == to ? split : from + (to - from) / 2;
+}
+
 static void refine_level(const struct ctx *c, struct analysis_event *ev, const struct an_event_extra *ex,
 			 int64_t limit)
 {
@@ -341,6 +362,7 @@ static void refine_level(const struct ctx *c, struct analysis_event *ev, const s
 	if (hi > nh - (size_t)minh)
 		hi = nh - (size_t)minh;
 	best_c = h0 + (int64_t)an_change_point(hx, he, nh, lo, hi);
+	best_c = h0 + (int64_t)mid_of_sleep(he, nh, (size_t)(best_c - h0));
 	for (i = 0; i < nh; i++) {
 		if (h0 + (int64_t)i < best_c) {
 			o1 += hx[i];

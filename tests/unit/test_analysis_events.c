@@ -268,6 +268,43 @@ static void test_scenario(void **state)
 }
 #define SCENARIO_TEST(name, sc) { name, test_scenario, NULL, NULL, (void *)(uintptr_t)&(sc) }
 
+/*
+ * A family that doubles its output while it sleeps (22:00 to 08:00, the
+ * change at 03:00): nothing shows until it wakes, and any hour of its
+ * sleep splits its counts as well as another. The surge is placed in the
+ * middle of that sleep, within 3 hours of the truth, not at its waking
+ * (5 hours late). Illustrative shape.
+ */
+static void test_change_in_sleep(void **state)
+{
+	static const struct synth_family fams[] = {
+		{ .name = "sleeper", .rate = 200, .diurnal = 0.2, .peak_hour = 14, .sleep_from = 22, .sleep_to = 8,
+		  .k_min = 4, .k_hour = 20, .day_sd = 0.05, .n_changes = 1,
+		  .changes = { { SYNTH_LEVEL, 10.125, 2.0 } } },
+		STEADY_FAMILY,
+	};
+	struct synth_series s;
+	struct analysis_family fa[2];
+	struct analysis_input in = { 0 };
+	struct analysis_event *ev;
+	size_t nev, i, surges = 0;
+	char err[256];
+
+	(void)state;
+	synth_generate(&s, time_from_parts(2011, 1, 1, 0, 0, 0), 20, fams, 2, 1);
+	synth_input(&s, fams, fa, &in);
+	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	for (i = 0; i < nev; i++) {
+		if (ev[i].family != 0 || ev[i].type != ANALYSIS_EVENT_SURGE)
+			continue;
+		surges++;
+		assert_true(llabs(ev[i].at - time_from_parts(2011, 1, 11, 3, 0, 0)) <= 3 * 3600);
+	}
+	assert_int_equal(surges, 1);
+	free(ev);
+	synth_free(&s);
+}
+
 /* The takedown story: the total falls by the ceased family's share. */
 static void test_impact_of_takedown(void **state)
 {
@@ -847,6 +884,7 @@ int main(void)
 		SCENARIO_TEST("test_deep_fall", deep_fall),
 		SCENARIO_TEST("test_stragglers", stragglers),
 		SCENARIO_TEST("test_early_drop", early_drop),
+		cmocka_unit_test(test_change_in_sleep),
 		cmocka_unit_test(test_impact_of_takedown),
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
