@@ -268,6 +268,23 @@ static void test_scenario(void **state)
 }
 #define SCENARIO_TEST(name, sc) { name, test_scenario, NULL, NULL, (void *)(uintptr_t)&(sc) }
 
+/* the events analysis_events_detect finds in a synthetic series from start */
+static size_t synth_events(const struct synth_family *fams, size_t nf, int64_t start, int days, unsigned long seed,
+			   struct analysis_event **ev)
+{
+	struct synth_series s;
+	struct analysis_family fa[16];
+	struct analysis_input in = { 0 };
+	size_t nev;
+	char err[256];
+
+	synth_generate(&s, start, days, fams, nf, seed);
+	synth_input(&s, fams, fa, &in);
+	assert_int_equal(analysis_events_detect(&in, NULL, ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	synth_free(&s);
+	return nev;
+}
+
 /*
  * A family that doubles its output while it sleeps (22:00 to 08:00, the
  * change at 03:00): nothing shows until it wakes, and any hour of its
@@ -283,17 +300,11 @@ static void test_change_in_sleep(void **state)
 		  .changes = { { SYNTH_LEVEL, 10.125, 2.0 } } },
 		STEADY_FAMILY,
 	};
-	struct synth_series s;
-	struct analysis_family fa[2];
-	struct analysis_input in = { 0 };
 	struct analysis_event *ev;
 	size_t nev, i, surges = 0;
-	char err[256];
 
 	(void)state;
-	synth_generate(&s, time_from_parts(2011, 1, 1, 0, 0, 0), 20, fams, 2, 1);
-	synth_input(&s, fams, fa, &in);
-	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	nev = synth_events(fams, 2, time_from_parts(2011, 1, 1, 0, 0, 0), 20, 1, &ev);
 	for (i = 0; i < nev; i++) {
 		if (ev[i].family != 0 || ev[i].type != ANALYSIS_EVENT_SURGE)
 			continue;
@@ -302,7 +313,6 @@ static void test_change_in_sleep(void **state)
 	}
 	assert_int_equal(surges, 1);
 	free(ev);
-	synth_free(&s);
 }
 
 /* The takedown story: the total falls by the ceased family's share. */
@@ -314,17 +324,12 @@ static void test_impact_of_takedown(void **state)
 		{ .name = "bagle", .rate = 600, .diurnal = 0.2, .peak_hour = 12, .sleep_from = -1, .k_min = 5,
 		  .k_hour = 30, .day_sd = 0.05 },
 	};
-	struct synth_series s;
-	struct analysis_family fa[2];
-	struct analysis_input in = { 0 };
 	struct analysis_event *ev;
 	size_t nev, i, ceased = 0;
-	char err[256];
+	char err[TIME_ISO_LEN];
 
 	(void)state;
-	synth_generate(&s, time_from_parts(2011, 3, 1, 0, 0, 0), 20, fams, 2, 11);
-	synth_input(&s, fams, fa, &in);
-	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	nev = synth_events(fams, 2, time_from_parts(2011, 3, 1, 0, 0, 0), 20, 11, &ev);
 	for (i = 0; i < nev; i++) {
 		if (ev[i].type != ANALYSIS_EVENT_CEASED)
 			continue;
@@ -340,7 +345,6 @@ static void test_impact_of_takedown(void **state)
 	}
 	assert_int_equal(ceased, 1);
 	free(ev);
-	synth_free(&s);
 }
 
 /*
