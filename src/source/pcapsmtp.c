@@ -145,19 +145,6 @@ static struct pcapsmtp_result *result(pcapsmtp *p, enum pcapsmtp_kind kind, int6
 
 /* ---- the dialect, for results ---- */
 
-static char *join_facts(const struct smtp_dialect *d)
-{
-	struct buf b = BUF_INIT;
-	size_t i;
-
-	for (i = 0; i < d->nfacts; i++) {
-		if (i)
-			buf_addch(&b, '\n');
-		buf_addstr(&b, d->facts[i]);
-	}
-	return buf_detach(&b, NULL);
-}
-
 /* last_helo: the argument of the last HELO/EHLO line, as the core keeps it */
 static char *last_helo(const struct smtp_dialect *d)
 {
@@ -187,17 +174,13 @@ static char *last_helo(const struct smtp_dialect *d)
 
 static void dialect_into(pcapsmtp *p, struct pcapsmtp_result *r, bool helo)
 {
-	struct smtp_dialect *d;
+	r->facts = smtp_session_facts(p->s, r->dialect_id);
+	if (helo) {   /* the HELO argument is in the command lines: a snapshot */
+		struct smtp_dialect *d = smtp_session_dialect(p->s);
 
-	if (!helo) {   /* a message: its facts and id, from the recorder directly */
-		r->facts = smtp_session_facts(p->s, r->dialect_id);
-		return;
+		r->helo = last_helo(d);
+		smtp_dialect_free(d);
 	}
-	d = smtp_session_dialect(p->s);
-	r->facts = join_facts(d);
-	snprintf(r->dialect_id, sizeof(r->dialect_id), "%s", d->id);
-	r->helo = last_helo(d);
-	smtp_dialect_free(d);
 }
 
 /* ---- driving the core ---- */
