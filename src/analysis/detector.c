@@ -155,6 +155,7 @@ struct fam {
 	/* state */
 	enum fstate state;
 	bool armed;
+	bool sent;                /* a message has come */
 	/* current level */
 	double ew_obs, ew_exp;
 	double fw_obs, fw_exp;    /* the same, fast */
@@ -1540,6 +1541,14 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 	if (sl->day == d->late_start_day && !f->cur_partial) {
 		f->cur_excluded = f->cur_partial = true;
 	}
+	/* so is the first day of a family that appears after the detector's
+	 * first day, when its first message comes after the day's first hour:
+	 * it had not begun (on the first day, a quiet morning may be its sleep) */
+	if (c > 0 && !f->sent) {
+		f->sent = true;
+		if (hod >= 1 && sl->day != floor_div(d->first_slot, d->spd))
+			f->cur_excluded = f->cur_partial = true;
+	}
 	f->ring[k & (RING - 1)] = c;
 	f->cur.bins[bin] += c;
 	f->cur.hsum[hod] += c;
@@ -1636,8 +1645,11 @@ hour_end:
 		f->hours_seen++;
 		if (f->armed && f->state == ST_ACTIVE)
 			level_scan(d, fi, k, hour);
-		else if (f->state == ST_CEASED || (!f->armed && f->cur_excluded))
-			f->r0 = hour + 1;   /* the history days the profile is learnt from stay, as reference */
+		else if (f->state == ST_CEASED || (!f->armed && (f->cur_excluded || !f->sent)))
+			/* the history days the profile is learnt from stay, as
+			 * reference; the hours before the family's first message
+			 * do not (a family that appears has not surged) */
+			f->r0 = hour + 1;
 	}
 }
 

@@ -315,6 +315,39 @@ static void test_change_in_sleep(void **state)
 	free(ev);
 }
 
+/*
+ * Families that appear during the period, one at a midnight and one in
+ * the afternoon (a new botnet, a new sensor's first clients): neither has
+ * surged, the hours before its first message being no level of its own.
+ * Illustrative shapes.
+ */
+static void test_newcomers(void **state)
+{
+	static const struct synth_family fams[] = {
+		{ .name = "newcomer", .rate = 40, .diurnal = 0.2, .peak_hour = 14, .sleep_from = -1, .spike_mult = 4,
+		  .spike_hour = 15, .spike_len = 2, .k_min = 4, .k_hour = 20, .day_sd = 0.05, .start_day = 6 },
+		{ .name = "latecomer", .rate = 300, .diurnal = 0.3, .peak_hour = 9, .sleep_from = -1, .k_min = 4,
+		  .k_hour = 20, .day_sd = 0.05, .start_day = 9.55 },
+		STEADY_FAMILY,
+	};
+	struct analysis_event *ev;
+	size_t nev, i;
+	unsigned long seed;
+
+	(void)state;
+	for (seed = 1; seed <= 3; seed++) {
+		nev = synth_events(fams, 3, time_from_parts(2011, 1, 1, 0, 0, 0), 24, seed, &ev);
+		for (i = 0; i < nev; i++) {
+			char at[TIME_ISO_LEN];
+
+			time_format_iso(ev[i].at, at);
+			print_message("seed %lu: %s %s at %s\n", seed, fams[ev[i].family].name, type_name(ev[i].type), at);
+			assert_true(ev[i].family == 2);
+		}
+		free(ev);
+	}
+}
+
 /* The takedown story: the total falls by the ceased family's share. */
 static void test_impact_of_takedown(void **state)
 {
@@ -889,6 +922,7 @@ int main(void)
 		SCENARIO_TEST("test_stragglers", stragglers),
 		SCENARIO_TEST("test_early_drop", early_drop),
 		cmocka_unit_test(test_change_in_sleep),
+		cmocka_unit_test(test_newcomers),
 		cmocka_unit_test(test_impact_of_takedown),
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
