@@ -109,6 +109,11 @@
 #define RESUME_MIN_MSGS 3         /* messages a return needs at least */
 #define CP_BEFORE_HOURS 6         /* hours before a silence the change point sees */
 #define JITTER_EDGE 0.7           /* the profile within +-90 min falls this low: an edge */
+#define JIT_MIN_DAYS 4            /* recent days needed to tell how far edges stray */
+#define JIT_MIN_MSGS 50           /* a day with fewer messages cannot tell */
+#define JIT_LL 2.0                /* a shift this close to the best fit is possible */
+#define JIT_MARGIN_S (20 * 60)    /* beyond the widest shift seen */
+#define SLEEP_LEVEL 0.05          /* of the mean: a stretch of the day this quiet is a sleep */
 #define STEADY_MEAN 1.3           /* a mean this far above the median: not steady */
 #define FAST_FALL_Z 1.645         /* the last hour's count this far low (p 0.05): the rate fell */
 #define POST_TRUST 2.0            /* an hour above twice cess is not learnt from */
@@ -143,6 +148,7 @@ struct hist_day {
 	uint32_t bins[MAX_BINS];
 	double hsum[24], hsq[24];
 	double max_gap;
+	int strayed;          /* bins its edges strayed from the profile then, or -1: not known */
 };
 
 struct fam {
@@ -493,12 +499,76 @@ static void within_hour_stretches(struct fam *f, const struct hist_day *const *d
 	}
 }
 
+/*
+ * How far in time a day's edges (a spike, waking) strayed from the
+ * family's profile, in bins, judged when the day closes (out of sample):
+ * the shifts of the profile, up to jit_bins either way, that fit the day's
+ * 10-minute counts nearly as well as the best one (within JIT_LL, on a
+ * quasi-likelihood: multinomial over the day's bins, divided by the
+ * over-dispersion of 10-minute counts at the day's typical count); the
+ * widest of them. -1 when it cannot tell: no profile yet, other bins, a
+ * day too thin.
+ */
+static int day_strayed(const struct analysis_detector *d, const struct fam *f, const struct hist_day *day)
+{
+	double lq[MAX_BINS], ll[2 * MAX_BINS + 1], total = 0, best = -INFINITY, sx = 0, sxx = 0, phi;
+	int B = d->bins, J = d->jit_bins, widest = 0, b, s;
+
+	if (!f->armed || d->spb * d->step != 600)
+		return -1;
+	for (b = 0; b < B; b++) {
+		sx += day->bins[b];
+		sxx += (double)day->bins[b] * day->bins[b];
+		total += f->prof[b];
+	}
+	if (sx < JIT_MIN_MSGS)
+		return -1;
+	for (b = 0; b < B; b++)
+		lq[b] = log(f->prof[b] / total);   /* the profile is floored: > 0 */
+	phi = 1 + f->disp.k10 * sxx / sx;
+	for (s = -J; s <= J; s++) {
+		double v = 0;
+
+		for (b = 0; b < B; b++)
+			if (day->bins[b])
+				v += day->bins[b] * lq[(b - s + B) % B];
+		ll[s + J] = v;
+		if (v > best)
+			best = v;
+	}
+	for (s = -J; s <= J; s++)
+		if ((best - ll[s + J]) / phi <= JIT_LL && abs(s) > widest)
+			widest = abs(s);
+	return widest;
+}
+
+/*
+ * How far an edge may stray, in bins: the widest a recent day strayed,
+ * plus JIT_MARGIN_S; jit_bins (90 minutes) while fewer than JIT_MIN_DAYS
+ * recent days could tell.
+ */
+static int edge_jitter(const struct analysis_detector *d, const struct hist_day *const *days, int n)
+{
+	int widest = 0, known = 0, margin, i;
+
+	for (i = 0; i < n; i++)
+		if (days[i]->strayed >= 0) {
+			known++;
+			if (days[i]->strayed > widest)
+				widest = days[i]->strayed;
+		}
+	if (known < JIT_MIN_DAYS)
+		return d->jit_bins;
+	margin = (JIT_MARGIN_S + d->spb * d->step - 1) / (d->spb * d->step);
+	return widest + margin < d->jit_bins ? widest + margin : d->jit_bins;
+}
+
 static void refit(struct analysis_detector *d, struct fam *f)
 {
 	const struct hist_day *days[MAX_HIST];
 	double v[MAX_HIST], win[MAX_HIST][MAX_BINS], med[MAX_BINS], sc[MAX_HIST];
 	double eh[24], num, den, tot, opp, sum_prof;
-	int n = 0, b, i, h, B = d->bins;
+	int n = 0, b, i, h, B = d->bins, jit, wide;
 
 	/* each day brought to the week's mean level (its weekly factor); a
 	 * day of the week the family (nearly) rests says nothing of its shape */
@@ -554,6 +624,25 @@ static void refit(struct analysis_detector *d, struct fam *f)
 	for (h = 0; h < 24; h++)
 		f->ecum[h + 1] = f->ecum[h] + f->ehod[h];
 
+	/* dispersion within hours */
+	memset(&f->disp, 0, sizeof(f->disp));
+	if (d->sph > 1) {
+		num = den = 0;
+		for (i = 0; i < n; i++)
+			for (h = 0; h < 24; h++) {
+				double s = days[i]->hsum[h], m = s / d->sph;
+
+				if (s <= 0)
+					continue;
+				num += (days[i]->hsq[h] - s * s / d->sph) / (d->sph - 1) - m;
+				den += m * m;
+			}
+		if (den > 0 && num > 0)
+			f->disp.km = fmin(num / den, 20);
+		if (d->spb * d->step == 600)   /* minute slots: 10-minute bins */
+			within_hour_stretches(f, days, n);
+	}
+
 	/* conservative profile: windowed sums (a sliding window around the
 	 * clock), median over days, min over jitter */
 	for (i = 0; i < n; i++) {
@@ -583,15 +672,29 @@ static void refit(struct analysis_detector *d, struct fam *f)
 			m = 2 * lo;
 		med[b] = m / ((2 * d->sw_bins + 1) * d->spb);
 	}
+	/* a family that sleeps (a stretch of its day near silent): each of its
+	 * edges is given the whole +-90 minutes, for its sleep to come early
+	 * (bots on home PCs sleep an hour earlier in UTC when their clocks
+	 * change); another family's edges (spikes on a rate that goes on)
+	 * only as far as its recent days strayed */
+	jit = edge_jitter(d, days, n);
+	for (b = 0; b < B; b++)
+		if (f->prof[b] < SLEEP_LEVEL * f->prof_mean)
+			jit = d->jit_bins + d->sw_bins;
+	wide = jit > d->jit_bins ? jit : d->jit_bins;
 	for (b = 0; b < B; b++) {
-		double m = med[b];
+		double m = med[b], mj = med[b];
 		int k;
 
 		double pmax = 0;
 
-		for (k = b - d->jit_bins; k <= b + d->jit_bins; k++) {
-			int kk = k < 0 ? k + B : k >= B ? k - B : k;
+		for (k = b - wide; k <= b + wide; k++) {
+			int kk = ((k % B) + B) % B;
 
+			if (abs(k - b) <= jit && med[kk] < mj)
+				mj = med[kk];
+			if (abs(k - b) > d->jit_bins)
+				continue;
 			if (med[kk] < m)
 				m = med[kk];
 			if (f->prof[kk] > pmax)
@@ -599,30 +702,11 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		}
 		/* only an edge counts (sleep, a spike): where the profile nearby
 		 * stays within 30 % of here, the dip of the minimum is noise */
-		f->cess[b] = (float)(m < JITTER_EDGE * med[b] ? m : med[b]);
+		f->cess[b] = (float)(mj < JITTER_EDGE * med[b] ? mj : med[b]);
 		/* the hour before a silence is learnt from only where the rate is
 		 * steady: no edge, and the mean nowhere near well above the median
 		 * (a spike that comes at another hour each day) */
 		f->steady[b] = m >= JITTER_EDGE * med[b] && pmax <= STEADY_MEAN * med[b];
-	}
-
-	/* dispersion within hours */
-	memset(&f->disp, 0, sizeof(f->disp));
-	if (d->sph > 1) {
-		num = den = 0;
-		for (i = 0; i < n; i++)
-			for (h = 0; h < 24; h++) {
-				double s = days[i]->hsum[h], m = s / d->sph;
-
-				if (s <= 0)
-					continue;
-				num += (days[i]->hsq[h] - s * s / d->sph) / (d->sph - 1) - m;
-				den += m * m;
-			}
-		if (den > 0 && num > 0)
-			f->disp.km = fmin(num / den, 20);
-		if (d->spb * d->step == 600)   /* minute slots: 10-minute bins */
-			within_hour_stretches(f, days, n);
 	}
 
 	/* hour-level dispersion, day levels */
@@ -815,6 +899,7 @@ static void close_day(struct analysis_detector *d, struct fam *f, int64_t k)
 	}
 	if (!f->cur_excluded && total > 0) {
 		f->cur.day = f->day;
+		f->cur.strayed = day_strayed(d, f, &f->cur);
 		f->hist[f->hist_next] = f->cur;
 		f->hist_next = (f->hist_next + 1) % MAX_HIST;
 		if (f->n_hist < MAX_HIST)
