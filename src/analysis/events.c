@@ -198,6 +198,37 @@ static double level_between(const struct ctx *c, size_t f, const float *prof, co
 	return expected > 0 ? *o / expected : 0;
 }
 
+/*
+ * The family's sleep is left out of a cessation's split, but a sleep that
+ * came late that day holds its last messages. Through the slots of its
+ * sleep right after `at` (up to w1), the end e that best splits them into
+ * the rate of the hour before `at` and then the stragglers' (the cease
+ * fraction of it), with fixed levels: e when that beats ending at `at` by
+ * log(1 / cease_fraction) or more (a straggler alone never does), else at.
+ */
+static int64_t last_in_sleep(const struct ctx *c, size_t f, const struct an_event_extra *ex, int64_t at,
+			     int64_t w1)
+{
+	const uint32_t *x = c->in->families[f].counts;
+	double asleep = ASLEEP * profile_mean(c, ex->profile), frac = c->cfg->cease_fraction;
+	int64_t k0 = at + 1 - c->sph < 0 ? 0 : at + 1 - c->sph, k, best_k = at;
+	double r = count_sum(c, f, k0, at + 1) / (double)(at + 1 - k0), gain, cum = 0, best = 0;
+
+	if (r <= 0 || frac <= 0)
+		return at;
+	gain = -log(frac);
+	for (k = at + 1; k < w1 && !is_down(c, k); k++) {
+		if (ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k) >= asleep)
+			break;   /* awake again: the split saw these */
+		cum += x[k] * gain - r * (1 - frac);
+		if (x[k] && cum > best) {
+			best = cum;
+			best_k = k;
+		}
+	}
+	return best >= gain ? best_k : at;
+}
+
 static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const struct an_event_extra *ex,
 			  int64_t limit)
 {
@@ -241,6 +272,7 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 	at = w0 + (int64_t)an_cease_last((size_t)(at - w0), x, mu, n, c->cfg->cease_fraction);
 	free(x);
 	free(mu);
+	at = last_in_sleep(c, ev->family, ex, at, w1);
 	if (c->in->families[ev->family].counts[at] == 0)
 		return;
 	ev->at = c->in->start + at * c->in->step;

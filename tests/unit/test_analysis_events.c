@@ -348,6 +348,52 @@ static void test_newcomers(void **state)
 	}
 }
 
+/*
+ * A family that sleeps from 22:00 to 06:00, whose sleep came an hour late
+ * the day it was taken down: it sent until 23:00, in slots its profile
+ * calls asleep. Its last message is the ceased's `at` (the split leaves
+ * its sleep out, and used to give the last message before 22:00).
+ * Illustrative shape: Poisson at 300 an hour while awake.
+ */
+static void test_ceased_in_late_sleep(void **state)
+{
+	enum { DAYS = 14 };
+	static uint32_t counts[DAYS * 1440];
+	struct analysis_family fa = { .name = "late", .counts = counts };
+	struct analysis_input in = { .start = time_from_parts(2011, 1, 1, 0, 0, 0), .step = 60, .n_families = 1,
+				     .families = &fa };
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct analysis_event *ev;
+	int64_t last = -1, m;
+	size_t nev, i, ceased = 0;
+	char err[256], at[TIME_ISO_LEN];
+
+	(void)state;
+	gsl_rng_set(rng, 7);
+	for (m = 0; m < DAYS * 1440; m++) {
+		int64_t day = m / 1440, minute = m % 1440;
+		bool awake = minute >= 6 * 60 && minute < (day == 9 ? 23 : 22) * 60;
+
+		counts[m] = day <= 9 && awake ? gsl_ran_poisson(rng, 5) : 0;
+		if (counts[m])
+			last = m;
+	}
+	in.end = in.start + DAYS * 86400;
+	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	for (i = 0; i < nev; i++) {
+		time_format_iso(ev[i].at, at);
+		print_message("%s at %s (last message at minute %lld of day 9)\n", type_name(ev[i].type), at,
+			      (long long)(last - 9 * 1440));
+		if (ev[i].type != ANALYSIS_EVENT_CEASED)
+			continue;
+		ceased++;
+		assert_int_equal(ev[i].at, in.start + last * 60);
+	}
+	assert_int_equal(ceased, 1);
+	free(ev);
+	gsl_rng_free(rng);
+}
+
 /* The takedown story: the total falls by the ceased family's share. */
 static void test_impact_of_takedown(void **state)
 {
@@ -923,6 +969,7 @@ int main(void)
 		SCENARIO_TEST("test_early_drop", early_drop),
 		cmocka_unit_test(test_change_in_sleep),
 		cmocka_unit_test(test_newcomers),
+		cmocka_unit_test(test_ceased_in_late_sleep),
 		cmocka_unit_test(test_impact_of_takedown),
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
