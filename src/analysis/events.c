@@ -609,6 +609,107 @@ static void weekly_in_hindsight(struct analysis_event *ev, size_t n)
 	free(weekly);
 }
 
+/*
+ * Changes of level the week explains, in hindsight. The detector judges
+ * each weekday by weekly factors learnt from the period's daily totals,
+ * but a pause and its return in those totals can hide a rhythm every
+ * other week shows: a quiet weekend then reads as a drop on Saturday and
+ * a surge on Monday. The factors are learnt again around each drop or
+ * surge within WEEKEND_EDGE_S of a UTC midnight (the eight weeks around
+ * it; the family's ceased days, and days a factor 2 from their weekday's
+ * median, left out; its other changes of level bound the weeks whose
+ * medians the days are held against); when they change across that
+ * midnight in the event's direction, and the day after against the day
+ * before, each over its weekday's factor, changed by less than
+ * level_change, the event goes. Only drops and surges: a cessation is
+ * never judged by this.
+ */
+#define WEEKEND_EDGE_S (3 * AN_HOUR)
+#define WEEKEND_FACTOR_MOVES 0.1   /* log: the factors change across the midnight by this much */
+
+static void week_explains(const struct ctx *c, struct analysis_event *ev, size_t n)
+{
+	const struct analysis_input *in = c->in;
+	int64_t first = (in->start + AN_DAY - 1) / AN_DAY, last = in->end / AN_DAY;   /* whole days [first, last) */
+	size_t nd, i, j, k;
+	double *tot, wf[7], lc = c->cfg->level_change;
+	bool *valid;
+	int *seg;
+
+	if (in->start < 0 || last - first < 14)
+		return;
+	nd = (size_t)(last - first);
+	tot = xcalloc(nd, sizeof(double));
+	valid = xcalloc(nd, sizeof(bool));
+	seg = xcalloc(nd, sizeof(int));
+	for (i = 0; i < n; i++) {
+		int64_t mid = (ev[i].at + AN_DAY / 2) / AN_DAY, before = mid - 1 - first, after = mid - first, end, from;
+		double moved, adj;
+		size_t f = ev[i].family;
+
+		if (!is_level(&ev[i]) || llabs(ev[i].at - mid * AN_DAY) > WEEKEND_EDGE_S || before < 0 ||
+		    after >= (int64_t)nd)
+			continue;
+		/* the family's daily totals; days it was ceased, or the sensor
+		 * down, are not known */
+		for (k = 0; k < nd; k++) {
+			int64_t s0 = ((first + (int64_t)k) * AN_DAY - in->start) / in->step, s;
+
+			tot[k] = 0;
+			valid[k] = true;
+			for (s = s0; s < s0 + c->spd; s++) {
+				tot[k] += in->families[f].counts[s];
+				if (is_down(c, s))
+					valid[k] = false;
+			}
+		}
+		/* its other changes: a cessation's days are not known; a change
+		 * of level not at a midnight (not the week's) starts a new
+		 * segment, and its day is not known */
+		memset(seg, 0, nd * sizeof(int));
+		for (j = 0; j < n; j++) {
+			int64_t a, b;
+			size_t r;
+
+			if (ev[j].family != f || j == i)
+				continue;
+			a = ev[j].at / AN_DAY - first;
+			if (is_level(&ev[j])) {
+				if (llabs(ev[j].at - (ev[j].at + AN_DAY / 2) / AN_DAY * AN_DAY) <= WEEKEND_EDGE_S)
+					continue;
+				for (k = a < 0 ? 0 : (size_t)a; k < nd; k++)
+					seg[k]++;
+				b = a;
+			} else if (ev[j].type == ANALYSIS_EVENT_CEASED) {
+				r = next_of_family(ev, n, j);
+				b = r < n && ev[r].type == ANALYSIS_EVENT_RESUMED ? ev[r].at / AN_DAY - first : (int64_t)nd - 1;
+			} else {
+				continue;
+			}
+			for (; a <= b; a++)
+				if (a >= 0 && a < (int64_t)nd)
+					valid[a] = false;
+		}
+		if (!valid[before] || !valid[after] || tot[before] <= 0 || tot[after] <= 0)
+			continue;
+		/* the eight weeks around the event (an_weekly_factors reads the last
+		 * WEEK_SPAN + 6 days it is given) */
+		end = after + 29 < (int64_t)nd ? after + 29 : (int64_t)nd;
+		from = end - 62 > 0 ? end - 62 : 0;
+		if (an_weekly_factors_hindsight(tot + from, valid + from, seg + from, (size_t)(end - from), first + from,
+						wf) != AN_WEEK_FOUND)
+			continue;
+		moved = log(wf[an_weekday(first + after)] / wf[an_weekday(first + before)]);
+		adj = (tot[after] / tot[before]) / exp(moved);
+		if (ev[i].type == ANALYSIS_EVENT_DROP ? moved <= -WEEKEND_FACTOR_MOVES && adj > 1 - lc
+						      : moved >= WEEKEND_FACTOR_MOVES && adj < 1 / (1 - lc))
+			ev[i].family = SIZE_MAX;
+	}
+	free(tot);
+	free(valid);
+	free(seg);
+}
+
 static int cmp_event(const void *pa, const void *pb)
 {
 	const struct analysis_event *a = pa, *b = pb;
@@ -757,6 +858,7 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 			pair_in_hindsight(&c, p < i ? &ev[p] : NULL, &ev[i], &ex[i], &ev[j],
 					  next_at(ev, n, j, in->end));
 	}
+	week_explains(&c, ev, n);
 	for (i = 0; i < n; i++) {
 		free(ex[i].profile);
 		free(ex[i].cess);

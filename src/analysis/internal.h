@@ -148,6 +148,12 @@ double an_sumsq_excess(const struct an_sumsq *s, const struct an_disp *disp);
 enum an_week { AN_WEEK_UNKNOWN, AN_WEEK_NONE, AN_WEEK_FOUND };
 #define AN_WEEK_MIN_MEAN 24.0    /* messages a day a week needs to say anything */
 enum an_week an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t day0, double wf[7]);
+/* The same, in hindsight: a day's week is the days around it of the same
+ * segment seg[] (between known changes of level), four at least, also at
+ * the period's ends; from three weeks on, a day more than a factor 2 from
+ * its weekday's median (a pause, a return) is left out of the test. */
+enum an_week an_weekly_factors_hindsight(const double *tot, const bool *valid, const int *seg, size_t n, int64_t day0,
+					 double wf[7]);
 
 static inline int an_weekday(int64_t day)
 {

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <gsl/gsl_cdf.h>
 
@@ -21,6 +22,7 @@
 #define WEEK_SPAN 56         /* days looked at: the last eight weeks */
 #define WEEK_MIN_WEEKS 2     /* each weekday seen this often */
 #define WEEK_CLAMP 1.5       /* log ratios bounded: a day at 0.22-4.5 x its week */
+#define WEEK_ODD 0.7         /* a day this far (log 2) from its weekday's median: not the rhythm */
 
 /*
  * The cheap look first (the detector asks every midnight for every family),
@@ -31,21 +33,25 @@
  * where a rhythm the test accepts has one off by 18 %, NONE; else worth the
  * test (FOUND here).
  */
-static enum an_week weekly_look(const double *tot, const bool *valid, size_t n, size_t from, int64_t day0)
+static enum an_week weekly_look(const double *tot, const bool *valid, const int *seg, size_t n, size_t from,
+				int64_t day0, size_t need)
 {
 	double sum[7] = { 0 }, all = 0, win = 0;
 	size_t cnt[7] = { 0 }, i, j, m = 0;
 	int w;
 
-	for (i = from + 3; i + 3 < n; i++) {
-		bool ok = true;
+	/* need < 7 (in hindsight): the days at the ends too, with the part
+	 * of their week that is there */
+	for (i = need < 7 ? from : from + 3; need < 7 ? i < n : i + 3 < n; i++) {
+		size_t known = 0;
 
 		win = 0;
-		for (j = i - 3; j <= i + 3; j++) {
-			ok = ok && valid[j];
-			win += tot[j];
-		}
-		if (!ok || win < 4 * AN_WEEK_MIN_MEAN)
+		for (j = i >= from + 3 ? i - 3 : from; j <= i + 3 && j < n; j++)
+			if (valid[j] && (!seg || seg[j] == seg[i])) {
+				known++;
+				win += tot[j];
+			}
+		if (!valid[i] || known < need || win < 4 * AN_WEEK_MIN_MEAN * (double)known / 7)
 			continue;
 		w = an_weekday(day0 + (int64_t)i);
 		sum[w] += tot[i];
@@ -62,7 +68,8 @@ static enum an_week weekly_look(const double *tot, const bool *valid, size_t n, 
 	return AN_WEEK_NONE;
 }
 
-enum an_week an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t day0, double wf[7])
+static enum an_week weekly_factors(const double *tot, const bool *valid, const int *seg, size_t n, int64_t day0,
+				   double wf[7], bool odd_out)
 {
 	double r[7][WEEK_SPAN], raw[7][WEEK_SPAN], g[7] = { 0 }, ssw = 0, ssb = 0, grand = 0, big = 0, sum = 0;
 	size_t cnt[7] = { 0 }, from = n > WEEK_SPAN + 6 ? n - WEEK_SPAN - 6 : 0, i, nobs = 0;
@@ -71,31 +78,52 @@ enum an_week an_weekly_factors(const double *tot, const bool *valid, size_t n, i
 
 	for (w = 0; w < 7; w++)
 		wf[w] = 1;
-	if ((look = weekly_look(tot, valid, n, from, day0)) != AN_WEEK_FOUND)
+	if ((look = weekly_look(tot, valid, seg, n, from, day0, odd_out ? 4 : 7)) != AN_WEEK_FOUND)
 		return look;
 	/* each day against the week around it (the median of the 7 days
 	 * centred on it): a change of level moves only the days next to it,
 	 * a pause or a burst of a day is an outlier the median ignores, and
 	 * no weekday is favoured; each ratio bounded in the test, so that one
 	 * odd day cannot hide a rhythm (the factors take the ratios as they are) */
-	for (i = from + 3; i + 3 < n; i++) {
+	for (i = odd_out ? from : from + 3; odd_out ? i < n : i + 3 < n; i++) {
 		double win[7], ref;
-		bool ok = true;
-		size_t j;
+		size_t j, m = 0;
 
-		for (j = i - 3; j <= i + 3; j++) {
-			ok = ok && valid[j];
-			win[j - (i - 3)] = tot[j];
-		}
-		if (!ok)
-			continue;
-		ref = an_median(win, 7);
+		for (j = i >= from + 3 ? i - 3 : from; j <= i + 3 && j < n; j++)
+			if (valid[j] && (!seg || seg[j] == seg[i]))
+				win[m++] = tot[j];
+		/* in hindsight a week with days not known (a pause), or cut
+		 * by the period's ends, has a median from four days; online
+		 * every day of it must be known */
+		if (!valid[i] || m < (odd_out ? 4 : 7))
+			continue;   /* (weekly_look asks the same) */
+		ref = an_median(win, m);
 		if (ref < AN_WEEK_MIN_MEAN)
 			continue;
 		w = an_weekday(day0 + (int64_t)i);
 		raw[w][cnt[w]] = log((tot[i] + 0.5) / (ref + 0.5));
 		r[w][cnt[w]] = fmax(-WEEK_CLAMP, fmin(WEEK_CLAMP, raw[w][cnt[w]]));
 		cnt[w]++;
+	}
+	/* in hindsight, from three weeks on, a day far from its weekday's
+	 * median (a pause, a return, a burst) is left out: one such day in a
+	 * group swamps the spread within it and hides a rhythm every other
+	 * week shows (a weekday always silent stays: its days agree) */
+	for (w = 0; w < 7 && odd_out; w++) {
+		double copy[WEEK_SPAN], mid;
+		size_t b, kept = 0;
+
+		if (cnt[w] < 3)
+			continue;
+		memcpy(copy, r[w], cnt[w] * sizeof(double));
+		mid = an_median(copy, cnt[w]);
+		for (b = 0; b < cnt[w]; b++)
+			if (fabs(r[w][b] - mid) <= WEEK_ODD) {
+				r[w][kept] = r[w][b];
+				raw[w][kept] = raw[w][b];
+				kept++;
+			}
+		cnt[w] = kept;
 	}
 	for (w = 0; w < 7; w++) {
 		size_t b;
@@ -134,6 +162,17 @@ enum an_week an_weekly_factors(const double *tot, const bool *valid, size_t n, i
 			wf[w] = WEEK_FLOOR;
 	}
 	return AN_WEEK_FOUND;
+}
+
+enum an_week an_weekly_factors(const double *tot, const bool *valid, size_t n, int64_t day0, double wf[7])
+{
+	return weekly_factors(tot, valid, NULL, n, day0, wf, false);
+}
+
+enum an_week an_weekly_factors_hindsight(const double *tot, const bool *valid, const int *seg, size_t n, int64_t day0,
+					 double wf[7])
+{
+	return weekly_factors(tot, valid, seg, n, day0, wf, true);
 }
 
 double an_nb_zero_surprise(double lam, double inv_k)
