@@ -179,6 +179,8 @@ struct fam {
 	double s_req, s_hist;
 	float prof[MAX_BINS], cess[MAX_BINS];
 	bool steady[MAX_BINS];    /* the rate here is steady enough to learn from */
+	bool has_edge, sleeps;    /* the profile has an edge (a spike, a sleep); a sleep */
+	double lprof[MAX_BINS];   /* log of the profile's share of the day, per bin */
 	/* while ceased */
 	int64_t cease_slot, cease_at;
 	float ref[MAX_BINS];
@@ -511,27 +513,31 @@ static void within_hour_stretches(struct fam *f, const struct hist_day *const *d
  */
 static int day_strayed(const struct analysis_detector *d, const struct fam *f, const struct hist_day *day)
 {
-	double lq[MAX_BINS], ll[2 * MAX_BINS + 1], total = 0, best = -INFINITY, sx = 0, sxx = 0, phi;
+	const uint32_t *x = day->bins;
+	double ll[2 * MAX_BINS + 1], best = -INFINITY, sx = 0, sxx = 0, phi;
 	int B = d->bins, J = d->jit_bins, widest = 0, b, s;
 
-	if (!f->armed || d->spb * d->step != 600)
-		return -1;
+	if (!f->armed || d->spb * d->step != 600 || !f->has_edge || f->sleeps)
+		return -1;   /* (a sleeper's edges, or none, need no stray) */
 	for (b = 0; b < B; b++) {
-		sx += day->bins[b];
-		sxx += (double)day->bins[b] * day->bins[b];
-		total += f->prof[b];
+		sx += x[b];
+		sxx += (double)x[b] * x[b];
 	}
 	if (sx < JIT_MIN_MSGS)
 		return -1;
-	for (b = 0; b < B; b++)
-		lq[b] = log(f->prof[b] / total);   /* the profile is floored: > 0 */
 	phi = 1 + f->disp.k10 * sxx / sx;
 	for (s = -J; s <= J; s++) {
+		/* bin b against the profile's bin b - s, around the clock:
+		 * the bins that wrap, then the rest (J < B) */
+		int lo = s > 0 ? s : 0, hi = s < 0 ? B + s : B;
 		double v = 0;
 
-		for (b = 0; b < B; b++)
-			if (day->bins[b])
-				v += day->bins[b] * lq[(b - s + B) % B];
+		for (b = 0; b < lo; b++)
+			v += x[b] * f->lprof[b - s + B];
+		for (b = lo; b < hi; b++)
+			v += x[b] * f->lprof[b - s];
+		for (b = hi; b < B; b++)
+			v += x[b] * f->lprof[b - s - B];
 		ll[s + J] = v;
 		if (v > best)
 			best = v;
@@ -563,12 +569,27 @@ static int edge_jitter(const struct analysis_detector *d, const struct hist_day 
 	return widest + margin < d->jit_bins ? widest + margin : d->jit_bins;
 }
 
+/* the least of v[b - half .. b + half], around the clock of B bins (half < B) */
+static double circular_min(const double *v, int B, int b, int half)
+{
+	double m = v[b];
+	int k;
+
+	for (k = b - half; k <= b + half; k++) {
+		int kk = k < 0 ? k + B : k >= B ? k - B : k;
+
+		if (v[kk] < m)
+			m = v[kk];
+	}
+	return m;
+}
+
 static void refit(struct analysis_detector *d, struct fam *f)
 {
 	const struct hist_day *days[MAX_HIST];
 	double v[MAX_HIST], win[MAX_HIST][MAX_BINS], med[MAX_BINS], sc[MAX_HIST];
-	double eh[24], num, den, tot, opp, sum_prof;
-	int n = 0, b, i, h, B = d->bins, jit, wide;
+	double eh[24], num, den, tot, opp, sum_prof, floored;
+	int n = 0, b, i, h, B = d->bins, jit;
 
 	/* each day brought to the week's mean level (its weekly factor); a
 	 * day of the week the family (nearly) rests says nothing of its shape */
@@ -610,12 +631,14 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		sum_prof += s;
 	}
 	f->prof_mean = sum_prof / d->spd;
+	floored = 0;
 	for (b = 0; b < B; b++) {
 		/* a floor, so that a message at a quiet time is not impossible */
 		if (f->prof[b] < 0.02 * f->prof_mean)
 			f->prof[b] = (float)(0.02 * f->prof_mean);
 		if (f->prof[b] > f->prof_max)
 			f->prof_max = f->prof[b];
+		floored += f->prof[b];
 	}
 
 	/* hourly expectation, before the floor: sleep hours expect nothing */
@@ -673,41 +696,49 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		med[b] = m / ((2 * d->sw_bins + 1) * d->spb);
 	}
 	/* a family that sleeps (a stretch of its day near silent): each of its
-	 * edges is given the whole +-90 minutes, for its sleep to come early
-	 * (bots on home PCs sleep an hour earlier in UTC when their clocks
-	 * change); another family's edges (spikes on a rate that goes on)
-	 * only as far as its recent days strayed */
+	 * edges is given 90 minutes beyond the windows' reach (125), for its
+	 * sleep to come early or end late (bots on home PCs sleep an hour
+	 * earlier in UTC when their clocks change); another family's edges
+	 * (spikes on a rate that goes on) only as far as its recent days
+	 * strayed */
 	jit = edge_jitter(d, days, n);
+	f->sleeps = false;
 	for (b = 0; b < B; b++)
 		if (f->prof[b] < SLEEP_LEVEL * f->prof_mean)
-			jit = d->jit_bins + d->sw_bins;
-	wide = jit > d->jit_bins ? jit : d->jit_bins;
+			f->sleeps = true;
+	if (f->sleeps)
+		jit = d->jit_bins + d->sw_bins;
+	f->has_edge = false;
 	for (b = 0; b < B; b++) {
-		double m = med[b], mj = med[b];
+		double m = med[b], mj;
 		int k;
 
 		double pmax = 0;
 
-		for (k = b - wide; k <= b + wide; k++) {
-			int kk = ((k % B) + B) % B;
+		for (k = b - d->jit_bins; k <= b + d->jit_bins; k++) {
+			int kk = k < 0 ? k + B : k >= B ? k - B : k;
 
-			if (abs(k - b) <= jit && med[kk] < mj)
-				mj = med[kk];
-			if (abs(k - b) > d->jit_bins)
-				continue;
 			if (med[kk] < m)
 				m = med[kk];
 			if (f->prof[kk] > pmax)
 				pmax = f->prof[kk];
 		}
+		mj = jit == d->jit_bins ? m : circular_min(med, B, b, jit);
 		/* only an edge counts (sleep, a spike): where the profile nearby
 		 * stays within 30 % of here, the dip of the minimum is noise */
 		f->cess[b] = (float)(mj < JITTER_EDGE * med[b] ? mj : med[b]);
+		if (m < JITTER_EDGE * med[b])
+			f->has_edge = true;
 		/* the hour before a silence is learnt from only where the rate is
 		 * steady: no edge, and the mean nowhere near well above the median
 		 * (a spike that comes at another hour each day) */
 		f->steady[b] = m >= JITTER_EDGE * med[b] && pmax <= STEADY_MEAN * med[b];
 	}
+	/* the log profile, for how far the next days' edges stray (only an
+	 * edge that is no sleep's asks) */
+	if (f->has_edge && !f->sleeps)
+		for (b = 0; b < B; b++)
+			f->lprof[b] = log(f->prof[b] / floored);
 
 	/* hour-level dispersion, day levels */
 	for (h = 0; h < 24; h++) {
