@@ -609,6 +609,36 @@ static void weekly_in_hindsight(struct analysis_event *ev, size_t n)
 	free(weekly);
 }
 
+/* family f's messages on each whole day first + i (i < nd), and whether
+ * the sensor watched all of that day */
+static void family_days(const struct analysis_input *in, const unsigned char *down, size_t f, int64_t first,
+			size_t nd, double *tot, bool *valid)
+{
+	const uint32_t *x = in->families[f].counts;
+	int64_t spd = AN_DAY / in->step, k;
+	size_t i;
+
+	for (i = 0; i < nd; i++) {
+		int64_t s0 = ((first + (int64_t)i) * AN_DAY - in->start) / in->step;
+
+		tot[i] = 0;
+		valid[i] = true;
+		for (k = s0; k < s0 + spd; k++) {
+			tot[i] += x[k];
+			if (down && down[k])
+				valid[i] = false;   /* a day the sensor was partly down */
+		}
+	}
+}
+
+/* within WEEKEND_EDGE_S of a UTC midnight, where a weekday's factor changes */
+#define WEEKEND_EDGE_S (3 * AN_HOUR)
+
+static bool near_midnight(int64_t t)
+{
+	return llabs(t - (t + AN_DAY / 2) / AN_DAY * AN_DAY) <= WEEKEND_EDGE_S;
+}
+
 /*
  * Changes of level the week explains, in hindsight. The detector judges
  * each weekday by weekly factors learnt from the period's daily totals,
@@ -624,7 +654,6 @@ static void weekly_in_hindsight(struct analysis_event *ev, size_t n)
  * level_change, the event goes. Only drops and surges: a cessation is
  * never judged by this.
  */
-#define WEEKEND_EDGE_S (3 * AN_HOUR)
 #define WEEKEND_FACTOR_MOVES 0.1   /* log: the factors change across the midnight by this much */
 
 static void week_explains(const struct ctx *c, struct analysis_event *ev, size_t n)
@@ -647,22 +676,11 @@ static void week_explains(const struct ctx *c, struct analysis_event *ev, size_t
 		double moved, adj;
 		size_t f = ev[i].family;
 
-		if (!is_level(&ev[i]) || llabs(ev[i].at - mid * AN_DAY) > WEEKEND_EDGE_S || before < 0 ||
-		    after >= (int64_t)nd)
+		if (!is_level(&ev[i]) || !near_midnight(ev[i].at) || before < 0 || after >= (int64_t)nd)
 			continue;
 		/* the family's daily totals; days it was ceased, or the sensor
 		 * down, are not known */
-		for (k = 0; k < nd; k++) {
-			int64_t s0 = ((first + (int64_t)k) * AN_DAY - in->start) / in->step, s;
-
-			tot[k] = 0;
-			valid[k] = true;
-			for (s = s0; s < s0 + c->spd; s++) {
-				tot[k] += in->families[f].counts[s];
-				if (is_down(c, s))
-					valid[k] = false;
-			}
-		}
+		family_days(in, c->down, f, first, nd, tot, valid);
 		/* its other changes: a cessation's days are not known; a change
 		 * of level not at a midnight (not the week's) starts a new
 		 * segment, and its day is not known */
@@ -675,7 +693,7 @@ static void week_explains(const struct ctx *c, struct analysis_event *ev, size_t
 				continue;
 			a = ev[j].at / AN_DAY - first;
 			if (is_level(&ev[j])) {
-				if (llabs(ev[j].at - (ev[j].at + AN_DAY / 2) / AN_DAY * AN_DAY) <= WEEKEND_EDGE_S)
+				if (near_midnight(ev[j].at))
 					continue;
 				for (k = a < 0 ? 0 : (size_t)a; k < nd; k++)
 					seg[k]++;
@@ -735,9 +753,9 @@ static int cmp_event(const void *pa, const void *pb)
 static void hindsight_weekly(struct analysis_detector *d, const struct analysis_input *in,
 			     const unsigned char *down)
 {
-	int64_t spd = AN_DAY / in->step, first = (in->start + AN_DAY - 1) / AN_DAY;
+	int64_t first = (in->start + AN_DAY - 1) / AN_DAY;
 	int64_t last = in->end / AN_DAY;      /* exclusive */
-	size_t nd, f, i;
+	size_t nd, f;
 	double *tot, wf[7];
 	bool *valid, whole;
 
@@ -748,19 +766,7 @@ static void hindsight_weekly(struct analysis_detector *d, const struct analysis_
 	tot = xcalloc(nd, sizeof(double));
 	valid = xcalloc(nd, sizeof(bool));
 	for (f = 0; f < in->n_families; f++) {
-		const uint32_t *x = in->families[f].counts;
-
-		for (i = 0; i < nd; i++) {
-			int64_t s0 = ((first + (int64_t)i) * AN_DAY - in->start) / in->step, k;
-
-			tot[i] = 0;
-			valid[i] = true;
-			for (k = s0; k < s0 + spd; k++) {
-				tot[i] += x[k];
-				if (down && down[k])
-					valid[i] = false;   /* a day the sensor was partly down */
-			}
-		}
+		family_days(in, down, f, first, nd, tot, valid);
 		/* rhythm or none, held until the detector's own window (the
 		 * days it has passed) is as long as what was seen here: early
 		 * on, it sees fewer weeks than the hindsight did */

@@ -100,8 +100,8 @@ static int64_t tolerance_of(const struct synth_truth *t)
  * surges are printed (a day at 60 % of the usual is a drop by the
  * definition) but do not fail.
  */
-static void check_events(const char *scenario, const struct synth_series *s, const struct synth_family *fams,
-			 const struct analysis_event *ev, size_t nev)
+static int check_events(const char *scenario, const struct synth_series *s, const struct synth_family *fams,
+			const struct analysis_event *ev, size_t nev)
 {
 	bool *used = calloc(nev ? nev : 1, sizeof(bool));
 	int misses = 0, false_cessations = 0, extra_levels = 0;
@@ -163,10 +163,13 @@ static void check_events(const char *scenario, const struct synth_series *s, con
 		print_error("%s: %d missed, %d false ceased/resumed\n", scenario, misses, false_cessations);
 		fail();
 	}
+	return extra_levels;
 }
 
-static void run_offline(const char *scenario, const struct synth_family *fams, size_t nf, int days,
-			unsigned long seed)
+/* the scenario from 2011-01-01 (a Saturday) on seed; the drops and surges
+ * found that the truth does not hold */
+static int run_offline(const char *scenario, const struct synth_family *fams, size_t nf, int days,
+		       unsigned long seed)
 {
 	struct synth_series s;
 	struct analysis_family fa[16];
@@ -174,6 +177,7 @@ static void run_offline(const char *scenario, const struct synth_family *fams, s
 	struct analysis_event *ev;
 	size_t nev, i;
 	char err[256], name[64];
+	int extra;
 
 	synth_generate(&s, time_from_parts(2011, 1, 1, 0, 0, 0), days, fams, nf, seed);
 	synth_input(&s, fams, fa, &in);
@@ -203,9 +207,10 @@ static void run_offline(const char *scenario, const struct synth_family *fams, s
 		assert_true(j < i && ev[j].type == ANALYSIS_EVENT_CEASED && ev[j].at < ev[i].at);
 	}
 	snprintf(name, sizeof(name), "%s (seed %lu)", scenario, seed);
-	check_events(name, &s, fams, ev, nev);
+	extra = check_events(name, &s, fams, ev, nev);
 	free(ev);
 	synth_free(&s);
+	return extra;
 }
 
 /* A companion that does nothing of note, beside the family under test. */
@@ -396,7 +401,7 @@ static void test_ceased_in_late_sleep(void **state)
 
 /*
  * A family at half its level on weekends, paused twice over the end of a
- * week (Thursday to Saturday, Friday to Saturday), 28 days: the pauses
+ * week (Thursday to Saturday, Friday to Saturday), 29 days: the pauses
  * and returns in its daily totals hide the rhythm from the weekly test,
  * and its weekends read as drops and surges. In hindsight, with its
  * ceased days left out, the week explains them: none is reported, and the
@@ -404,34 +409,22 @@ static void test_ceased_in_late_sleep(void **state)
  */
 static void test_week_after_pauses(void **state)
 {
+	/* from Saturday 2011-01-01: the pauses from a Thursday and a Friday
+	 * morning or evening to the Saturday after */
 	static const struct synth_family fams[] = {
 		{ .name = "weekday", .rate = 340, .diurnal = 0.1, .peak_hour = 14, .sleep_from = -1, .k_min = 6,
 		  .k_hour = 30, .day_sd = 0.04, .weekend = 0.45, .n_changes = 4,
-		  .changes = { { SYNTH_CEASE, 4.41, 0 }, { SYNTH_RESUME, 6.79, 0 }, { SYNTH_CEASE, 12.81, 0 },
-			       { SYNTH_RESUME, 13.71, 0 } } },
+		  .changes = { { SYNTH_CEASE, 5.41, 0 }, { SYNTH_RESUME, 7.79, 0 }, { SYNTH_CEASE, 13.81, 0 },
+			       { SYNTH_RESUME, 14.71, 0 } } },
 		STEADY_FAMILY,
 	};
-	struct synth_series s;
-	struct analysis_family fa[2];
-	struct analysis_input in = { 0 };
-	struct analysis_event *ev;
-	size_t nev, i, levels = 0;
-	char err[256];
 	unsigned long seed;
+	int extra = 0;
 
 	(void)state;
-	for (seed = 1; seed <= 3; seed++) {
-		synth_generate(&s, time_from_parts(2011, 10, 23, 0, 0, 0), 28, fams, 2, seed);
-		synth_input(&s, fams, fa, &in);
-		assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
-		check_events("quiet weekends, paused twice", &s, fams, ev, nev);
-		for (i = 0; i < nev; i++)
-			if (ev[i].family == 0 && (ev[i].type == ANALYSIS_EVENT_DROP || ev[i].type == ANALYSIS_EVENT_SURGE))
-				levels++;
-		free(ev);
-		synth_free(&s);
-	}
-	assert_int_equal(levels, 0);
+	for (seed = 1; seed <= 3; seed++)
+		extra += run_offline("quiet weekends, paused twice", fams, 2, 29, seed);
+	assert_int_equal(extra, 0);
 }
 
 /* The takedown story: the total falls by the ceased family's share. */
