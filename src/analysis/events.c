@@ -205,12 +205,13 @@ static double level_between(const struct ctx *c, size_t f, const float *prof, co
  * the rate of the hour before `at` and then the stragglers' (the cease
  * fraction of it), with fixed levels: e when that beats ending at `at` by
  * log(1 / cease_fraction) or more (a straggler alone never does), else at.
+ * asleep: the expectation under which the split's window left a slot out.
  */
 static int64_t last_in_sleep(const struct ctx *c, size_t f, const struct an_event_extra *ex, int64_t at,
-			     int64_t w1)
+			     int64_t w1, double asleep)
 {
 	const uint32_t *x = c->in->families[f].counts;
-	double asleep = ASLEEP * profile_mean(c, ex->profile), frac = c->cfg->cease_fraction;
+	double frac = c->cfg->cease_fraction;
 	int64_t k0 = at + 1 - c->sph < 0 ? 0 : at + 1 - c->sph, k, best_k = at;
 	double r = count_sum(c, f, k0, at + 1) / (double)(at + 1 - k0), gain, cum = 0, best = 0;
 
@@ -233,7 +234,7 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 			  int64_t limit)
 {
 	int64_t a = slot_of(c, ex->anchor), before = 6 * c->sph, w0, w1, at;
-	double *x, *mu, mean = profile_mean(c, ex->profile), s;
+	double *x, *mu, mean = profile_mean(c, ex->profile), asleep, s;
 	size_t cp, n;
 
 	if (mean > 0 && 100 / mean > (double)before)
@@ -263,7 +264,8 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 		return;
 	/* stragglers do not keep the family's hours: one in its sleep would
 	 * fit only a family still sending, so its sleep is left out */
-	window(c, ev->family, ex->profile, ex->wf, w0, w1, ASLEEP * mean, &x, &mu);
+	asleep = ASLEEP * mean;
+	window(c, ev->family, ex->profile, ex->wf, w0, w1, asleep, &x, &mu);
 	n = (size_t)(w1 - w0);
 	cp = an_change_point_quiet(x, mu, n, 1, (size_t)(a - w0), 2 * c->cfg->cease_fraction, true);
 	at = w0 + (int64_t)cp - 1;
@@ -272,7 +274,7 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 	at = w0 + (int64_t)an_cease_last((size_t)(at - w0), x, mu, n, c->cfg->cease_fraction);
 	free(x);
 	free(mu);
-	at = last_in_sleep(c, ev->family, ex, at, w1);
+	at = last_in_sleep(c, ev->family, ex, at, w1, asleep);
 	if (c->in->families[ev->family].counts[at] == 0)
 		return;
 	ev->at = c->in->start + at * c->in->step;
