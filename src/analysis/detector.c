@@ -31,7 +31,9 @@
  *             family's expected number of silence openings a year (slots
  *             with a message) over false_alarms_per_year; at least the
  *             largest surprise of a silence its recent history closed, plus
- *             log 20.
+ *             log 20: as judged then, or, where a model learnt from the
+ *             other days would have called it a cessation, as that model
+ *             judges it (a family that rests for hours at any time).
  *
  * Silences. A silence is the run of slots since the last message ("plain"),
  * or since an earlier point with a few stragglers allowed (at most 5 % of
@@ -285,6 +287,10 @@ struct slot {
 static void gap_open(const struct analysis_detector *d, const struct fam *f, struct gap *g, int64_t slot,
 		     double raw);
 static void refit(struct analysis_detector *d, struct fam *f);
+static void gap_open_at(const struct fam *f, struct gap *g, int64_t slot, int64_t hour, bool learn, double raw);
+static void gap_add(const struct analysis_detector *d, const struct fam *f, struct gap *g, int64_t k,
+		    int64_t blk, double mu_c, double mu_l);
+static double gap_surprise(const struct fam *f, const struct gap *g);
 
 static void wf_changed(struct fam *f)
 {
@@ -575,6 +581,11 @@ static double circular_min(const double *v, int B, int b, int half)
 	double m = v[b];
 	int k;
 
+	if (b - half >= 0 && b + half < B) {   /* no wrap: the usual case */
+		for (k = b - half; k <= b + half; k++)
+			m = v[k] < m ? v[k] : m;
+		return m;
+	}
 	for (k = b - half; k <= b + half; k++) {
 		int kk = k < 0 ? k + B : k >= B ? k - B : k;
 
@@ -584,10 +595,122 @@ static double circular_min(const double *v, int B, int b, int half)
 	return m;
 }
 
+/* bin b's median over days (all but day `skip`, or -1: all) of the
+ * windowed sums (capped: at most twice the quietest), as a rate per slot */
+static inline double window_median(const struct analysis_detector *d, const double (*win)[MAX_BINS], int n, int skip,
+				   bool capped, int b)
+{
+	double v[MAX_HIST], lo = INFINITY, x;
+	int i, m = 0;
+
+	for (i = 0; i < n; i++) {
+		if (i == skip)
+			continue;
+		v[m] = win[i][b];
+		lo = v[m] < lo ? v[m] : lo;
+		m++;
+	}
+	/* the median day, but no more than twice the quietest: where the
+	 * family was (nearly) silent on one of its recent days (asleep
+	 * early, a spike elsewhere), a silence is not news */
+	x = median_small(v, m);
+	if (capped && x > 2 * lo)
+		x = 2 * lo;
+	return x / ((2 * d->sw_bins + 1) * d->spb);
+}
+
+/* cess of bin b from the medians: near an edge (the medians within
+ * +-jit_bins dip under JITTER_EDGE of here), their minimum over +-jit
+ * bins; *dip: the minimum over +-jit_bins */
+static inline double cess_of(const struct analysis_detector *d, const double *med, int b, int jit, double *dip)
+{
+	double m = circular_min(med, d->bins, b, d->jit_bins), mj;
+
+	mj = jit == d->jit_bins ? m : circular_min(med, d->bins, b, jit);
+	*dip = m;
+	/* only an edge counts (sleep, a spike): where the profile nearby
+	 * stays within 30 % of here, the dip of the minimum is noise */
+	return mj < JITTER_EDGE * med[b] ? mj : med[b];
+}
+
+/*
+ * How surprising the silences of history day i were to a model learnt
+ * from the other days (out of sample): the largest surprise of a run of
+ * its empty bins, each judged as a silence opened at the day's level (at
+ * most 1) with no hour before it to learn from, under cess made from the
+ * other days' medians, uncapped (the cap at twice the quietest day lets
+ * any one day's rest explain a silence: a family that rests a few hours
+ * at random times rests near any hour on one day of three). A family's
+ * sleep, or a daily lull, is in the other days too, and an edge that
+ * strays is given its margin as in cess: they surprise no one. A family
+ * that rests for hours at any time (campaigns) shows it here, and only
+ * out of sample (in sample a day explains itself). Only runs between
+ * two messages of the day are judged (one cut by midnight may be the start
+ * of a cessation found the next day, or the end of one), and only those
+ * whose bound (the largest day's windows) can reach `floor`.
+ */
+static double history_silence(const struct analysis_detector *d, const struct fam *f, const double (*win)[MAX_BINS],
+			      const double *wmax, int n, int i, const struct hist_day *hd, double level, int jit,
+			      double floor)
+{
+	double wd = f->wf[an_weekday(hd->day)], best = 0, med[MAX_BINS], dip;
+	bool have[MAX_BINS] = { false };
+	int64_t slot0 = hd->day * d->spd;
+	int b, r0, r1, j, k, B = d->bins, reach = jit > d->jit_bins ? jit : d->jit_bins;
+
+	if (n < 3)
+		return 0;
+	if (level > 1)
+		level = 1;
+	for (b = 0; b < B && hd->bins[b] == 0; b++)
+		;   /* a run from midnight is not judged */
+	for (r0 = b; r0 < B; r0 = r1) {
+		double bound = 0;
+		struct gap g;
+
+		while (r0 < B && hd->bins[r0] > 0)
+			r0++;
+		for (r1 = r0; r1 < B && hd->bins[r1] == 0; r1++)
+			bound += wmax[r1] * d->spb;
+		/* a run to midnight is not judged; nor one that can surprise no
+		 * more than it expects, below floor */
+		if (r1 == B || bound * wd * level < floor)
+			continue;
+		gap_open_at(f, &g, slot0 + (int64_t)r0 * d->spb, floor_div(slot0 + (int64_t)r0 * d->spb, d->sph), false,
+			    level);
+		for (b = r0; b < r1; b++) {
+			double mu_c;
+
+			/* the other days' medians, as far as cess looks */
+			for (k = b - reach; k <= b + reach; k++) {
+				int kk = k < 0 ? k + B : k >= B ? k - B : k;
+
+				if (!have[kk]) {
+					med[kk] = window_median(d, win, n, i, false, kk);
+					have[kk] = true;
+				}
+			}
+			mu_c = cess_of(d, med, b, jit, &dip) * wd;
+			for (j = 0; j < d->spb; j++) {
+				int64_t slot = slot0 + (int64_t)b * d->spb + j;
+
+				gap_add(d, f, &g, slot, floor_div(slot, d->sph), mu_c, f->prof[b] * wd);
+			}
+		}
+		{
+			double sg = gap_surprise(f, &g);
+
+			if (sg > best)
+				best = sg;
+		}
+	}
+	return best;
+}
+
 static void refit(struct analysis_detector *d, struct fam *f)
 {
 	const struct hist_day *days[MAX_HIST];
-	double v[MAX_HIST], win[MAX_HIST][MAX_BINS], med[MAX_BINS], sc[MAX_HIST];
+	double win[MAX_HIST][MAX_BINS], med[MAX_BINS], wmax[MAX_BINS], sc[MAX_HIST], day_level[MAX_HIST];
 	double eh[24], num, den, tot, opp, sum_prof, floored;
 	int n = 0, b, i, h, B = d->bins, jit;
 
@@ -631,6 +754,13 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		sum_prof += s;
 	}
 	f->prof_mean = sum_prof / d->spd;
+	for (i = 0; i < n; i++) {
+		double t = 0;
+
+		for (b = 0; b < B; b++)
+			t += days[i]->bins[b];
+		day_level[i] = sum_prof > 0 ? t * sc[i] / sum_prof : 1;
+	}
 	floored = 0;
 	for (b = 0; b < B; b++) {
 		/* a floor, so that a message at a quiet time is not impossible */
@@ -681,19 +811,12 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		}
 	}
 	for (b = 0; b < B; b++) {
-		double lo = INFINITY, m;
-
-		for (i = 0; i < n; i++) {
-			v[i] = win[i][b];
-			lo = v[i] < lo ? v[i] : lo;
-		}
-		/* the median day, but no more than twice the quietest: where the
-		 * family was (nearly) silent on one of its recent days (asleep
-		 * early, a spike elsewhere), a silence is not news */
-		m = median_small(v, n);
-		if (m > 2 * lo)
-			m = 2 * lo;
-		med[b] = m / ((2 * d->sw_bins + 1) * d->spb);
+		med[b] = window_median(d, (const double (*)[MAX_BINS])win, n, -1, true, b);
+		wmax[b] = 0;
+		for (i = 0; i < n; i++)
+			if (win[i][b] > wmax[b])
+				wmax[b] = win[i][b];
+		wmax[b] /= (2 * d->sw_bins + 1) * d->spb;
 	}
 	/* a family that sleeps (a stretch of its day near silent): each of its
 	 * edges is given 90 minutes beyond the windows' reach (125), for its
@@ -710,25 +833,18 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		jit = d->jit_bins + d->sw_bins;
 	f->has_edge = false;
 	for (b = 0; b < B; b++) {
-		double m = med[b], mj;
+		double m, pmax = 0;
 		int k;
 
-		double pmax = 0;
-
+		f->cess[b] = (float)cess_of(d, med, b, jit, &m);
+		if (m < JITTER_EDGE * med[b])
+			f->has_edge = true;
 		for (k = b - d->jit_bins; k <= b + d->jit_bins; k++) {
 			int kk = k < 0 ? k + B : k >= B ? k - B : k;
 
-			if (med[kk] < m)
-				m = med[kk];
 			if (f->prof[kk] > pmax)
 				pmax = f->prof[kk];
 		}
-		mj = jit == d->jit_bins ? m : circular_min(med, B, b, jit);
-		/* only an edge counts (sleep, a spike): where the profile nearby
-		 * stays within 30 % of here, the dip of the minimum is noise */
-		f->cess[b] = (float)(mj < JITTER_EDGE * med[b] ? mj : med[b]);
-		if (m < JITTER_EDGE * med[b])
-			f->has_edge = true;
 		/* the hour before a silence is learnt from only where the rate is
 		 * steady: no edge, and the mean nowhere near well above the median
 		 * (a spike that comes at another hour each day) */
@@ -842,11 +958,26 @@ static void refit(struct analysis_detector *d, struct fam *f)
 	if (opp < 365)
 		opp = 365;
 	f->s_req = log(opp / d->cfg.false_alarms_per_year);
-	f->s_hist = 0;
-	for (i = 0; i < n; i++)
-		if (days[i]->max_gap > f->s_hist)
-			f->s_hist = days[i]->max_gap;
 	f->kh = f->inv_kh > 0 ? 1 / f->inv_kh : 0;
+	/* the silences recent days held: as the detector judged them then,
+	 * and as a model learnt from the other days judges them (a family
+	 * that rests for hours between campaigns rested so before it was
+	 * armed too, and the profile learnt with a rest in it explains it) */
+	f->s_hist = 0;
+	for (i = 0; i < n; i++) {
+		double s = history_silence(d, f, (const double (*)[MAX_BINS])win, wmax, n, i, days[i],
+					   day_level[i], jit, f->s_req);
+
+		/* out of sample, only a silence this model would have called a
+		 * cessation (a false alarm) counts: lesser ones are within its
+		 * budget */
+		if (s < f->s_req)
+			s = 0;
+		if (days[i]->max_gap > s)
+			s = days[i]->max_gap;
+		if (s > f->s_hist)
+			f->s_hist = s;
+	}
 	f->armed = true;
 }
 
@@ -1436,6 +1567,29 @@ static void level_rebase(struct analysis_detector *d, struct fam *f, int64_t now
 	pre_recompute(d, f, now);
 }
 
+/*
+ * Hours [c, hour] held o messages where the old level a expected more: is
+ * so few as surprising as a silence must be (s_req_of), under the
+ * family's hour-level dispersion (each hour's own gamma multiplier: a
+ * moment-matched negative binomial over the hours)?
+ */
+static bool fall_beyond_bursts(const struct fam *f, int64_t c, int64_t hour, double a, double o)
+{
+	double lam = 0, lam2 = 0, inv;
+	int64_t h;
+
+	for (h = c; h <= hour; h++) {
+		double e = a * ehour(f, h);
+
+		lam += e;
+		lam2 += e * e;
+	}
+	if (lam <= 0)
+		return false;
+	inv = f->inv_kh * lam2 / (lam * lam);
+	return an_nb_zero_surprise(lam, inv) - an_nb_tail_gain((unsigned long)(o + 0.5), lam, inv) >= s_req_of(f);
+}
+
 /* scan the level series ending with hour `hour` (just completed) */
 static void level_scan(struct analysis_detector *d, size_t fi, int64_t now, int64_t hour)
 {
@@ -1570,6 +1724,11 @@ static void level_scan(struct analysis_detector *d, size_t fi, int64_t now, int6
 				return;
 		}
 
+		/* a fall to almost nothing is a cessation only as unlikely under
+		 * the family's hour-level bursts as a silence must be: a family
+		 * that sends in campaigns rests for hours at a time */
+		if (type == ANALYSIS_EVENT_CEASED && !fall_beyond_bursts(f, c, hour, a, post.o))
+			return;
 		/* confirmed: the same change (type, change point within half a
 		 * day) still passes every test LEVEL_CONFIRM_H hours after it
 		 * first did; a single odd day does not */

@@ -50,6 +50,9 @@ struct synth_family {
 	double straggle_rate;  /* per hour while ceased */
 	double start_day;      /* first day it sends (0 = from the start) */
 	double weekend;        /* level on UTC Saturdays and Sundays (0: as other days) */
+	double campaign_on, campaign_off;   /* hours: sends in runs of about this long, rests
+					     * about this long between them (0: always on); each
+					     * run drawn in [0.2, 1.8] x its mean */
 	int n_changes;
 	struct synth_change changes[SYNTH_MAX_CHANGES];
 };
@@ -120,8 +123,8 @@ static inline void synth_generate(struct synth_series *s, int64_t start, int day
 		const struct synth_family *fam = &fams[f];
 		uint32_t *c = calloc(n, sizeof(uint32_t));
 		double level = 1, day_level = 1, hour_g = 1, spike_at = 0, sl_from = 0, sl_to = 0, mean_diurnal = 0;
-		int ceased = 0, ci = 0, pending_resume = 0;
-		int64_t cease_minute = -1;
+		int ceased = 0, ci = 0, pending_resume = 0, resting = 0;
+		int64_t cease_minute = -1, campaign_switch = 0;
 		size_t i;
 		int h;
 
@@ -190,6 +193,16 @@ static inline void synth_generate(struct synth_series *s, int64_t start, int day
 				continue;
 			}
 			v = synth_diurnal(fam, hr);
+			if (fam->campaign_on > 0) {
+				/* on and off in runs; the rate while on makes up for the rests */
+				if ((int64_t)i >= campaign_switch) {
+					double mean = resting ? fam->campaign_on : fam->campaign_off;
+
+					resting = !resting;
+					campaign_switch = (int64_t)i + (int64_t)(60 * mean * gsl_ran_flat(rng, 0.2, 1.8));
+				}
+				v = resting ? 0 : v * (fam->campaign_on + fam->campaign_off) / fam->campaign_on;
+			}
 			if (fam->sleep_from >= 0 && synth_in_range(hr, sl_from, sl_to))
 				v = 0;
 			if (fam->spike_mult > 0 && hr >= spike_at && hr < spike_at + fam->spike_len)
