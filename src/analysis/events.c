@@ -9,6 +9,10 @@
  * never past the family's next event), the rates over those windows, and a
  * cessation's confidence from its whole silence.
  *
+ * A second pass runs when the first one's events reveal a weekly rhythm
+ * the detector did not start from (rhythm_after): the whole of it again,
+ * those families' rhythms held from the start.
+ *
  * Impact (docs/analysis.md): day over day, the UTC day after the event's
  * day against the event's day (both wholly inside the period); against the
  * baseline, the total in the 24 h after `at` against the same hours on each
@@ -642,6 +646,46 @@ static bool near_midnight(int64_t t)
 }
 
 /*
+ * Family f's daily totals on whole days first + i (i < nd), as the week
+ * sees them given its events (all but ev[skip]): the days the sensor was
+ * partly down, or the family ceased (from the ceased's day to its
+ * resumed's), are not known; a change of level not near a midnight (not
+ * the week's) starts a new segment (seg), and its day is not known.
+ */
+static void family_days_known(const struct analysis_input *in, const unsigned char *down,
+			      const struct analysis_event *ev, size_t n, size_t f, size_t skip, int64_t first, size_t nd,
+			      double *tot, bool *valid, int *seg)
+{
+	size_t j, k;
+
+	family_days(in, down, f, first, nd, tot, valid);
+	memset(seg, 0, nd * sizeof(int));
+	for (j = 0; j < n; j++) {
+		int64_t a, b;
+		size_t r;
+
+		if (ev[j].family != f || j == skip)
+			continue;
+		a = ev[j].at / AN_DAY - first;
+		if (is_level(&ev[j])) {
+			if (near_midnight(ev[j].at))
+				continue;
+			for (k = a < 0 ? 0 : (size_t)a; k < nd; k++)
+				seg[k]++;
+			b = a;
+		} else if (ev[j].type == ANALYSIS_EVENT_CEASED) {
+			r = next_of_family(ev, n, j);
+			b = r < n && ev[r].type == ANALYSIS_EVENT_RESUMED ? ev[r].at / AN_DAY - first : (int64_t)nd - 1;
+		} else {
+			continue;
+		}
+		for (; a <= b; a++)
+			if (a >= 0 && a < (int64_t)nd)
+				valid[a] = false;
+	}
+}
+
+/*
  * Changes of level the week explains, in hindsight. The detector judges
  * each weekday by weekly factors learnt from the period's daily totals,
  * but a pause and its return in those totals can hide a rhythm every
@@ -662,7 +706,7 @@ static void week_explains(const struct ctx *c, struct analysis_event *ev, size_t
 {
 	const struct analysis_input *in = c->in;
 	int64_t first = (in->start + AN_DAY - 1) / AN_DAY, last = in->end / AN_DAY;   /* whole days [first, last) */
-	size_t nd, i, j, k;
+	size_t nd, i;
 	double *tot, wf[7], lc = c->cfg->level_change;
 	bool *valid;
 	int *seg;
@@ -680,36 +724,7 @@ static void week_explains(const struct ctx *c, struct analysis_event *ev, size_t
 
 		if (!is_level(&ev[i]) || !near_midnight(ev[i].at) || before < 0 || after >= (int64_t)nd)
 			continue;
-		/* the family's daily totals; days it was ceased, or the sensor
-		 * down, are not known */
-		family_days(in, c->down, f, first, nd, tot, valid);
-		/* its other changes: a cessation's days are not known; a change
-		 * of level not at a midnight (not the week's) starts a new
-		 * segment, and its day is not known */
-		memset(seg, 0, nd * sizeof(int));
-		for (j = 0; j < n; j++) {
-			int64_t a, b;
-			size_t r;
-
-			if (ev[j].family != f || j == i)
-				continue;
-			a = ev[j].at / AN_DAY - first;
-			if (is_level(&ev[j])) {
-				if (near_midnight(ev[j].at))
-					continue;
-				for (k = a < 0 ? 0 : (size_t)a; k < nd; k++)
-					seg[k]++;
-				b = a;
-			} else if (ev[j].type == ANALYSIS_EVENT_CEASED) {
-				r = next_of_family(ev, n, j);
-				b = r < n && ev[r].type == ANALYSIS_EVENT_RESUMED ? ev[r].at / AN_DAY - first : (int64_t)nd - 1;
-			} else {
-				continue;
-			}
-			for (; a <= b; a++)
-				if (a >= 0 && a < (int64_t)nd)
-					valid[a] = false;
-		}
+		family_days_known(in, c->down, ev, n, f, i, first, nd, tot, valid, seg);
 		if (!valid[before] || !valid[after] || tot[before] <= 0 || tot[after] <= 0)
 			continue;
 		/* the eight weeks around the event (an_weekly_factors reads the last
@@ -753,7 +768,7 @@ static int cmp_event(const void *pa, const void *pb)
 #define HINDSIGHT_DAYS 62
 
 static void hindsight_weekly(struct analysis_detector *d, const struct analysis_input *in,
-			     const unsigned char *down)
+			     const unsigned char *down, const bool *held, const double (*held_wf)[7])
 {
 	int64_t first = (in->start + AN_DAY - 1) / AN_DAY;
 	int64_t last = in->end / AN_DAY;      /* exclusive */
@@ -768,10 +783,14 @@ static void hindsight_weekly(struct analysis_detector *d, const struct analysis_
 	tot = xcalloc(nd, sizeof(double));
 	valid = xcalloc(nd, sizeof(bool));
 	for (f = 0; f < in->n_families; f++) {
-		family_days(in, down, f, first, nd, tot, valid);
 		/* rhythm or none, held until the detector's own window (the
 		 * days it has passed) is as long as what was seen here: early
 		 * on, it sees fewer weeks than the hindsight did */
+		if (held && held[f]) {
+			an_detector_set_weekly(d, f, held_wf[f], whole ? INT64_MAX : first + (int64_t)nd - 1);
+			continue;
+		}
+		family_days(in, down, f, first, nd, tot, valid);
 		if (an_weekly_factors(tot, valid, nd, first, wf) != AN_WEEK_UNKNOWN)
 			an_detector_set_weekly(d, f, wf, whole ? INT64_MAX : first + (int64_t)nd - 1);
 	}
@@ -779,12 +798,16 @@ static void hindsight_weekly(struct analysis_detector *d, const struct analysis_
 	free(valid);
 }
 
-enum analysis_status analysis_events_detect(const struct analysis_input *in,
-					    const struct analysis_detector_config *cfg_in,
-					    struct analysis_event **out, size_t *n_out, char *err, size_t errlen)
+/*
+ * One run of the detector over the input and the refinements in hindsight:
+ * the events, sorted, the ones dropped in hindsight gone. held[f] (when
+ * held): family f's weekly rhythm is held_wf[f] from the start, not what
+ * hindsight_weekly would learn. NULL when the detector cannot be made.
+ */
+static struct analysis_event *detect_pass(const struct analysis_input *in, const struct analysis_detector_config *cfg,
+					  unsigned char *down, const bool *held, const double (*held_wf)[7],
+					  size_t *n_out, char *err, size_t errlen)
 {
-	enum analysis_status st = analysis_input_check(in, err, errlen);
-	struct analysis_detector_config cfg;
 	struct analysis_detector *d;
 	struct analysis_event *ev;
 	struct an_event_extra *ex;
@@ -793,29 +816,15 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	int64_t *limits;
 	size_t n, i, ns, kept;
 
-	*out = NULL;
-	*n_out = 0;
-	if (st != ANALYSIS_OK)
-		return st;
-	if (cfg_in)
-		cfg = *cfg_in;
-	else
-		analysis_detector_config_default(&cfg);
-	d = analysis_detector_new(&cfg, in->start, in->step, in->n_families, err, errlen);
+	d = analysis_detector_new(cfg, in->start, in->step, in->n_families, err, errlen);
 	if (!d)
-		return ANALYSIS_EINVAL;
+		return NULL;
 	ns = analysis_input_slots(in);
-	c.down = NULL;
-	if (in->n_gaps) {
-		c.down = xcalloc(ns, 1);
-		for (i = 0; i < in->n_gaps; i++)
-			memset(c.down + (in->gaps[i].from - in->start) / in->step, 1,
-			       (size_t)((in->gaps[i].to - in->gaps[i].from) / in->step));
-	}
-	hindsight_weekly(d, in, c.down);
+	c.down = down;
+	hindsight_weekly(d, in, c.down, held, held_wf);
 	an_detector_feed_input(d, in);
 	c.in = in;
-	c.cfg = &cfg;
+	c.cfg = cfg;
 	c.n_slots = (int64_t)ns;
 	c.spd = AN_DAY / in->step;
 	c.sph = AN_HOUR / in->step;
@@ -872,14 +881,100 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 		free(ex[i].cess);
 	}
 	free(ex);
-	free(c.down);
 	qsort(ev, n, sizeof(*ev), cmp_event);
 	weekly_in_hindsight(ev, n);
 	/* the events dropped in hindsight leave (the rest stay in order) */
 	for (i = kept = 0; i < n; i++)
 		if (ev[i].family != SIZE_MAX)
 			ev[kept++] = ev[i];
-	n = kept;
+	*n_out = kept;
+	return ev;
+}
+
+/*
+ * The weekly rhythm again, given a first pass's events. The rhythm the
+ * detector starts from is learnt before any event is known, by the strict
+ * test (every day of each centred week known): a pause or a change of
+ * level in a period of three or four weeks hides a rhythm from it, and
+ * the family's quiet weekends read as drops and surges, or a change near
+ * one is missed. With the first pass's events the robust test of
+ * hindsight can be used: the days of its cessations not known, its
+ * changes of level as segments (family_days_known); before they are
+ * known, the days a pause cut short are taken for a rhythm. For each
+ * family whose strict test found no rhythm, and this one does, held[f]
+ * and held_wf[f] are set; true when any is.
+ */
+static bool rhythm_after(const struct analysis_input *in, const unsigned char *down, const struct analysis_event *ev,
+			 size_t n, bool *held, double (*held_wf)[7])
+{
+	int64_t first = (in->start + AN_DAY - 1) / AN_DAY, last = in->end / AN_DAY;
+	size_t nd, f;
+	double *tot, wf[7];
+	bool *valid, any = false;
+	int *seg;
+
+	if (in->start < 0 || last - first < 14)
+		return false;
+	nd = (size_t)(last - first <= HINDSIGHT_DAYS ? last - first : HINDSIGHT_DAYS);
+	tot = xcalloc(nd, sizeof(double));
+	valid = xcalloc(nd, sizeof(bool));
+	seg = xcalloc(nd, sizeof(int));
+	for (f = 0; f < in->n_families; f++) {
+		family_days(in, down, f, first, nd, tot, valid);
+		if (an_weekly_factors(tot, valid, nd, first, wf) == AN_WEEK_FOUND)
+			continue;
+		family_days_known(in, down, ev, n, f, SIZE_MAX, first, nd, tot, valid, seg);
+		if (an_weekly_factors_hindsight(tot, valid, seg, nd, first, wf) != AN_WEEK_FOUND)
+			continue;
+		held[f] = true;
+		memcpy(held_wf[f], wf, sizeof(wf));
+		any = true;
+	}
+	free(tot);
+	free(valid);
+	free(seg);
+	return any;
+}
+
+enum analysis_status analysis_events_detect(const struct analysis_input *in,
+					    const struct analysis_detector_config *cfg_in,
+					    struct analysis_event **out, size_t *n_out, char *err, size_t errlen)
+{
+	enum analysis_status st = analysis_input_check(in, err, errlen);
+	struct analysis_detector_config cfg;
+	struct analysis_event *ev;
+	unsigned char *down = NULL;
+	double (*held_wf)[7];
+	bool *held;
+	size_t n, i;
+
+	*out = NULL;
+	*n_out = 0;
+	if (st != ANALYSIS_OK)
+		return st;
+	if (cfg_in)
+		cfg = *cfg_in;
+	else
+		analysis_detector_config_default(&cfg);
+	if (in->n_gaps) {
+		down = xcalloc(analysis_input_slots(in), 1);
+		for (i = 0; i < in->n_gaps; i++)
+			memset(down + (in->gaps[i].from - in->start) / in->step, 1,
+			       (size_t)((in->gaps[i].to - in->gaps[i].from) / in->step));
+	}
+	ev = detect_pass(in, &cfg, down, NULL, NULL, &n, err, errlen);
+	held = xcalloc(in->n_families ? in->n_families : 1, sizeof(bool));
+	held_wf = xcalloc(in->n_families ? in->n_families : 1, sizeof(*held_wf));
+	/* a second pass when the first one's events reveal a rhythm */
+	if (ev && rhythm_after(in, down, ev, n, held, held_wf)) {
+		free(ev);
+		ev = detect_pass(in, &cfg, down, held, (const double (*)[7])held_wf, &n, err, errlen);
+	}
+	free(held);
+	free(held_wf);
+	free(down);
+	if (!ev)
+		return ANALYSIS_EINVAL;
 	*out = ev;
 	*n_out = n;
 	return ANALYSIS_OK;
