@@ -768,7 +768,7 @@ static int cmp_event(const void *pa, const void *pb)
 #define HINDSIGHT_DAYS 62
 
 static void hindsight_weekly(struct analysis_detector *d, const struct analysis_input *in,
-			     const unsigned char *down, const bool *held, const double (*held_wf)[7])
+			     const unsigned char *down, const bool *held, const double (*held_wf)[7], bool *found)
 {
 	int64_t first = (in->start + AN_DAY - 1) / AN_DAY;
 	int64_t last = in->end / AN_DAY;      /* exclusive */
@@ -791,8 +791,17 @@ static void hindsight_weekly(struct analysis_detector *d, const struct analysis_
 			continue;
 		}
 		family_days(in, down, f, first, nd, tot, valid);
-		if (an_weekly_factors(tot, valid, nd, first, wf) != AN_WEEK_UNKNOWN)
+		switch (an_weekly_factors(tot, valid, nd, first, wf)) {
+		case AN_WEEK_FOUND:
+			if (found)
+				found[f] = true;
+			/* fall through */
+		case AN_WEEK_NONE:
 			an_detector_set_weekly(d, f, wf, whole ? INT64_MAX : first + (int64_t)nd - 1);
+			break;
+		case AN_WEEK_UNKNOWN:
+			break;
+		}
 	}
 	free(tot);
 	free(valid);
@@ -802,10 +811,11 @@ static void hindsight_weekly(struct analysis_detector *d, const struct analysis_
  * One run of the detector over the input and the refinements in hindsight:
  * the events, sorted, the ones dropped in hindsight gone. held[f] (when
  * held): family f's weekly rhythm is held_wf[f] from the start, not what
- * hindsight_weekly would learn. NULL when the detector cannot be made.
+ * hindsight_weekly would learn; found[f] (when found) is set where that
+ * found one. NULL when the detector cannot be made.
  */
 static struct analysis_event *detect_pass(const struct analysis_input *in, const struct analysis_detector_config *cfg,
-					  unsigned char *down, const bool *held, const double (*held_wf)[7],
+					  unsigned char *down, const bool *held, const double (*held_wf)[7], bool *found,
 					  size_t *n_out, char *err, size_t errlen)
 {
 	struct analysis_detector *d;
@@ -821,7 +831,7 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
 		return NULL;
 	ns = analysis_input_slots(in);
 	c.down = down;
-	hindsight_weekly(d, in, c.down, held, held_wf);
+	hindsight_weekly(d, in, c.down, held, held_wf, found);
 	an_detector_feed_input(d, in);
 	c.in = in;
 	c.cfg = cfg;
@@ -901,11 +911,11 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
  * hindsight can be used: the days of its cessations not known, its
  * changes of level as segments (family_days_known); before they are
  * known, the days a pause cut short are taken for a rhythm. For each
- * family whose strict test found no rhythm, and this one does, held[f]
- * and held_wf[f] are set; true when any is.
+ * family whose strict test found no rhythm (found[f] false), and this one
+ * does, held[f] and held_wf[f] are set; true when any is.
  */
 static bool rhythm_after(const struct analysis_input *in, const unsigned char *down, const struct analysis_event *ev,
-			 size_t n, bool *held, double (*held_wf)[7])
+			 size_t n, const bool *found, bool *held, double (*held_wf)[7])
 {
 	int64_t first = (in->start + AN_DAY - 1) / AN_DAY, last = in->end / AN_DAY;
 	size_t nd, f;
@@ -920,8 +930,7 @@ static bool rhythm_after(const struct analysis_input *in, const unsigned char *d
 	valid = xcalloc(nd, sizeof(bool));
 	seg = xcalloc(nd, sizeof(int));
 	for (f = 0; f < in->n_families; f++) {
-		family_days(in, down, f, first, nd, tot, valid);
-		if (an_weekly_factors(tot, valid, nd, first, wf) == AN_WEEK_FOUND)
+		if (found[f])
 			continue;
 		family_days_known(in, down, ev, n, f, SIZE_MAX, first, nd, tot, valid, seg);
 		if (an_weekly_factors_hindsight(tot, valid, seg, nd, first, wf) != AN_WEEK_FOUND)
@@ -945,7 +954,7 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	struct analysis_event *ev;
 	unsigned char *down = NULL;
 	double (*held_wf)[7];
-	bool *held;
+	bool *held, *found;
 	size_t n, i;
 
 	*out = NULL;
@@ -962,14 +971,16 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 			memset(down + (in->gaps[i].from - in->start) / in->step, 1,
 			       (size_t)((in->gaps[i].to - in->gaps[i].from) / in->step));
 	}
-	ev = detect_pass(in, &cfg, down, NULL, NULL, &n, err, errlen);
+	found = xcalloc(in->n_families ? in->n_families : 1, sizeof(bool));
 	held = xcalloc(in->n_families ? in->n_families : 1, sizeof(bool));
 	held_wf = xcalloc(in->n_families ? in->n_families : 1, sizeof(*held_wf));
+	ev = detect_pass(in, &cfg, down, NULL, NULL, found, &n, err, errlen);
 	/* a second pass when the first one's events reveal a rhythm */
-	if (ev && rhythm_after(in, down, ev, n, held, held_wf)) {
+	if (ev && rhythm_after(in, down, ev, n, found, held, held_wf)) {
 		free(ev);
-		ev = detect_pass(in, &cfg, down, held, (const double (*)[7])held_wf, &n, err, errlen);
+		ev = detect_pass(in, &cfg, down, held, (const double (*)[7])held_wf, NULL, &n, err, errlen);
 	}
+	free(found);
 	free(held);
 	free(held_wf);
 	free(down);
