@@ -767,19 +767,28 @@ static int cmp_event(const void *pa, const void *pb)
  */
 #define HINDSIGHT_DAYS 62
 
+/* the whole days the weekly rhythm is learnt from in hindsight: nd from
+ * *first, at most HINDSIGHT_DAYS; 0 when the period holds under 14 */
+static size_t hindsight_days(const struct analysis_input *in, int64_t *first)
+{
+	int64_t last = in->end / AN_DAY;      /* exclusive */
+
+	*first = (in->start + AN_DAY - 1) / AN_DAY;
+	if (in->start < 0 || last - *first < 14)
+		return 0;
+	return (size_t)(last - *first <= HINDSIGHT_DAYS ? last - *first : HINDSIGHT_DAYS);
+}
+
 static void hindsight_weekly(struct analysis_detector *d, const struct analysis_input *in,
 			     const unsigned char *down, const bool *held, const double (*held_wf)[7], bool *found)
 {
-	int64_t first = (in->start + AN_DAY - 1) / AN_DAY;
-	int64_t last = in->end / AN_DAY;      /* exclusive */
-	size_t nd, f;
+	int64_t first;
+	size_t nd = hindsight_days(in, &first), f;
 	double *tot, wf[7];
-	bool *valid, whole;
+	bool *valid, whole = first + (int64_t)nd == in->end / AN_DAY;
 
-	if (in->start < 0 || last - first < 14)
+	if (nd == 0)
 		return;
-	whole = last - first <= HINDSIGHT_DAYS;
-	nd = (size_t)(whole ? last - first : HINDSIGHT_DAYS);
 	tot = xcalloc(nd, sizeof(double));
 	valid = xcalloc(nd, sizeof(bool));
 	for (f = 0; f < in->n_families; f++) {
@@ -917,15 +926,14 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
 static bool rhythm_after(const struct analysis_input *in, const unsigned char *down, const struct analysis_event *ev,
 			 size_t n, const bool *found, bool *held, double (*held_wf)[7])
 {
-	int64_t first = (in->start + AN_DAY - 1) / AN_DAY, last = in->end / AN_DAY;
-	size_t nd, f;
+	int64_t first;
+	size_t nd = hindsight_days(in, &first), f;
 	double *tot, wf[7];
 	bool *valid, any = false;
 	int *seg;
 
-	if (in->start < 0 || last - first < 14)
+	if (nd == 0)
 		return false;
-	nd = (size_t)(last - first <= HINDSIGHT_DAYS ? last - first : HINDSIGHT_DAYS);
 	tot = xcalloc(nd, sizeof(double));
 	valid = xcalloc(nd, sizeof(bool));
 	seg = xcalloc(nd, sizeof(int));
