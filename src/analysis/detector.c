@@ -163,6 +163,7 @@ struct fam {
 	/* state */
 	enum fstate state;
 	bool armed;
+	int64_t armed_from;       /* the first slot judged since it last armed */
 	bool sent;                /* a message has come */
 	/* current level */
 	double ew_obs, ew_exp;
@@ -978,6 +979,8 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		if (s > f->s_hist)
 			f->s_hist = s;
 	}
+	if (!f->armed)
+		f->armed_from = (f->day + 1) * d->spd;
 	f->armed = true;
 }
 
@@ -1280,6 +1283,38 @@ static double clamp01(double x)
 	return x < 0 ? 0 : x > 1 ? 1 : x;
 }
 
+/*
+ * A pause teaches no model that silence is normal: a day with a cessation
+ * is no history. But a silence that began before the detector could judge
+ * (its first event on day 3, with two days of history) leaves its day in
+ * the history, closed as active, silent from the afternoon on: for as long
+ * as it is history it caps the conservative profile of every afternoon at
+ * nothing (twice its quietest day's), and a takedown there would wait for
+ * midnight. So when such a cessation is sure, the days from the one its
+ * silence began on are taken out of the history (and of the day-to-day
+ * deviations) and the model refitted without them. The weekly rhythm
+ * keeps them: a family that rests at weekends shows its rhythm only so.
+ * (Done for every cessation, it moved the `at` of slow families and of
+ * families that rest for hours: bench/events with 1-10 an hour, and with
+ * campaigns, got false ceased.)
+ */
+static void unlearn_since(struct analysis_detector *d, struct fam *f, int64_t day0)
+{
+	bool dropped = false;
+
+	while (f->n_hist > 0 && f->hist[mod_pos(f->hist_next - 1, MAX_HIST)].day >= day0) {
+		f->hist_next = mod_pos(f->hist_next - 1, MAX_HIST);
+		f->n_hist--;
+		dropped = true;
+	}
+	while (f->n_dev > 0 && f->dev_day[mod_pos(f->dev_next - 1, DEV_DAYS)] >= day0) {
+		f->dev_next = mod_pos(f->dev_next - 1, DEV_DAYS);
+		f->n_dev--;
+	}
+	if (dropped)
+		refit(d, f);
+}
+
 /* the family has ceased: g is the silence (or the low segment) that made it
  * sure, conf the confidence, need the surprise the decision needed */
 static void cease(struct analysis_detector *d, size_t fi, int64_t now, const struct gap *g, double conf, double need,
@@ -1331,6 +1366,8 @@ static void cease(struct analysis_detector *d, size_t fi, int64_t now, const str
 	}
 	free(x);
 	free(mu);
+	if (at + 1 < f->armed_from)
+		unlearn_since(d, f, floor_div(at + 1, d->spd));
 
 	qe = queue_event(d, fi, ANALYSIS_EVENT_CEASED);
 	qe->ev.at = at * d->step;

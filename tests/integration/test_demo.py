@@ -2,6 +2,7 @@
 every finding agrees with the scenario's truth; the report's files are all
 there; the HTML page opens in headless Chromium without console errors and
 draws something."""
+import datetime
 import json
 import os
 import shutil
@@ -34,6 +35,36 @@ found = {(e["family"], e["type"]) for e in rep["events"]}
 for e in events:
     if e["type"] in ("ceased", "resumed"):
         check((e["family"], e["type"]) in found, "event %s %s found" % (e["family"], e["type"]))
+
+
+def minute(t):
+    return int(datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%SZ")
+               .replace(tzinfo=datetime.timezone.utc).timestamp()) // 60
+
+
+# no false ceased or resumed: each is a true one, within 60 minutes
+for e in rep["events"]:
+    if e["type"] in ("ceased", "resumed"):
+        check(any(t["family"] == e["family"] and t["type"] == e["type"] and
+                  abs(minute(t["at"]) - minute(e["at"])) <= 60 for t in events),
+              "%s %s at %s is in the truth" % (e["family"], e["type"], e["at"]))
+
+# online (the detector is causal: a report up to T knows what the trap knew
+# at T, at the trap's budget): each takedown after three days of history
+# known within the hour of its last message. Kestrel's second one follows a
+# pause that began on day 3, before the detector could judge; that day's
+# silent afternoon kept it unknown until midnight (docs/analysis.md, "The
+# family's model").
+db = "sqlite:" + os.path.join(out, "spamtide.db")
+for e in events:
+    if e["type"] != "ceased" or minute(e["at"]) < minute(rep["period"]["from"]) + 3 * 1440:
+        continue
+    to = datetime.datetime.utcfromtimestamp((minute(e["at"]) + 61) * 60).strftime("%Y-%m-%dT%H:%M:%SZ")
+    p = run("report", "--db", db, "--format", "json", "--false-alarms", "1", "--to", to)
+    check(p.returncode == 0, "report --to " + to, p)
+    known = json.loads(p.stdout)["events"] if p.returncode == 0 else []
+    check(any(k["family"] == e["family"] and k["type"] == "ceased" and k["at"] == e["at"] for k in known),
+          "%s ceased at %s known online within the hour (report --to %s)" % (e["family"], e["at"], to))
 
 # the page in headless Chromium: no console error, a screenshot that is not blank
 chromium = shutil.which("chromium")

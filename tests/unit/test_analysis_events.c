@@ -452,6 +452,54 @@ static void test_rests_at_new_hours(void **state)
 }
 
 /*
+ * A first takedown on day 3, before the detector has three days to judge
+ * by: the day closes as history, silent from 14:00, and was kept there
+ * once the cessation was sure (the next morning). For a week every
+ * afternoon's conservative profile was nothing (twice its quietest day's),
+ * and a second takedown at 16:30 on day 10 was known only after midnight,
+ * 9 hours later. The days a cessation's silence began on are no history:
+ * now it is known within the hour. Steady, 60 an hour (illustrative; the
+ * two-week demo scenario's kestrel did this).
+ */
+static void test_takedown_before_armed(void **state)
+{
+	enum { DAYS = 14 };
+	static uint32_t counts[DAYS * 1440];
+	struct analysis_family fa = { .name = "twice", .counts = counts };
+	struct analysis_input in = { .start = time_from_parts(2011, 2, 1, 0, 0, 0), .step = 60, .n_families = 1,
+				     .families = &fa };
+	const int64_t away = 2 * 1440 + 14 * 60, back = 3 * 1440 + 9 * 60, stop = 9 * 1440 + 16 * 60 + 30;
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct analysis_event *ev;
+	int64_t m, last = -1;
+	size_t nev, i, ceased = 0;
+	char err[256], at[TIME_ISO_LEN], known[TIME_ISO_LEN];
+
+	(void)state;
+	gsl_rng_set(rng, 3);
+	for (m = 0; m < DAYS * 1440; m++) {
+		counts[m] = (m >= away && m < back) || m >= stop ? 0 : gsl_ran_poisson(rng, 1);
+		if (counts[m] && m < stop)
+			last = m;
+	}
+	in.end = in.start + DAYS * 86400;
+	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	for (i = 0; i < nev; i++) {
+		time_format_iso(ev[i].at, at);
+		time_format_iso(ev[i].detected_at, known);
+		print_message("%s at %s, known %s\n", type_name(ev[i].type), at, known);
+		assert_false(ev[i].type == ANALYSIS_EVENT_DROP || ev[i].type == ANALYSIS_EVENT_SURGE);
+		if (ev[i].type != ANALYSIS_EVENT_CEASED || ++ceased < 2)
+			continue;
+		assert_int_equal(ev[i].at, in.start + last * 60);
+		assert_true(ev[i].detected_at - ev[i].at <= 60 * 60);
+	}
+	assert_int_equal(ceased, 2);
+	free(ev);
+	gsl_rng_free(rng);
+}
+
+/*
  * A family that sleeps from 22:00 to 06:00, whose sleep came an hour late
  * the day it was taken down: it sent until 23:00, in slots its profile
  * calls asleep. Its last message is the ceased's `at` (the split leaves
@@ -1135,6 +1183,7 @@ int main(void)
 		cmocka_unit_test(test_campaigns),
 		cmocka_unit_test(test_rests_at_new_hours),
 		cmocka_unit_test(test_ceased_in_late_sleep),
+		cmocka_unit_test(test_takedown_before_armed),
 		cmocka_unit_test(test_week_after_pauses),
 		cmocka_unit_test(test_week_with_a_surge),
 		cmocka_unit_test(test_impact_of_takedown),
