@@ -34,6 +34,15 @@ static const char usage_text[] =
 	"                       under its own model (default 0.1; fewer: later)\n"
 	"  --help               this text\n";
 
+/* store_runs callback: the latest sign of life of any run */
+static void latest_run(void *ctx, const struct store_run *r)
+{
+	int64_t *seen = ctx;
+
+	if (r->last > *seen)
+		*seen = r->last;
+}
+
 static int64_t floor_to(int64_t t, int64_t step)
 {
 	return t >= 0 ? t / step * step : -((-t + step - 1) / step) * step;
@@ -57,7 +66,7 @@ int cmd_report(int argc, char **argv)
 	};
 	const char *db = cmd_default_db, *format = "text", *outdir = "./spamtide-report";
 	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false, 0 };
-	int64_t from = 0, to = 0, first, last;
+	int64_t from = 0, to = 0, first, last, seen;
 	bool have_from = false, have_to = false, empty;
 	char err[1024];
 	store *st = NULL;
@@ -133,16 +142,23 @@ int cmd_report(int argc, char **argv)
 		return cmd_error("report", "%s", err);
 	}
 	memset(&r, 0, sizeof(r));
+	/* a trap that watched on after the last message (a quiet family, or
+	 * none sending) saw the minutes since: they are data too */
+	seen = last;
+	if (!empty && store_runs(st, latest_run, &seen, err, sizeof(err)) != STORE_OK) {
+		store_close(st);
+		return cmd_error("report", "%s", err);
+	}
 	/* the period asked for; the arrays cover only its part that holds data */
 	if (!have_from)
 		from = empty ? 0 : floor_to(first, 86400);
 	if (!have_to) {
 		int64_t now = (int64_t)time(NULL);
 
-		to = empty ? from : floor_to(last, 86400) + 86400;
+		to = empty ? from : floor_to(seen, 86400) + 86400;
 		/* a live store's last day is not over: minutes still to come are
 		 * no family's silence (every family would read as ceased) */
-		if (!empty && to > now && now > last)
+		if (!empty && to > now && now >= seen)
 			to = now;
 	}
 	from = floor_to(from, 60);
@@ -153,8 +169,8 @@ int cmd_report(int argc, char **argv)
 		if (!empty) {
 			if (lo < floor_to(first, 86400))
 				lo = floor_to(first, 86400);
-			if (hi > floor_to(last, 86400) + 86400)
-				hi = floor_to(last, 86400) + 86400;
+			if (hi > floor_to(seen, 86400) + 86400)
+				hi = floor_to(seen, 86400) + 86400;
 		}
 		if (empty || hi <= lo)
 			lo = hi = from;
