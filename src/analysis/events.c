@@ -148,7 +148,7 @@ static double silence_surprise(const struct ctx *c, size_t f, const struct an_ev
 {
 	const uint32_t *x = c->in->families[f].counts;
 	struct an_sumsq sq = { 0 }, sq_b = { 0 };
-	double s = 0, lam = 0, lb2 = 0, lam_b = 0, inv;
+	double s = 0, lam = 0, lb2 = 0, lam_b = 0, inv, clump = ex->clump >= 1 ? ex->clump : 1;
 	unsigned long obs = 0;
 	int64_t i, block = INT64_MIN;
 
@@ -162,7 +162,7 @@ static double silence_surprise(const struct ctx *c, size_t f, const struct an_ev
 
 		if (b != block) {
 			if (lam_b > 0)
-				s += an_nb_zero_surprise(lam_b, ex->inv_kh + an_sumsq_excess(&sq_b, &ex->disp) /
+				s += an_nb_zero_surprise(lam_b / clump, ex->inv_kh + an_sumsq_excess(&sq_b, &ex->disp) /
 							 (lam_b * lam_b));
 			lb2 += lam_b * lam_b;
 			lam_b = 0;
@@ -176,11 +176,12 @@ static double silence_surprise(const struct ctx *c, size_t f, const struct an_ev
 		obs += x[i];
 	}
 	if (lam_b > 0)
-		s += an_nb_zero_surprise(lam_b, ex->inv_kh + an_sumsq_excess(&sq_b, &ex->disp) / (lam_b * lam_b));
+		s += an_nb_zero_surprise(lam_b / clump, ex->inv_kh + an_sumsq_excess(&sq_b, &ex->disp) /
+					 (lam_b * lam_b));
 	lb2 += lam_b * lam_b;
 	if (obs > 0 && lam > 0) {
 		inv = (lb2 * ex->inv_kh + an_sumsq_excess(&sq, &ex->disp)) / (lam * lam);
-		s -= an_nb_tail_gain(obs, lam, inv);
+		s -= an_nb_tail_gain(obs, lam / clump, inv);
 	}
 	return s > 0 ? s : 0;
 }

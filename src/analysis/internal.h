@@ -168,6 +168,7 @@ struct an_event_extra {
 	double s_req;          /* the surprise the decision needed */
 	double inv_kh;         /* dispersion then: of hours, */
 	struct an_disp disp;   /* and within them */
+	double clump;          /* messages an arrival brings (>= 1; 0: 1) */
 	float *profile;        /* expected count per slot of the day at level 1 */
 	float *cess;           /* conservative profile used for silences */
 	double wf[7];          /* weekly factors then (expected = profile x wf) */
