@@ -813,7 +813,7 @@ static void refit(struct analysis_detector *d, struct fam *f)
 	 * arrivals are sparse. An edge of the day (a sleep's start) is no
 	 * isolated minute, nor is a busy family's burst (its neighbours are
 	 * seldom empty). In the two-week scenario: kestrel (one message a
-	 * connection) 1, plover (1-3) 1.8, linnet (2-3) 2.2, avocet (4-8) 4.5;
+	 * connection) 1, plover (1-3) 1.7, linnet (2-3) 2.1, avocet (4-8) 4.4;
 	 * bench/events' families are Poisson at the minute (1). */
 	f->clump = 1;
 	{
@@ -823,8 +823,11 @@ static void refit(struct analysis_detector *d, struct fam *f)
 			ix += days[i]->iso_x;
 			ie += days[i]->iso_e;
 		}
-		if (ix >= CLUMP_MIN_MSGS && ie > 0 && ix > ie)
-			f->clump = fmin(ix / ie, CLUMP_MAX);
+		/* the excess beyond two of its standard deviations (about
+		 * sqrt(ie) for Poisson arrivals): a family that sends one
+		 * message a connection is not made slower by chance */
+		if (ix >= CLUMP_MIN_MSGS && ie > 0 && ix - ie > 2 * sqrt(ie))
+			f->clump = fmin(1 + (ix - ie - 2 * sqrt(ie)) / ie, CLUMP_MAX);
 	}
 
 	/* conservative profile: windowed sums (a sliding window around the
