@@ -48,16 +48,20 @@ static pthread_mutex_t held_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void hold_charset(const char *charset)
 {
-	const char *name = g_mime_charset_iconv_name(charset);
 	iconv_t cd;
 	size_t i;
 
+	/* held by the name the message gives (an alias of a charset held
+	 * already holds its module again: harmless). GMime's own name for it
+	 * comes from a cache GMime guards with a lock a thread sanitizer
+	 * cannot see inside an uninstrumented GLib: only iconv_open reads it */
 	pthread_mutex_lock(&held_mu);
 	for (i = 0; i < nheld; i++)
-		if (strcmp(held[i].name, name) == 0)
+		if (g_ascii_strcasecmp(held[i].name, charset) == 0)
 			break;
-	if (i == nheld && nheld < HELD_CHARSETS_MAX && (cd = iconv_open("UTF-8", name)) != (iconv_t)-1) {
-		held[nheld].name = xstrdup(name);
+	if (i == nheld && nheld < HELD_CHARSETS_MAX &&
+	    (cd = iconv_open("UTF-8", g_mime_charset_iconv_name(charset))) != (iconv_t)-1) {
+		held[nheld].name = xstrdup(charset);
 		held[nheld++].cd = cd;
 	}
 	pthread_mutex_unlock(&held_mu);
