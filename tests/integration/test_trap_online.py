@@ -1,5 +1,5 @@
 """The trap's online event detector, through the real binary: a store holding
-the last four days of two families (written by the simulator up to this
+the last five days of two families (written by the simulator up to this
 minute, ingested), one of which stopped three hours ago; the trap seeds its
 detector from that history at start, and /metrics says, from the first
 scrape, the one active and the other ceased; and `report` over that store
@@ -8,7 +8,14 @@ Then the same families in a store that ends two hours ago (the trap was
 down): the minutes since are not silence, so only the family that had
 stopped before is ceased; once the trap has run on that store, its uptime
 tells `report` the same. (The minute-by-minute decisions
-with a simulated clock are tests/unit/test_trap_online.c.)"""
+with a simulated clock are tests/unit/test_trap_online.c.)
+
+Five days, not four: the first is partial (it begins at this minute of the
+day, and a store that begins late does not teach a family its day), and
+three whole days of history come before the detector judges (DESIGN.md).
+With four, a test run in the first three hours of a UTC day had the
+family stop before the detector could judge it, in the last day of its
+history, and neither the trap nor `report` could call it ceased yet."""
 import datetime
 import json
 import os
@@ -24,14 +31,14 @@ iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
 d = tmpdir()
 def write_conf(path, end):
     with open(path, "w") as f:
-        f.write(CONF % (iso(end - datetime.timedelta(days=4)), iso(end),
+        f.write(CONF % (iso(end - datetime.timedelta(days=5)), iso(end),
                         iso(now - datetime.timedelta(hours=3))))
 
 
 CONF = ("""# illustrative families, for this test only
 [scenario]
 name = recent
-title = The last four days, one family stopped three hours ago
+title = The last five days, one family stopped three hours ago
 start = %s
 end = %s
 rcpt_domains = example.com
