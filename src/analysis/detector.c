@@ -185,6 +185,7 @@ struct fam {
 	struct an_disp disp;
 	double inv_kh, kh, sd2_day, sd2_block;
 	double clump;             /* messages an arrival brings (>= 1): see refit */
+	int prof_days;            /* the days the profile was learnt from */
 	double s_req, s_hist;
 	float prof[MAX_BINS], cess[MAX_BINS];
 	bool steady[MAX_BINS];    /* the rate here is steady enough to learn from */
@@ -761,6 +762,7 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		sum_prof += s;
 	}
 	f->prof_mean = sum_prof / d->spd;
+	f->prof_days = n;
 	for (i = 0; i < n; i++) {
 		double t = 0;
 
@@ -1456,6 +1458,7 @@ static void cease(struct analysis_detector *d, size_t fi, int64_t now, const str
 	qe->ex.s_req = need;
 	qe->ex.inv_kh = f->inv_kh;
 	qe->ex.clump = f->clump;
+	qe->ex.days = f->prof_days;
 	qe->ex.disp = f->disp;
 	qe->ex.profile = copy_profile(d, f->prof);
 	memcpy(qe->ex.wf, f->wf, sizeof(qe->ex.wf));

@@ -33,6 +33,8 @@
 
 #define REFINE_AFTER_H 24
 #define ASLEEP 0.05                /* of the profile's mean: a slot of its sleep */
+#define AWAKE_ARRIVALS 10          /* a bin's worth learnt: see awake_profile */
+#define AWAKE_HALF_S (30 * 60)     /* averaged over this much either side at most */
 #define REFINE_LEVEL_AFTER_H 72
 #define REFINE_LEVEL_BEFORE_H 24   /* the change point may move this much earlier */
 #define REFINE_LEVEL_LATER_H 36    /* or this much later */
@@ -204,6 +206,36 @@ static double level_between(const struct ctx *c, size_t f, const float *prof, co
 }
 
 /*
+ * The profile a cessation's split tells sleep by and expects from. A
+ * sparse family's bins are noise: learnt from a week, the trimmed mean of
+ * a family that sends a session an hour leaves most 10-minute bins empty,
+ * and an empty bin reads as sleep (its last sessions were then left out
+ * of the split). Its profile is averaged over as many neighbouring bins
+ * (up to AWAKE_HALF_S either side) as it takes for the mean bin to have
+ * brought AWAKE_ARRIVALS arrivals over the days learnt; a busy family
+ * keeps its own bins, and the sharp edges of its sleep.
+ */
+static float *awake_profile(const struct ctx *c, const struct an_event_extra *ex)
+{
+	int bins = (int)(c->spd / c->spb), b, j, k = 0;
+	int kmax = (int)(AWAKE_HALF_S / (c->spb * c->in->step));
+	double per_bin = profile_mean(c, ex->profile) * (double)c->spb * (ex->days > 0 ? ex->days : 1) /
+			 (ex->clump >= 1 ? ex->clump : 1);
+	float *p = xmalloc((size_t)bins * sizeof(float));
+
+	while (k < kmax && k < bins / 2 && (2 * k + 1) * per_bin < AWAKE_ARRIVALS)
+		k++;
+	for (b = 0; b < bins; b++) {
+		double s = 0;
+
+		for (j = -k; j <= k; j++)
+			s += ex->profile[((b + j) % bins + bins) % bins];
+		p[b] = (float)(s / (2 * k + 1));
+	}
+	return p;
+}
+
+/*
  * The family's sleep is left out of a cessation's split, but a sleep that
  * came late that day holds its last messages. Through the slots of its
  * sleep right after `at` (up to w1), the end e that best splits them into
@@ -212,8 +244,8 @@ static double level_between(const struct ctx *c, size_t f, const float *prof, co
  * log(1 / cease_fraction) or more (a straggler alone never does), else at.
  * asleep: the expectation under which the split's window left a slot out.
  */
-static int64_t last_in_sleep(const struct ctx *c, size_t f, const struct an_event_extra *ex, int64_t at,
-			     int64_t w1, double asleep)
+static int64_t last_in_sleep(const struct ctx *c, size_t f, const struct an_event_extra *ex, const float *prof,
+			     int64_t at, int64_t w1, double asleep)
 {
 	const uint32_t *x = c->in->families[f].counts;
 	double frac = c->cfg->cease_fraction;
@@ -224,7 +256,7 @@ static int64_t last_in_sleep(const struct ctx *c, size_t f, const struct an_even
 		return at;
 	gain = -log(frac);
 	for (k = at + 1; k < w1 && !is_down(c, k); k++) {
-		if (ex->profile[bin_of_index(c, k)] * weekly(c, ex->wf, k) >= asleep)
+		if (prof[bin_of_index(c, k)] * weekly(c, ex->wf, k) >= asleep)
 			break;   /* awake again: the split saw these */
 		cum += x[k] * gain - r * (1 - frac);
 		if (x[k] && cum > best) {
@@ -240,6 +272,7 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 {
 	int64_t a = slot_of(c, ex->anchor), before = 6 * c->sph, w0, w1, at;
 	double *x, *mu, mean = profile_mean(c, ex->profile), asleep, s;
+	float *awake;
 	size_t cp, n;
 
 	if (mean > 0 && 100 / mean > (double)before)
@@ -270,7 +303,8 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 	/* stragglers do not keep the family's hours: one in its sleep would
 	 * fit only a family still sending, so its sleep is left out */
 	asleep = ASLEEP * mean;
-	window(c, ev->family, ex->profile, ex->wf, w0, w1, asleep, &x, &mu);
+	awake = awake_profile(c, ex);
+	window(c, ev->family, awake, ex->wf, w0, w1, asleep, &x, &mu);
 	n = (size_t)(w1 - w0);
 	cp = an_change_point_quiet(x, mu, n, 1, (size_t)(a - w0), 2 * c->cfg->cease_fraction, true);
 	at = w0 + (int64_t)cp - 1;
@@ -279,7 +313,8 @@ static void refine_ceased(const struct ctx *c, struct analysis_event *ev, const 
 	at = w0 + (int64_t)an_cease_last((size_t)(at - w0), x, mu, n, c->cfg->cease_fraction);
 	free(x);
 	free(mu);
-	at = last_in_sleep(c, ev->family, ex, at, w1, asleep);
+	at = last_in_sleep(c, ev->family, ex, awake, at, w1, asleep);
+	free(awake);
 	if (c->in->families[ev->family].counts[at] == 0)
 		return;
 	ev->at = c->in->start + at * c->in->step;

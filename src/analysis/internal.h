@@ -169,6 +169,7 @@ struct an_event_extra {
 	double inv_kh;         /* dispersion then: of hours, */
 	struct an_disp disp;   /* and within them */
 	double clump;          /* messages an arrival brings (>= 1; 0: 1) */
+	int days;              /* ceased: the days its profile was learnt from */
 	float *profile;        /* expected count per slot of the day at level 1 */
 	float *cess;           /* conservative profile used for silences */
 	double wf[7];          /* weekly factors then (expected = profile x wf) */
