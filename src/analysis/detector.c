@@ -116,6 +116,8 @@
 #define JIT_LL 2.0                /* a shift this close to the best fit is possible */
 #define JIT_MARGIN_S (20 * 60)    /* beyond the widest shift seen */
 #define SLEEP_LEVEL 0.05          /* of the mean: a stretch of the day this quiet is a sleep */
+#define WINDOW_ARRIVALS 12.0      /* cess's windows hold this many arrivals a day at least */
+#define WINDOW_MAX_S (3 * 3600)   /* and reach this far either side at most */
 #define STEADY_MEAN 1.3           /* a mean this far above the median: not steady */
 #define FAST_FALL_Z 1.645         /* the last hour's count this far low (p 0.05): the rate fell */
 #define POST_TRUST 2.0            /* an hour above twice cess is not learnt from */
@@ -186,6 +188,7 @@ struct fam {
 	double inv_kh, kh, sd2_day, sd2_block;
 	double clump;             /* messages an arrival brings (>= 1): see refit */
 	int prof_days;            /* the days the profile was learnt from */
+	int sw;                   /* cess's windows reach this many bins either side */
 	double s_req, s_hist;
 	float prof[MAX_BINS], cess[MAX_BINS];
 	bool steady[MAX_BINS];    /* the rate here is steady enough to learn from */
@@ -604,9 +607,10 @@ static double circular_min(const double *v, int B, int b, int half)
 }
 
 /* bin b's median over days (all but day `skip`, or -1: all) of the
- * windowed sums (capped: at most twice the quietest), as a rate per slot */
-static inline double window_median(const struct analysis_detector *d, const double (*win)[MAX_BINS], int n, int skip,
-				   bool capped, int b)
+ * windowed sums (capped: at most twice the quietest), as a rate per slot;
+ * windows of sw bins either side */
+static inline double window_median(const struct analysis_detector *d, int sw, const double (*win)[MAX_BINS], int n,
+				   int skip, bool capped, int b)
 {
 	double v[MAX_HIST], lo = INFINITY, x;
 	int i, m = 0;
@@ -624,7 +628,7 @@ static inline double window_median(const struct analysis_detector *d, const doub
 	x = median_small(v, m);
 	if (capped && x > 2 * lo)
 		x = 2 * lo;
-	return x / ((2 * d->sw_bins + 1) * d->spb);
+	return x / ((2 * sw + 1) * d->spb);
 }
 
 /* cess of bin b from the medians: near an edge (the medians within
@@ -694,7 +698,7 @@ static double history_silence(const struct analysis_detector *d, const struct fa
 				int kk = k < 0 ? k + B : k >= B ? k - B : k;
 
 				if (!have[kk]) {
-					med[kk] = window_median(d, win, n, i, false, kk);
+					med[kk] = window_median(d, f->sw, win, n, i, false, kk);
 					have[kk] = true;
 				}
 			}
@@ -833,26 +837,48 @@ static void refit(struct analysis_detector *d, struct fam *f)
 	}
 
 	/* conservative profile: windowed sums (a sliding window around the
-	 * clock), median over days, min over jitter */
+	 * clock), median over days, min over jitter. A window of +-30
+	 * minutes, or wider for a sparse family: the median and the dips of
+	 * a window that holds a few arrivals a day are Poisson noise, and
+	 * read as edges they made the silences of a family at 5 an hour
+	 * judged at a third of its rate. As wide as it takes to hold
+	 * WINDOW_ARRIVALS arrivals on a mean day: a family at 10 arrivals an
+	 * hour or more keeps +-30 minutes. One too sparse to fill even
+	 * +-WINDOW_MAX_S (under 2 an hour) keeps them too: its windows are
+	 * mostly empty, cess near nothing, and its cessations are found by
+	 * the fall of its level, as before (wider windows judged its
+	 * silences at nearly its full rate, and one after a drop read as a
+	 * cessation). */
+	{
+		double per_bin = f->prof_mean * d->spb / f->clump;
+		int sw_max = (int)(WINDOW_MAX_S / (d->spb * d->step));
+
+		if (2 * sw_max + 1 >= B)
+			sw_max = (B - 2) / 2;
+		f->sw = d->sw_bins;
+		if ((2 * sw_max + 1) * per_bin >= WINDOW_ARRIVALS)
+			while (f->sw < sw_max && (2 * f->sw + 1) * per_bin < WINDOW_ARRIVALS)
+				f->sw++;
+	}
 	for (i = 0; i < n; i++) {
 		double sum = 0;
 		int k;
 
-		for (k = -d->sw_bins; k <= d->sw_bins; k++)
+		for (k = -f->sw; k <= f->sw; k++)
 			sum += days[i]->bins[(k + B) % B];
 		for (b = 0; b < B; b++) {
 			win[i][b] = sum * sc[i];
-			sum += days[i]->bins[(b + d->sw_bins + 1) % B];
-			sum -= days[i]->bins[(b - d->sw_bins + B) % B];
+			sum += days[i]->bins[(b + f->sw + 1) % B];
+			sum -= days[i]->bins[(b - f->sw + B) % B];
 		}
 	}
 	for (b = 0; b < B; b++) {
-		med[b] = window_median(d, (const double (*)[MAX_BINS])win, n, -1, true, b);
+		med[b] = window_median(d, f->sw, (const double (*)[MAX_BINS])win, n, -1, true, b);
 		wmax[b] = 0;
 		for (i = 0; i < n; i++)
 			if (win[i][b] > wmax[b])
 				wmax[b] = win[i][b];
-		wmax[b] /= (2 * d->sw_bins + 1) * d->spb;
+		wmax[b] /= (2 * f->sw + 1) * d->spb;
 	}
 	/* a family that sleeps (a stretch of its day near silent): each of its
 	 * edges is given 90 minutes beyond the windows' reach (125), for its
@@ -866,7 +892,7 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		if (f->prof[b] < SLEEP_LEVEL * f->prof_mean)
 			f->sleeps = true;
 	if (f->sleeps)
-		jit = d->jit_bins + d->sw_bins;
+		jit = d->jit_bins + f->sw;
 	f->has_edge = false;
 	for (b = 0; b < B; b++) {
 		double m, pmax = 0;
