@@ -189,6 +189,8 @@ struct fam {
 	double clump;             /* messages an arrival brings (>= 1): see refit */
 	int prof_days;            /* the days the profile was learnt from */
 	int sw;                   /* cess's windows reach this many bins either side */
+	int64_t tail_day;         /* the newest history day ended in a silence from */
+	int tail_bin;             /* its bin tail_bin, still going on (INT64_MIN: none) */
 	double s_req, s_hist;
 	float prof[MAX_BINS], cess[MAX_BINS];
 	bool steady[MAX_BINS];    /* the rate here is steady enough to learn from */
@@ -325,6 +327,7 @@ static struct fam *fam_new(const struct analysis_detector *d, int64_t slot)
 	f->state = ST_ACTIVE;
 	f->pend_type = -1;
 	f->wf_held_until = INT64_MIN;
+	f->tail_day = INT64_MIN;
 	for (int w = 0; w < 7; w++)
 		f->wf[w] = 1;
 	wf_changed(f);
@@ -719,12 +722,26 @@ static double history_silence(const struct analysis_detector *d, const struct fa
 	return best;
 }
 
+/* the longest run of empty bins in any of days[0..n) */
+static int longest_empty_run(const struct hist_day *const *days, int n, int B)
+{
+	int longest = 0, i, b, run;
+
+	for (i = 0; i < n; i++)
+		for (b = 0, run = 0; b < B; b++) {
+			run = days[i]->bins[b] ? 0 : run + 1;
+			longest = run > longest ? run : longest;
+		}
+	return longest;
+}
+
 static void refit(struct analysis_detector *d, struct fam *f)
 {
 	const struct hist_day *days[MAX_HIST];
 	double win[MAX_HIST][MAX_BINS], med[MAX_BINS], wmax[MAX_BINS], sc[MAX_HIST], day_level[MAX_HIST];
 	double eh[24], num, den, tot, opp, sum_prof, floored;
 	int n = 0, b, i, h, B = d->bins, jit;
+	bool tail_open;
 
 	/* each day brought to the week's mean level (its weekly factor); a
 	 * day of the week the family (nearly) rests says nothing of its shape */
@@ -741,6 +758,13 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		f->armed = false;
 		return;
 	}
+	/* arming, when the newest day ended in a silence that still goes on
+	 * and is longer, by the 90 minutes an edge may stray, than any the
+	 * other days held (see below; a sleeper's, whose start wanders, or a
+	 * rest like the family's others is its own; once armed, the detector
+	 * judged that silence as it came) */
+	tail_open = !f->armed && n >= 2 && days[0]->day == f->tail_day &&
+		    B - f->tail_bin > longest_empty_run(days + 1, n - 1, B) + d->jit_bins;
 
 	/* profile: trimmed mean per bin, per slot */
 	sum_prof = 0;
@@ -873,7 +897,15 @@ static void refit(struct analysis_detector *d, struct fam *f)
 		}
 	}
 	for (b = 0; b < B; b++) {
-		med[b] = window_median(d, f->sw, (const double (*)[MAX_BINS])win, n, -1, true, b);
+		/* a silence the newest day ended in, still going on, is no
+		 * rest of the family's until it ends: where a window holds
+		 * it, that day is left out (else, capped at twice it, a
+		 * family taken down in the afternoon of the day the detector
+		 * armed on was judged at nothing until the next morning); so
+		 * are its hours in the dispersion of hours, below */
+		int skip = tail_open && (b + f->sw >= f->tail_bin || b - f->sw < 0) ? 0 : -1;
+
+		med[b] = window_median(d, f->sw, (const double (*)[MAX_BINS])win, n, skip, true, b);
 		wmax[b] = 0;
 		for (i = 0; i < n; i++)
 			if (win[i][b] > wmax[b])
@@ -963,7 +995,8 @@ static void refit(struct analysis_detector *d, struct fam *f)
 				for (h = 0; h < 24; h++) {
 					double lam = lvl[i] * eh[h], x = days[i]->hsum[h], z;
 
-					if (lam < 2 || x >= lam)
+					if (lam < 2 || x >= lam ||
+					    (i == 0 && tail_open && (h + 1) * B / 24 > f->tail_bin))
 						continue;
 					z = 2 * (sqrt(x + 0.375) - sqrt(lam + 0.375));
 					zn += z * z - 1;
@@ -1159,6 +1192,9 @@ static void close_day(struct analysis_detector *d, struct fam *f, int64_t k)
 		f->hist_next = (f->hist_next + 1) % MAX_HIST;
 		if (f->n_hist < MAX_HIST)
 			f->n_hist++;
+		for (f->tail_bin = d->bins; f->tail_bin > 0 && f->cur.bins[f->tail_bin - 1] == 0; f->tail_bin--)
+			;
+		f->tail_day = f->tail_bin < d->bins ? f->day : INT64_MIN;
 	}
 	weekly_learn(f, total);
 	memset(&f->cur, 0, sizeof(f->cur));
@@ -1957,6 +1993,8 @@ static void step_family(struct analysis_detector *d, size_t fi, const struct slo
 		if (hod >= 1 && sl->day != floor_div(d->first_slot, d->spd))
 			f->cur_excluded = f->cur_partial = true;
 	}
+	if (c > 0)
+		f->tail_day = INT64_MIN;   /* the silence a day ended in is over */
 	f->ring[k & (RING - 1)] = c;
 	f->cur.bins[bin] += c;
 	f->cur.hsum[hod] += c;
