@@ -89,6 +89,10 @@ struct analysis_family {
 	const uint64_t *recipients;             /* per hour, or NULL */
 	const uint64_t *bytes;                  /* per hour, or NULL */
 	struct analysis_hll *const *clients;    /* per hour, or NULL */
+	bool no_events;                         /* no family but a mixture of
+						   senders ("unknown"): in the
+						   totals and impacts, never
+						   judged ceased or changed */
 };
 
 /* Slots [from, to) no sensor watched (a trap that was down): the event

@@ -1030,7 +1030,11 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	free(down);
 	if (!ev)
 		return ANALYSIS_EINVAL;
+	/* a mixture of senders was judged with the rest (its model is the
+	 * same code), but its events are no family's */
+	for (i = 0, *n_out = 0; i < n; i++)
+		if (!in->families[ev[i].family].no_events)
+			ev[(*n_out)++] = ev[i];
 	*out = ev;
-	*n_out = n;
 	return ANALYSIS_OK;
 }

@@ -100,6 +100,10 @@ enum analysis_status analysis_report(const struct store_series *s,
 		if (!sum)
 			continue;
 		fams[nf].name = s->families.name[f];
+		/* "a message no family claims is unknown" (DESIGN.md): many
+		 * senders, whose sum neither ceases nor resumes as a botnet
+		 * does (its chance silences were judged as one) */
+		fams[nf].no_events = strcmp(fams[nf].name, "unknown") == 0;
 		fams[nf].counts = s->counts[f];
 		fams[nf].recipients = s->hour_recipients[f];
 		fams[nf].bytes = s->hour_bytes[f];

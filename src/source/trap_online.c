@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "attrib/attrib.h"
 #include "source/trap_int.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -23,6 +24,13 @@ struct trap_online {
 	struct analysis_event events[ONLINE_EVENTS_MAX];
 	const char *event_names[ONLINE_EVENTS_MAX];
 };
+
+/* "unknown" (no family claims it) is many senders: no events, as in
+ * `report` (analysis_family.no_events), and no state of its own */
+static bool judged(const char *family)
+{
+	return strcmp(family, ATTRIB_UNKNOWN) != 0;
+}
 
 static size_t family_index(trap_online *o, const char *family)
 {
@@ -72,7 +80,7 @@ trap_online *trap_online_new(store *st, int64_t start, double false_alarms, char
 	fams = xcalloc(s.families.count + 1, sizeof(*fams));
 	o = xcalloc(1, sizeof(*o));
 	for (f = 1; f < s.families.count; f++) {
-		if (!s.counts[f])
+		if (!s.counts[f] || !judged(s.families.name[f]))
 			continue;
 		fams[n].name = s.families.name[f];
 		fams[n].counts = s.counts[f];
@@ -124,11 +132,13 @@ size_t trap_online_feed(trap_online *o, int64_t minute, const char *const *famil
 	if (minute < analysis_detector_next(o->det))
 		return 0;
 	for (i = 0; i < nfamilies; i++)
-		family_index(o, family[i]);
+		if (judged(family[i]))
+			family_index(o, family[i]);
 	memset(o->counts, 0, o->n * sizeof(uint32_t));
 	for (i = 0; i < nfamilies; i++)
-		o->counts[family_index(o, family[i])] = messages[i] > UINT32_MAX ? UINT32_MAX
-										 : (uint32_t)messages[i];
+		if (judged(family[i]))
+			o->counts[family_index(o, family[i])] = messages[i] > UINT32_MAX ? UINT32_MAX
+											 : (uint32_t)messages[i];
 	if (analysis_detector_feed(o->det, minute, o->counts, NULL, 0) != ANALYSIS_OK)
 		return 0;
 	got = analysis_detector_poll(o->det, o->events, ONLINE_EVENTS_MAX);

@@ -74,6 +74,11 @@ header = From: {sfirst} <{from}>
 header = Subject: {subject}
 header = To: <{rcpt}>
 header = X-Mailer: Illustrative 1.0
+
+[unknown]
+# spam no family claims: many senders, never judged ceased (no state)
+rate = 30
+pool = 100000
 """)
 conf = os.path.join(d, "recent.conf")
 write_conf(conf, now)
@@ -118,6 +123,8 @@ def states(db, what):
     try:
         got = {fam: trap.metric("spamtide_trap_family_state", 'family="%s"' % fam)
                for fam in ("egret", "ibis")}
+        check('spamtide_trap_family_state{family="unknown"}' not in trap.metrics(),
+              "%s: unknown, no family, has no state" % what)
         log = open(trap.logpath).read()
     finally:
         check(trap.stop() == 0, "%s: the trap stops cleanly on SIGTERM" % what)

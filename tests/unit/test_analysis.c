@@ -405,8 +405,8 @@ static void small_input(struct small *s)
 	s->ca[0] = sketch_of(1, 11);
 	s->ca[1] = sketch_of(5, 21);
 	s->cb[2] = sketch_of(18, 26);
-	s->fam[0] = (struct analysis_family){ "a", s->a, s->ra, s->ba, s->ca };
-	s->fam[1] = (struct analysis_family){ "b", s->b, s->rb, s->bb, s->cb };
+	s->fam[0] = (struct analysis_family){ "a", s->a, s->ra, s->ba, s->ca, false };
+	s->fam[1] = (struct analysis_family){ "b", s->b, s->rb, s->bb, s->cb, false };
 	s->in.start = time_from_parts(2011, 3, 16, 23, 58, 0);
 	s->in.end = s->in.start + 64 * 60;
 	s->in.step = 60;

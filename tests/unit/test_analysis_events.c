@@ -956,6 +956,52 @@ static void test_hourly_step(void **state)
 	gsl_rng_free(rng);
 }
 
+/*
+ * "unknown" (no_events): the mixture of senders no family claims is judged
+ * like any family (one code) but its events are dropped; its volume stays
+ * in the totals, so the impact of another family's cessation is the same
+ * as when it is an ordinary family. Hourly input, both stop.
+ */
+static void test_no_events(void **state)
+{
+	enum { DAYS = 30, H = DAYS * 24 };
+	static uint32_t c[2][H];
+	struct analysis_family fa[2] = { { .name = "gone", .counts = c[0] }, { .name = "unknown", .counts = c[1] } };
+	struct analysis_input in = { .start = time_from_parts(2011, 1, 1, 0, 0, 0), .step = 3600, .n_families = 2,
+				     .families = fa };
+	struct analysis_event *ev[2];
+	size_t nev[2], i, k;
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	int64_t stop[2] = { time_from_parts(2011, 1, 20, 14, 0, 0), time_from_parts(2011, 1, 25, 10, 0, 0) };
+	char err[256];
+
+	(void)state;
+	gsl_rng_set(rng, 5);
+	in.end = in.start + H * 3600LL;
+	for (i = 0; i < H; i++)
+		for (k = 0; k < 2; k++)
+			c[k][i] = in.start + (int64_t)i * 3600 < stop[k] ? gsl_ran_poisson(rng, 200) : 0;
+	for (k = 0; k < 2; k++) {
+		fa[1].no_events = k == 0;
+		assert_int_equal(analysis_events_detect(&in, NULL, &ev[k], &nev[k], err, sizeof(err)), ANALYSIS_OK);
+		for (i = 0; i < nev[k]; i++)
+			print_message("  %s: %s %s at %s\n", k == 0 ? "no_events" : "judged", fa[ev[k][i].family].name,
+				      type_name(ev[k][i].type), time_format_iso(ev[k][i].at, err));
+	}
+	/* as a family: both ceased; as a mixture: only "gone" */
+	assert_int_equal(nev[1], 2);
+	assert_int_equal(nev[0], 1);
+	assert_int_equal(ev[0][0].family, 0);
+	assert_int_equal(ev[0][0].type, ANALYSIS_EVENT_CEASED);
+	assert_int_equal(ev[0][0].at, ev[1][0].at);
+	assert_true(ev[0][0].has_impact);
+	assert_float_equal(ev[0][0].impact.total_change_day_over_day, ev[1][0].impact.total_change_day_over_day, 1e-12);
+	assert_float_equal(ev[0][0].impact.total_change_vs_baseline, ev[1][0].impact.total_change_vs_baseline, 1e-12);
+	free(ev[0]);
+	free(ev[1]);
+	gsl_rng_free(rng);
+}
+
 /* offline_levels: the events of in, checked against the truth; the
  * drops and surges among them */
 static size_t offline_levels(const char *scenario, const struct synth_series *s,
@@ -1360,6 +1406,7 @@ int main(void)
 		cmocka_unit_test(test_impact_of_takedown),
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
+		cmocka_unit_test(test_no_events),
 		cmocka_unit_test(test_weekly),
 		cmocka_unit_test(test_weekly_long),
 		cmocka_unit_test(test_weekly_short),
