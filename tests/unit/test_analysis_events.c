@@ -1002,6 +1002,50 @@ static void test_no_events(void **state)
 	gsl_rng_free(rng);
 }
 
+/*
+ * A dip that does not last: the rustock-2011 scenario's lethic (seed 13;
+ * sessions of 4-8 messages, 16 an hour) fell to a quarter for 5 h 18 min
+ * on 21 February and came back. Refined, the drop and the surge back came
+ * 5 h 18 min apart: a change of level lasts 6 hours (DESIGN.md), so both
+ * are false. Its counts are tests/data/analysis/lethic-dip.txt; no event.
+ */
+static void test_dip_that_does_not_last(void **state)
+{
+	static uint32_t counts[29 * 1440];
+	struct analysis_family fa = { .name = "lethic", .counts = counts };
+	struct analysis_input in = { .step = 60, .n_families = 1, .families = &fa };
+	const char *dir = getenv("TESTDATA");
+	struct analysis_event *ev;
+	char path[4096], line[256], err[256];
+	long long start = 0, minutes = 0, m, c;
+	size_t nev, i;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/analysis/lethic-dip.txt", dir ? dir : "tests/data");
+	fp = fopen(path, "r");
+	if (!fp)
+		fail_msg("cannot read %s", path);
+	while (fgets(line, sizeof(line), fp)) {
+		if (line[0] == '#')
+			continue;
+		if (sscanf(line, "start %lld minutes %lld", &start, &minutes) == 2)
+			continue;
+		assert_int_equal(sscanf(line, "%lld %lld", &m, &c), 2);
+		assert_true(m >= 0 && m < minutes && m < (long long)(sizeof(counts) / sizeof(counts[0])));
+		counts[m] = (uint32_t)c;
+	}
+	fclose(fp);
+	assert_int_equal(minutes, 29 * 1440);
+	in.start = start;
+	in.end = start + minutes * 60;
+	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	for (i = 0; i < nev; i++)
+		print_message("  lethic: %s at %s\n", type_name(ev[i].type), time_format_iso(ev[i].at, err));
+	assert_int_equal(nev, 0);
+	free(ev);
+}
+
 /* offline_levels: the events of in, checked against the truth; the
  * drops and surges among them */
 static size_t offline_levels(const char *scenario, const struct synth_series *s,
@@ -1407,6 +1451,7 @@ int main(void)
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
 		cmocka_unit_test(test_no_events),
+		cmocka_unit_test(test_dip_that_does_not_last),
 		cmocka_unit_test(test_weekly),
 		cmocka_unit_test(test_weekly_long),
 		cmocka_unit_test(test_weekly_short),
