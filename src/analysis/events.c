@@ -568,6 +568,18 @@ void analysis_impact_compute(const struct analysis_input *in, int64_t at, struct
 
 /* ------------------------------------------------------------------ */
 
+/* the level over the later half of [r, r + span) is still a fall from
+ * `before` (whatever events come there: a cessation after keeps it low,
+ * a dip's end, read as another pair, does not) */
+static bool fall_lasts(const struct ctx *c, size_t f, const struct an_event_extra *cx, double before, int64_t r,
+		       int64_t span)
+{
+	int64_t end = r + span < c->n_slots ? r + span : c->n_slots;
+	double o, late = level_between(c, f, cx->profile, cx->wf, r + span / 2, end, &o, NULL);
+
+	return end <= r + span / 2 || late <= (1 - c->cfg->level_change) * before;
+}
+
 /*
  * A ceased and its resumed, seen with hindsight: when the silence between
  * is no surprise at the level the family had around it (a fall of the
@@ -597,8 +609,10 @@ static bool pair_in_hindsight(const struct ctx *c, const struct analysis_event *
 	if (s >= cx->s_req)
 		return false;
 	/* a fall found already (a drop within the hours weighed before) is
-	 * this one: it is not found twice */
-	if (ratio <= 1 - c->cfg->level_change &&
+	 * this one: it is not found twice; and a fall that does not last (the
+	 * level back in the later half of the hours weighed after) is no
+	 * drop: a dip of 5 hours read as one */
+	if (ratio <= 1 - c->cfg->level_change && fall_lasts(c, ce->family, cx, before, r, span) &&
 	    !(prev && prev->type == ANALYSIS_EVENT_DROP && slot_of(c, prev->at) > a + 1 - span)) {
 		z = fabs(log(ratio)) / sqrt(1 / fmax(ob, 1) + 1 / fmax(oa, 1));
 		ce->type = ANALYSIS_EVENT_DROP;
@@ -953,9 +967,22 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
 			continue;
 		for (p = i; p-- > 0 && ev[p].family != ev[i].family;)
 			;
-		if (j < n && ev[j].type == ANALYSIS_EVENT_RESUMED)
-			pair_in_hindsight(&c, p < i ? &ev[p] : NULL, &ev[i], &ex[i], &ev[j],
-					  next_at(ev, n, j, in->end));
+		if (j < n && ev[j].type == ANALYSIS_EVENT_RESUMED) {
+			size_t f = ev[i].family, k;
+			int64_t from = ev[i].at, back = ev[j].at;
+
+			if (!pair_in_hindsight(&c, p < i ? &ev[p] : NULL, &ev[i], &ex[i], &ev[j],
+					       next_at(ev, n, j, in->end)) || ev[i].family != SIZE_MAX)
+				continue;
+			/* neither a cessation nor a drop: the detector began a new
+			 * level at its return, and a change measured from there is
+			 * measured from inside a dip (the return from it read as a
+			 * surge) */
+			for (k = j + 1; k < n; k++)
+				if (ev[k].family == f && is_level(&ev[k]) && ex[k].pre_from >= from &&
+				    ex[k].pre_from <= back + 2 * AN_HOUR)
+					ev[k].family = SIZE_MAX;
+		}
 	}
 	week_explains(&c, ev, n);
 	for (i = 0; i < n; i++) {

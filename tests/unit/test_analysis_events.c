@@ -1046,6 +1046,59 @@ static void test_dip_that_does_not_last(void **state)
 	free(ev);
 }
 
+/*
+ * A family at 30 an hour, bursting by 10 minutes (cv 0.4), falls to a
+ * quarter for 5 hours (12:00-17:00 on day 10) and comes back. The dip's
+ * first silence read as a cessation and its return as a resumption; seen
+ * with hindsight the pair was a fall of the rate, and became a drop,
+ * measured over the 6 hours after the return, most of them in the dip:
+ * a drop with no surge back, the family's level misread from then on. Or
+ * the pair went, and the detector's new level, begun at the return, made
+ * the end of the dip a surge with no drop before it. Now the later half
+ * of those hours must show the fall too, and a change measured from a
+ * pair that went goes with it. No cessation, and never a lone drop or
+ * surge: none, or the drop and the surge back (a dip of 5 hours whose
+ * ends are placed 6.5 hours apart is read as a change that lasted).
+ * Illustrative; seed after seed.
+ */
+static void test_dip_read_as_a_pair(void **state)
+{
+	enum { DAYS = 14, SEEDS = 20 };
+	static uint32_t counts[DAYS * 1440];
+	struct analysis_family fa = { .name = "dips", .counts = counts };
+	struct analysis_input in = { .start = time_from_parts(2011, 1, 1, 0, 0, 0), .step = 60, .n_families = 1,
+				     .families = &fa };
+	const int64_t dip = 9 * 1440 + 12 * 60, len = 5 * 60;
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct analysis_event *ev;
+	char err[256];
+	unsigned long seed;
+	size_t nev, i;
+	int64_t m;
+	double g = 1;
+
+	(void)state;
+	in.end = in.start + DAYS * 86400;
+	for (seed = 1; seed <= SEEDS; seed++) {
+		gsl_rng_set(rng, seed);
+		for (m = 0; m < DAYS * 1440; m++) {
+			if (m % 10 == 0)
+				g = gsl_ran_gamma(rng, 1 / 0.16, 0.16);
+			counts[m] = gsl_ran_poisson(rng, 0.5 * g * (m >= dip && m < dip + len ? 0.25 : 1));
+		}
+		assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+		for (i = 0; i < nev; i++)
+			print_message("  seed %lu: %s at %s\n", seed, type_name(ev[i].type), time_format_iso(ev[i].at, err));
+		assert_true(nev == 0 || nev == 2);
+		if (nev == 2) {
+			assert_int_equal(ev[0].type, ANALYSIS_EVENT_DROP);
+			assert_int_equal(ev[1].type, ANALYSIS_EVENT_SURGE);
+		}
+		free(ev);
+	}
+	gsl_rng_free(rng);
+}
+
 /* offline_levels: the events of in, checked against the truth; the
  * drops and surges among them */
 static size_t offline_levels(const char *scenario, const struct synth_series *s,
@@ -1452,6 +1505,7 @@ int main(void)
 		cmocka_unit_test(test_hourly_step),
 		cmocka_unit_test(test_no_events),
 		cmocka_unit_test(test_dip_that_does_not_last),
+		cmocka_unit_test(test_dip_read_as_a_pair),
 		cmocka_unit_test(test_weekly),
 		cmocka_unit_test(test_weekly_long),
 		cmocka_unit_test(test_weekly_short),
