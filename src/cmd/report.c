@@ -167,24 +167,10 @@ int cmd_report(int argc, char **argv)
 		int64_t lo = from, hi = to;
 
 		if (!empty) {
-			/* a --to after the last stored day asks for the minutes
-			 * since: nothing was stored there, a silence that can end
-			 * a family (as far as now, and a day on at most: a silence
-			 * that long is sure, and days of empty minutes are memory) */
-			int64_t reach = floor_to(seen, 86400) + 86400;
-
-			if (have_to) {
-				int64_t on = floor_to((int64_t)time(NULL) + 59, 60);
-
-				if (on > reach + 86400)
-					on = reach + 86400;
-				if (on > reach)
-					reach = on;
-			}
 			if (lo < floor_to(first, 86400))
 				lo = floor_to(first, 86400);
-			if (hi > reach)
-				hi = reach;
+			if (hi > floor_to(seen, 86400) + 86400)
+				hi = floor_to(seen, 86400) + 86400;
 		}
 		if (empty || hi <= lo)
 			lo = hi = from;
