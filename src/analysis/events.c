@@ -452,6 +452,16 @@ static void refine_level(const struct ctx *c, struct analysis_event *ev, const s
 		return;
 	a = o1 / e1;
 	b = o2 / e2;
+	/* the two levels the split found are the change: when they differ by
+	 * less than half of level_change (or the other way), the detector's
+	 * change was the noise of the hours it weighed, not a level that
+	 * moved (rustock-2011 seed 20: lethic's \"drop\" on its ninth day,
+	 * with the days around it at the same level) */
+	if (ev->type == ANALYSIS_EVENT_DROP ? b > (1 - c->cfg->level_change / 2) * a
+					    : b < (1 + c->cfg->level_change / 2) * a) {
+		ev->family = SIZE_MAX;
+		return;
+	}
 	/* to the slot, within +-1 h, levels fixed */
 	{
 		int64_t s0 = (best_c - in_h0) * c->sph - c->sph, s1 = (best_c - in_h0) * c->sph + c->sph;
