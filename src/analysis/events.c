@@ -455,7 +455,7 @@ static void refine_level(const struct ctx *c, struct analysis_event *ev, const s
 	/* the two levels the split found are the change: when they differ by
 	 * less than half of level_change (or the other way), the detector's
 	 * change was the noise of the hours it weighed, not a level that
-	 * moved (rustock-2011 seed 20: lethic's \"drop\" on its ninth day,
+	 * moved (rustock-2011 seed 20: lethic's "drop" on its ninth day,
 	 * with the days around it at the same level) */
 	if (ev->type == ANALYSIS_EVENT_DROP ? b > (1 - c->cfg->level_change / 2) * a
 					    : b < (1 + c->cfg->level_change / 2) * a) {
@@ -890,13 +890,11 @@ static void levels_that_last(const struct ctx *c, struct analysis_event *ev, siz
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
-		if (ev[i].family == SIZE_MAX ||
-		    (ev[i].type != ANALYSIS_EVENT_DROP && ev[i].type != ANALYSIS_EVENT_SURGE))
+		if (!is_level(&ev[i]))
 			continue;
 		for (j = i + 1; j < n && ev[j].family != ev[i].family; j++)
 			;
-		if (j == n || ev[j].type == ev[i].type ||
-		    (ev[j].type != ANALYSIS_EVENT_DROP && ev[j].type != ANALYSIS_EVENT_SURGE) ||
+		if (j == n || !is_level(&ev[j]) || ev[j].type == ev[i].type ||
 		    ev[j].at - ev[i].at >= (int64_t)c->cfg->level_min_hours * AN_HOUR)
 			continue;
 		ev[i].family = ev[j].family = SIZE_MAX;

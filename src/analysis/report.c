@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "attrib/attrib.h"
 #include "render/render.h"
 #include "store/store.h"
 #include "util/xalloc.h"
@@ -103,7 +104,7 @@ enum analysis_status analysis_report(const struct store_series *s,
 		/* "a message no family claims is unknown" (DESIGN.md): many
 		 * senders, whose sum neither ceases nor resumes as a botnet
 		 * does (its chance silences were judged as one) */
-		fams[nf].no_events = strcmp(fams[nf].name, "unknown") == 0;
+		fams[nf].no_events = strcmp(fams[nf].name, ATTRIB_UNKNOWN) == 0;
 		fams[nf].counts = s->counts[f];
 		fams[nf].recipients = s->hour_recipients[f];
 		fams[nf].bytes = s->hour_bytes[f];
