@@ -142,7 +142,10 @@ static void add_gap(struct store_series *s, int64_t a, int64_t b)
 /*
  * The period's gaps: once the store holds runs, the time outside every run
  * (by start, so the union is one sweep). Before the first run, what was
- * stored (ingested) counts as watched up to its last message.
+ * stored (ingested) counts as watched up to its last message; in a store
+ * no trap ran on, nothing after that was: the end of an archive is no
+ * family's cessation (an archive that ended at noon read every family
+ * still sending then as ceased), as the trap's detector seeds from it.
  */
 static enum store_status load_gaps(store *st, struct store_series *s, char *err, size_t errlen)
 {
@@ -155,8 +158,16 @@ static enum store_status load_gaps(store *st, struct store_series *s, char *err,
 		free(rs.v);
 		return STORE_ERROR;
 	}
-	if (rs.n == 0)
+	if (rs.n == 0) {
+		int64_t first;
+		bool empty;
+
+		if (store_span(st, &first, &last, &empty, err, errlen) != STORE_OK)
+			return STORE_ERROR;
+		if (!empty)
+			add_gap(s, last + 1, s->to);
 		return STORE_OK;
+	}
 	s->has_runs = true;
 	if (store_last_before(st, rs.v[0].a, &last, &found, err, errlen) != STORE_OK) {
 		free(rs.v);

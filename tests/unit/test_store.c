@@ -145,7 +145,9 @@ static void test_roundtrip(void **state)
 }
 
 /*
- * Uptime: a store without runs has no gaps. Archived messages until 10:00,
+ * Uptime: a store without runs (ingested archives) was watched up to its
+ * last message: one gap after it, none in a period that ends before it.
+ * Archived messages until 10:00,
  * a trap run from 12:00:30 to 13:00:10 (a mark inside a batch and one on
  * its own), another from 14:00 to 14:59:59: unwatched are 10:01-12:00 (the
  * minute of 12:00:30 was watched in part), 13:01-14:00 and from 15:00.
@@ -167,6 +169,11 @@ static void test_uptime_gaps(void **state)
 	assert_int_equal(store_commit(st, err, sizeof(err)), STORE_OK);
 	assert_int_equal(store_load_series(st, day, day + 86400, false, &s, err, sizeof(err)), STORE_OK);
 	assert_false(s.has_runs);
+	assert_int_equal(s.n_gaps, 1);
+	assert_int_equal(s.gaps[0].from, day + 10 * 3600 + 60);
+	assert_int_equal(s.gaps[0].to, day + 86400);
+	store_series_free(&s);
+	assert_int_equal(store_load_series(st, day, day + 9 * 3600 + 1800, false, &s, err, sizeof(err)), STORE_OK);
 	assert_int_equal(s.n_gaps, 0);
 	store_series_free(&s);
 
@@ -210,7 +217,8 @@ static void test_uptime_gaps(void **state)
 	store_close(st);
 
 	/* a store of the layout before (3: no uptime table) is read as it is,
-	 * without runs; a writer migrates it */
+	 * without runs (watched up to its last message, 12:00:40); a writer
+	 * migrates it */
 	{
 		sqlite3 *db;
 
@@ -222,7 +230,9 @@ static void test_uptime_gaps(void **state)
 	assert_int_equal(store_open(up, STORE_READ, &st, err, sizeof(err)), STORE_OK);
 	assert_int_equal(store_load_series(st, day, day + 86400, false, &s, err, sizeof(err)), STORE_OK);
 	assert_false(s.has_runs);
-	assert_int_equal(s.n_gaps, 0);
+	assert_int_equal(s.n_gaps, 1);
+	assert_int_equal(s.gaps[0].from, day + 12 * 3600 + 60);
+	assert_int_equal(s.gaps[0].to, day + 86400);
 	assert_int_equal(s.counts[1][9 * 60], 1);
 	store_series_free(&s);
 	store_close(st);
