@@ -264,6 +264,10 @@ struct analysis_detector_config {
 	double cease_fraction;          /* "below 5 %": 0.05 */
 	double level_change;            /* drop/surge: 0.30 */
 	int level_min_hours;            /* sustained for: 6 */
+	int threads;                    /* analysis_events_detect: families
+					   judged in this many threads at once
+					   (same events); 1, the default: the
+					   caller's only */
 };
 
 void analysis_detector_config_default(struct analysis_detector_config *c);
@@ -420,6 +424,7 @@ struct analysis_report_options {
 	int projection_days;         /* 0: 7 */
 	bool hourly;                 /* fill r->hourly (the charts need it) */
 	double false_alarms;         /* of the event detector; 0: its default */
+	int threads;                 /* events judged in this many threads; 0: 1 */
 };
 
 /* analysis_report: fills r (which owns copies of every name); r->from and

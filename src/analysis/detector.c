@@ -257,6 +257,7 @@ void analysis_detector_config_default(struct analysis_detector_config *c)
 	c->cease_fraction = 0.05;
 	c->level_change = 0.30;
 	c->level_min_hours = 6;
+	c->threads = 1;
 }
 
 const char *analysis_event_type_name(enum analysis_event_type t)
@@ -1354,6 +1355,7 @@ static struct queued *queue_event(struct analysis_detector *d, size_t fi, enum a
 	qe->ev.impact.total_change_day_over_day = NAN;
 	qe->ev.impact.total_change_vs_baseline = NAN;
 	qe->ev.impact.lo95 = qe->ev.impact.hi95 = NAN;
+	qe->ex.fed_slot = d->next_slot;
 	return qe;
 }
 
@@ -2129,15 +2131,13 @@ static bool next_slot_at(const struct analysis_detector *d, int64_t t, int64_t *
 	return true;
 }
 
-enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t t, const uint32_t *counts, char *err,
-					    size_t errlen)
+/* slot k (aligned, not before the next) fed; any: a message of any of
+ * the sensor's families came in it (which may be more families than d's) */
+static void feed_slot(struct analysis_detector *d, int64_t k, const uint32_t *counts, bool any)
 {
 	struct slot sl;
-	int64_t k;
 	size_t i;
 
-	if (!next_slot_at(d, t, &k, err, errlen))
-		return ANALYSIS_EINVAL;
 	/* slots skipped count as silent */
 	for (; d->next_slot < k; d->next_slot++) {
 		slot_of(d, d->next_slot, &sl);
@@ -2145,16 +2145,29 @@ enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t
 			step_family(d, i, &sl, 0);
 	}
 	slot_of(d, k, &sl);
-	for (i = 0; counts && !d->sensor_started && i < d->n_fam; i++)
-		if (counts[i] > 0) {
-			d->sensor_started = true;
-			/* the sensor's first message, after the first hour of its
-			 * day: that day was only partly watched, for every family */
-			d->late_start_day = mod_pos(k, d->spd) >= d->sph ? sl.day : INT64_MIN;
-		}
+	if (any && !d->sensor_started) {
+		d->sensor_started = true;
+		/* the sensor's first message, after the first hour of its day:
+		 * that day was only partly watched, for every family */
+		d->late_start_day = mod_pos(k, d->spd) >= d->sph ? sl.day : INT64_MIN;
+	}
 	for (i = 0; i < d->n_fam; i++)
 		step_family(d, i, &sl, counts ? counts[i] : 0);
 	d->next_slot = k + 1;
+}
+
+enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t t, const uint32_t *counts, char *err,
+					    size_t errlen)
+{
+	int64_t k;
+	bool any = false;
+	size_t i;
+
+	if (!next_slot_at(d, t, &k, err, errlen))
+		return ANALYSIS_EINVAL;
+	for (i = 0; counts && !d->sensor_started && !any && i < d->n_fam; i++)
+		any = counts[i] > 0;
+	feed_slot(d, k, counts, any);
 	return ANALYSIS_OK;
 }
 
@@ -2210,13 +2223,17 @@ enum analysis_status analysis_detector_skip(struct analysis_detector *d, int64_t
 	return ANALYSIS_OK;
 }
 
-void an_detector_feed_input(struct analysis_detector *d, const struct analysis_input *in)
+void an_detector_feed_input(struct analysis_detector *d, const struct analysis_input *in,
+			   const struct analysis_input *sensor)
 {
 	size_t n = analysis_input_slots(in), i, f, g = 0;
 	uint32_t *row = xcalloc(d->n_fam ? d->n_fam : 1, sizeof(uint32_t));
 
+	if (!sensor)
+		sensor = in;
 	for (i = 0; i < n; i++) {
 		int64_t t = in->start + (int64_t)i * d->step;
+		bool any = false;
 
 		if (g < in->n_gaps && t == in->gaps[g].from) {
 			/* the sensor was down: skipped, not silent */
@@ -2227,7 +2244,9 @@ void an_detector_feed_input(struct analysis_detector *d, const struct analysis_i
 		}
 		for (f = 0; f < d->n_fam; f++)
 			row[f] = in->families[f].counts[i];
-		analysis_detector_feed(d, t, row, NULL, 0);
+		for (f = 0; !d->sensor_started && !any && f < sensor->n_families; f++)
+			any = sensor->families[f].counts[i] > 0;
+		feed_slot(d, t / d->step, row, any);
 	}
 	free(row);
 }
@@ -2244,7 +2263,7 @@ enum analysis_status analysis_detector_seed(struct analysis_detector *d, const s
 		return an_err(err, errlen, ANALYSIS_EINVAL, "history does not match the detector's step and families");
 	if (history->start / d->step != d->next_slot)
 		return an_err(err, errlen, ANALYSIS_EINVAL, "history does not start at the detector's next slot");
-	an_detector_feed_input(d, history);
+	an_detector_feed_input(d, history, NULL);
 	for (i = 0; i < d->n_q; i++) {
 		free(d->q[i].ex.profile);
 		free(d->q[i].ex.cess);

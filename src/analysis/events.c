@@ -22,6 +22,7 @@
  * more day) plus the Poisson noise of O.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -902,6 +903,155 @@ static void levels_that_last(const struct ctx *c, struct analysis_event *ev, siz
 }
 
 /*
+ * The detector's part of a pass: some of the input's families (every
+ * nth), judged in a thread of their own. Families are judged apart (a
+ * detector holds nothing of one family that another reads, but for the
+ * sensor's first message, which the whole input gives), so the parts'
+ * events, put back in the order one detector finds them (the slot being
+ * fed, then the family), are that detector's.
+ */
+struct part {
+	const struct analysis_input *whole;
+	struct analysis_input in;           /* the part's families */
+	struct analysis_family *fams;
+	size_t *map;                        /* the part's family -> the whole's */
+	const unsigned char *down;
+	bool *held, *found;                 /* NULL when the pass has none */
+	double (*held_wf)[7];
+	struct analysis_detector *d;
+	struct analysis_event *ev;
+	struct an_event_extra *ex;
+	size_t n;
+};
+
+static void *part_run(void *arg)
+{
+	struct part *p = arg;
+
+	hindsight_weekly(p->d, &p->in, p->down, p->held, (const double (*)[7])p->held_wf, p->found);
+	an_detector_feed_input(p->d, &p->in, p->whole);
+	p->n = an_detector_take(p->d, &p->ev, &p->ex);
+	return NULL;
+}
+
+struct order {
+	int64_t fed_slot;
+	size_t family, seq, part;
+};
+
+static int cmp_order(const void *pa, const void *pb)
+{
+	const struct order *a = pa, *b = pb;
+
+	if (a->fed_slot != b->fed_slot)
+		return a->fed_slot < b->fed_slot ? -1 : 1;
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/*
+ * The detector over every family of in, in cfg->threads parts at once:
+ * its events and their extras in the order it found them (families as
+ * in's), *bins its bins a day. SIZE_MAX when it cannot be made.
+ */
+static size_t detect_families(const struct analysis_input *in, const struct analysis_detector_config *cfg,
+			      const unsigned char *down, const bool *held, const double (*held_wf)[7], bool *found,
+			      struct analysis_event **ev_out, struct an_event_extra **ex_out, int *bins,
+			      char *err, size_t errlen)
+{
+	size_t np = cfg->threads > 1 ? (size_t)cfg->threads : 1, p, f, i, n = 0;
+	struct part *parts;
+	pthread_t *tid;
+	bool *started;
+	struct order *ord;
+
+	if (np > in->n_families)
+		np = in->n_families ? in->n_families : 1;
+	parts = xcalloc(np, sizeof(*parts));
+	tid = xcalloc(np, sizeof(*tid));
+	started = xcalloc(np, sizeof(*started));
+	for (p = 0; p < np; p++) {
+		struct part *pt = &parts[p];
+		size_t nf = in->n_families / np + (p < in->n_families % np);
+
+		pt->whole = in;
+		pt->in = *in;
+		pt->fams = xcalloc(nf ? nf : 1, sizeof(*pt->fams));
+		pt->map = xcalloc(nf ? nf : 1, sizeof(*pt->map));
+		pt->held = held ? xcalloc(nf ? nf : 1, sizeof(bool)) : NULL;
+		pt->held_wf = held ? xcalloc(nf ? nf : 1, sizeof(*pt->held_wf)) : NULL;
+		pt->found = found ? xcalloc(nf ? nf : 1, sizeof(bool)) : NULL;
+		for (f = p, i = 0; f < in->n_families; f += np, i++) {
+			pt->fams[i] = in->families[f];
+			pt->map[i] = f;
+			if (held) {
+				pt->held[i] = held[f];
+				memcpy(pt->held_wf[i], held_wf[f], sizeof(pt->held_wf[i]));
+			}
+		}
+		pt->in.families = pt->fams;
+		pt->in.n_families = nf;
+		pt->down = down;
+		pt->d = analysis_detector_new(cfg, in->start, in->step, nf, err, errlen);
+		if (!pt->d)
+			n = SIZE_MAX;
+	}
+	if (n != SIZE_MAX) {
+		*bins = an_detector_bins_per_day(parts[0].d);
+		/* the first part in this thread; a part whose thread cannot
+		 * start too, after it */
+		for (p = 1; p < np; p++)
+			started[p] = pthread_create(&tid[p], NULL, part_run, &parts[p]) == 0;
+		part_run(&parts[0]);
+		for (p = 1; p < np; p++) {
+			if (started[p])
+				pthread_join(tid[p], NULL);
+			else
+				part_run(&parts[p]);
+		}
+		for (p = 0; p < np; p++)
+			n += parts[p].n;
+		ord = xcalloc(n ? n : 1, sizeof(*ord));
+		for (p = 0, i = 0; p < np; p++)
+			for (f = 0; f < parts[p].n; f++, i++) {
+				ord[i].fed_slot = parts[p].ex[f].fed_slot;
+				ord[i].family = parts[p].map[parts[p].ev[f].family];
+				ord[i].seq = f;
+				ord[i].part = p;
+			}
+		qsort(ord, n, sizeof(*ord), cmp_order);
+		*ev_out = xcalloc(n ? n : 1, sizeof(**ev_out));
+		*ex_out = xcalloc(n ? n : 1, sizeof(**ex_out));
+		for (i = 0; i < n; i++) {
+			(*ev_out)[i] = parts[ord[i].part].ev[ord[i].seq];
+			(*ev_out)[i].family = ord[i].family;
+			(*ex_out)[i] = parts[ord[i].part].ex[ord[i].seq];
+		}
+		free(ord);
+		if (found)
+			for (p = 0; p < np; p++)
+				for (i = 0; i < parts[p].in.n_families; i++)
+					found[parts[p].map[i]] = parts[p].found[i];
+	}
+	for (p = 0; p < np; p++) {
+		if (parts[p].d)
+			analysis_detector_free(parts[p].d);
+		free(parts[p].ev);
+		free(parts[p].ex);
+		free(parts[p].fams);
+		free(parts[p].map);
+		free(parts[p].held);
+		free(parts[p].held_wf);
+		free(parts[p].found);
+	}
+	free(parts);
+	free(tid);
+	free(started);
+	return n;
+}
+
+/*
  * One run of the detector over the input and the refinements in hindsight:
  * the events, sorted, the ones dropped in hindsight gone. held[f] (when
  * held): family f's weekly rhythm is held_wf[f] from the start, not what
@@ -912,29 +1062,25 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
 					  unsigned char *down, const bool *held, const double (*held_wf)[7], bool *found,
 					  size_t *n_out, char *err, size_t errlen)
 {
-	struct analysis_detector *d;
-	struct analysis_event *ev;
-	struct an_event_extra *ex;
+	struct analysis_event *ev = NULL;
+	struct an_event_extra *ex = NULL;
 	struct ctx c;
 	double *tot;
 	int64_t *limits;
 	size_t n, i, ns, kept;
+	int bins;
 
-	d = analysis_detector_new(cfg, in->start, in->step, in->n_families, err, errlen);
-	if (!d)
+	n = detect_families(in, cfg, down, held, held_wf, found, &ev, &ex, &bins, err, errlen);
+	if (n == SIZE_MAX)
 		return NULL;
 	ns = analysis_input_slots(in);
 	c.down = down;
-	hindsight_weekly(d, in, c.down, held, held_wf, found);
-	an_detector_feed_input(d, in);
 	c.in = in;
 	c.cfg = cfg;
 	c.n_slots = (int64_t)ns;
 	c.spd = AN_DAY / in->step;
 	c.sph = AN_HOUR / in->step;
-	c.spb = c.spd / an_detector_bins_per_day(d);
-	n = an_detector_take(d, &ev, &ex);
-	analysis_detector_free(d);
+	c.spb = c.spd / bins;
 
 	/* each event is refined up to the next of its family as the detector
 	 * placed it; the returns first, so that a cessation's last message is

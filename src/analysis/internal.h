@@ -178,11 +178,16 @@ struct an_event_extra {
 				  change */
 	int64_t pre_from;      /* drop/surge: start of the reference segment */
 	bool by_silence;       /* ceased: a silence decided it (not a fall of level) */
+	int64_t fed_slot;      /* the slot being fed when it was found: events come
+				  in order of it, then of family */
 };
 
 /* an_detector_feed_input: every slot of in (same step and families as d,
- * starting at its next slot) into the detector; its gaps are skipped. */
-void an_detector_feed_input(struct analysis_detector *d, const struct analysis_input *in);
+ * starting at its next slot) into the detector; its gaps are skipped.
+ * sensor (same slots and gaps; NULL: in) holds all the sensor's families,
+ * when in holds only some: its first message is the sensor's start. */
+void an_detector_feed_input(struct analysis_detector *d, const struct analysis_input *in,
+			    const struct analysis_input *sensor);
 /* an_detector_take: the queued events with their extras (arrays of n,
  * caller frees them and each extra's profiles). */
 size_t an_detector_take(struct analysis_detector *d, struct analysis_event **ev, struct an_event_extra **ex);

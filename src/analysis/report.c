@@ -233,6 +233,8 @@ enum analysis_status analysis_report(const struct store_series *s,
 		analysis_detector_config_default(&cfg);
 		if (o->false_alarms > 0)
 			cfg.false_alarms_per_year = o->false_alarms;
+		if (o->threads > 1)
+			cfg.threads = o->threads;
 		if ((st = analysis_events_detect(&in, &cfg, &events, &nevents, err, errlen)) != ANALYSIS_OK)
 			goto done;
 	}

@@ -10,6 +10,7 @@
 
 #include "analysis/analysis.h"
 #include "cmd/cmd.h"
+#include "pipeline/workers.h"
 #include "render/render.h"
 #include "store/store.h"
 #include "util/banned.h"
@@ -32,6 +33,8 @@ static const char usage_text[] =
 	"  --without FAMILY     project total volume as if FAMILY had never sent\n"
 	"  --false-alarms N     events: false cessations allowed per family and year\n"
 	"                       under its own model (default 0.1; fewer: later)\n"
+	"  --jobs N             threads that judge families for events (default: the\n"
+	"                       processors; the events are the same)\n"
 	"  --help               this text\n";
 
 /* store_runs callback: the latest sign of life of any run */
@@ -61,11 +64,13 @@ int cmd_report(int argc, char **argv)
 		{ "scale", required_argument, NULL, 's' },
 		{ "without", required_argument, NULL, 'w' },
 		{ "false-alarms", required_argument, NULL, 'a' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = cmd_default_db, *format = "text", *outdir = "./spamtide-report";
-	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false, 0 };
+	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false, 0, 0 };
+	size_t jobs = 0;
 	int64_t from = 0, to = 0, first, last, seen;
 	bool have_from = false, have_to = false, empty;
 	char err[1024];
@@ -119,6 +124,10 @@ int cmd_report(int argc, char **argv)
 			if (!cmd_parse_positive("report", "--false-alarms", optarg, &ro.false_alarms))
 				return CMD_USAGE;
 			break;
+		case 'j':
+			if (!cmd_parse_jobs("report", optarg, &jobs))
+				return CMD_USAGE;
+			break;
 		case 'w': ro.without = optarg; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -134,6 +143,8 @@ int cmd_report(int argc, char **argv)
 	if (ro.bucket < 3600 && ro.unit != ANALYSIS_UNIT_MESSAGES)
 		return cmd_usage_error("report", "--unit %s is kept per hour: use --bucket 1h or 1d",
 				       analysis_unit_name(ro.unit));
+
+	ro.threads = (int)(jobs ? jobs : workers_count());
 
 	if (store_open(db, STORE_READ, &st, err, sizeof(err)) != STORE_OK)
 		return cmd_error("report", "%s", err);

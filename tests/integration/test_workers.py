@@ -1,4 +1,4 @@
-"""classify and ingest on several threads (--jobs): the same answers, in the
+"""classify, ingest and report on several threads (--jobs): the same answers, in the
 same order, as on one. On the simulator's mixed capture (sessions, STARTTLS
 sessions without content) and mbox, and on the real corpora (charsets of
 every kind), with a message that is not mail and an empty file among them:
@@ -6,15 +6,19 @@ classify's JSON, text and --truth output, and what it says on stderr, are
 byte for byte those of --jobs 1; ingest stores
 the same rows with the same ids, hashes and rollups, and a second ingest
 finds every message a duplicate (encrypted sessions too: they have no
-bytes to hash, so their flow and time are hashed).
+bytes to hash, so their flow and time are hashed). report, whose events
+are judged on several threads, gives the same report with --jobs 4 as
+with --jobs 1.
 
 `make test` also runs this script against a ThreadSanitizer build
 (test-tsan): any data race fails it."""
+import json
 import os
 import shutil
 import sqlite3
+import subprocess
 
-from spamtide_test import CORPORA, check, finish, run, tmpdir
+from spamtide_test import CORPORA, SRCDIR, check, finish, run, tmpdir
 
 d = tmpdir()
 kb = os.path.join(d, "kb")
@@ -93,6 +97,26 @@ for what, paths in inputs.items():
     if what == "real":
         check("not a mail message" in got[1][2] and "empty file" in got[1][2],
               "the file that is not mail and the empty one are reported", None)
+
+# report judges families for events on several threads: the same report.
+# A store of bench/events (seed 6: 6 families over 29 days, two pauses,
+# a drop and a surge)
+env = dict(os.environ, SPAMTIDE=os.path.abspath(os.environ["SPAMTIDE"]),
+           BENCH_EVENTS_DB=os.path.join(d, "events.db"))
+p = subprocess.run(["/usr/bin/python3", os.path.join(SRCDIR, "bench", "events"), "1", "6"],
+                   capture_output=True, text=True, env=env, timeout=900)
+check(p.returncode == 0, "bench/events builds a store", p)
+outs = []
+for jobs in ("1", "4"):
+    p = run("report", "--db", "sqlite:" + env["BENCH_EVENTS_DB"], "--format", "json", "--jobs", jobs)
+    check(p.returncode == 0, "report --jobs " + jobs, p)
+    outs.append((p.stdout, p.stderr))
+check(outs[0] == outs[1], "report: --jobs 4 answers as --jobs 1 (%d bytes)" % len(outs[0][0]))
+events = json.loads(outs[0][0])["events"] if outs[0][0] else []
+check({"ceased", "resumed", "drop", "surge"} <= {e["type"] for e in events},
+      "report: the store has events of every type (%d events)" % len(events))
+p = run("report", "--jobs", "0", "--db", "sqlite:" + env["BENCH_EVENTS_DB"])
+check(p.returncode == 2 and "--jobs" in p.stderr, "report --jobs 0 is a usage error", p)
 
 p = run("classify", "--jobs", "0", inputs["mbox"][0])
 check(p.returncode == 2 and "--jobs" in p.stderr, "--jobs 0 is a usage error", p)

@@ -773,6 +773,80 @@ static void test_week_with_a_surge(void **state)
 	assert_int_equal(offline_extras("quiet weekends, a surge", fams, 2, 23, 10), 0);
 }
 
+/*
+ * Families judged in threads (analysis_detector_config.threads, report
+ * --jobs) give the events one thread gives, in the same order, with the
+ * same rates and confidence: the long scenario with the trap down for 5
+ * hours on day 40, and the quiet weekends with a surge (a second pass,
+ * its rhythm held from the start), each in 1 to 8 threads (more threads
+ * than families too).
+ */
+static void test_threads(void **state)
+{
+	static const struct synth_family weekly_fams[] = {
+		{ .name = "weekday", .rate = 300, .diurnal = 0.3, .peak_hour = 14, .sleep_from = -1, .k_min = 3,
+		  .k_hour = 12, .day_sd = 0.08, .weekend = 0.5, .n_changes = 1,
+		  .changes = { { SYNTH_LEVEL, 11.55, 2.0 } } },
+		STEADY_FAMILY,
+	};
+	static const struct {
+		const struct synth_family *fams;
+		size_t nf;
+		int days;
+		unsigned long seed;
+	} cases[] = {
+		{ long_families, sizeof(long_families) / sizeof(long_families[0]), 90, 1 },
+		{ weekly_fams, 2, 23, 10 },
+	};
+	static const int threads[] = { 2, 3, 8 };
+	size_t c, t, i;
+
+	(void)state;
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct synth_series s;
+		struct analysis_family fa[16];
+		struct analysis_input in = { 0 };
+		struct analysis_gap gap;
+		struct analysis_detector_config cfg;
+		struct analysis_event *one, *many;
+		size_t n_one, n_many;
+		int64_t start = time_from_parts(2011, 1, 1, 0, 0, 0);
+		char err[256];
+
+		synth_generate(&s, start, cases[c].days, cases[c].fams, cases[c].nf, cases[c].seed);
+		synth_input(&s, cases[c].fams, fa, &in);
+		if (c == 0) {
+			gap.from = start + 40 * 86400 + 9 * 3600;
+			gap.to = gap.from + 5 * 3600;
+			in.gaps = &gap;
+			in.n_gaps = 1;
+		}
+		analysis_detector_config_default(&cfg);
+		assert_int_equal(cfg.threads, 1);
+		assert_int_equal(analysis_events_detect(&in, &cfg, &one, &n_one, err, sizeof(err)), ANALYSIS_OK);
+		assert_true(n_one >= (c == 0 ? 6 : 1));
+		for (t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+			cfg.threads = threads[t];
+			assert_int_equal(analysis_events_detect(&in, &cfg, &many, &n_many, err, sizeof(err)),
+					 ANALYSIS_OK);
+			assert_int_equal(n_many, n_one);
+			for (i = 0; i < n_one; i++) {
+				assert_int_equal(many[i].family, one[i].family);
+				assert_int_equal(many[i].type, one[i].type);
+				assert_int_equal(many[i].at, one[i].at);
+				assert_int_equal(many[i].detected_at, one[i].detected_at);
+				assert_true(many[i].before_rate_per_hour == one[i].before_rate_per_hour);
+				assert_true(many[i].after_rate_per_hour == one[i].after_rate_per_hour);
+				assert_true(many[i].confidence == one[i].confidence);
+				assert_true(memcmp(&many[i].impact, &one[i].impact, sizeof(one[i].impact)) == 0);
+			}
+			free(many);
+		}
+		free(one);
+		synth_free(&s);
+	}
+}
+
 /* The takedown story: the total falls by the ceased family's share. */
 static void test_impact_of_takedown(void **state)
 {
@@ -1533,6 +1607,7 @@ int main(void)
 		cmocka_unit_test(test_sparse_pause),
 		cmocka_unit_test(test_week_after_pauses),
 		cmocka_unit_test(test_week_with_a_surge),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_impact_of_takedown),
 		cmocka_unit_test(test_online),
 		cmocka_unit_test(test_hourly_step),
