@@ -965,8 +965,13 @@ static void read_mime(struct mail_features *f, const char *raw, size_t len,
 			f->content_type = arena_strdup(&f->arena, mt);
 			g_free(mt);
 		}
-		if (GMIME_IS_MULTIPART(body)) {
-			const char *b = g_mime_multipart_get_boundary(GMIME_MULTIPART(body));
+		if (GMIME_IS_MULTIPART(body) && ct) {
+			/* the parameter as parsed: g_mime_multipart_get_boundary
+			 * makes one up when there is none and re-encodes the
+			 * header, which on some hostile parameter lists grows
+			 * without bound (a 224-byte message asked for 4 GB;
+			 * tests/data/mail/boundary-encode.eml) */
+			const char *b = g_mime_content_type_get_parameter(ct, "boundary");
 
 			if (b)
 				f->boundary_shape = mail_shape(&f->arena, b, strlen(b), false);

@@ -3,7 +3,8 @@ and that the trap lives on. Pregreet (with a banner delay), bare LF, a
 100 KB line, 10,000 RCPTs, DATA before MAIL, NUL bytes, garbage instead
 of a TLS handshake, a client sending 1 byte at a time, 2,000 connections
 from one address, a client vanishing mid-DATA, a client that never reads
-its replies.
+its replies, a Content-Type whose parameters once made GMime (and the
+trap) run out of memory.
 """
 import os
 import resource
@@ -156,6 +157,22 @@ def basic_abuse(t):
     check(any("helo=v.example" in l and "outcome=client-close" in l and "messages=0" in l
               for l in t.session_lines()), "vanished client logged as client-close")
     check(counts(t)[0] == n0[0] + 1, "only the bare-LF message was stored")
+
+    stamp('# a Content-Type that made GMime grow without bound')
+    # 31 bytes 0xff before "boundary=": asking GMime for the boundary made
+    # it re-encode the parameters without end (4 GB, the trap aborted).
+    # The message is accepted, stored and attributed like any other
+    data = b"Subject: params\r\nContent-Type:multipart/e;" + b"\xff" * 31 + b"boundary=\xa6\r\n\r\nx\r\n"
+    _, out = conversation(t, b"HELO p.example\r\nMAIL FROM:<p@sender.example>\r\n"
+                          b"RCPT TO:<v@example.com>\r\nDATA\r\n" + data + b".\r\nQUIT\r\n", "127.0.0.11",
+                          timeout=5)
+    m = QID.search(out)
+    check(m is not None and out.endswith(b"221 2.0.0 Bye\r\n"), "hostile Content-Type accepted: %r" % out)
+    t.wait_sessions(10)
+    if m:
+        qid = m.group(1).decode()
+        rows = t.rows()
+        check(qid in rows, "hostile Content-Type stored and attributed")
     check(t.alive(), "trap alive after the abuse")
 
 

@@ -338,6 +338,21 @@ static void test_hostile(void **state)
 		"bad =ZZ escape\n", 86, NULL));
 	assert_true(f.warnings & MAIL_WARN_BAD_ENCODING);
 
+	/* a Content-Type parameter whose name is 31 bytes 0xff then
+	 * "boundary" (found by fuzz/mail_fuzz.sh, minimised): there is no
+	 * boundary parameter, and GMime's g_mime_multipart_get_boundary made
+	 * one up and re-encoded the list, which grew without bound (4 GB
+	 * asked for, the process aborted). The parameter as parsed: none,
+	 * so no shape. */
+	{
+		static const char no_boundary[] = "e:\nContent-Type:multipart/e;"
+						  "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+						  "boundary=\xa6";
+
+		assert_true(mail_features_extract(&f, no_boundary, sizeof(no_boundary) - 1, NULL));
+		assert_null(f.boundary_shape);
+	}
+
 	/* binary garbage has no header fields */
 	buf_reset(&b);
 	for (i = 0; i < 4096; i++)
