@@ -264,6 +264,10 @@ struct analysis_detector_config {
 	double cease_fraction;          /* "below 5 %": 0.05 */
 	double level_change;            /* drop/surge: 0.30 */
 	int level_min_hours;            /* sustained for: 6 */
+	bool bursts_once;               /* silences judged with the bursts
+					   within the hour counted once, not
+					   twice: sooner, less sure (the
+					   trap's alerts); false: the report */
 	int threads;                    /* analysis_events_detect: families
 					   judged in this many threads at once
 					   (same events); 1, the default: the
@@ -424,6 +428,9 @@ struct analysis_report_options {
 	int projection_days;         /* 0: 7 */
 	bool hourly;                 /* fill r->hourly (the charts need it) */
 	double false_alarms;         /* of the event detector; 0: its default */
+	bool alerts;                 /* events judged as the trap alerts them:
+					its budget (unless false_alarms) and
+					model (bursts_once) */
 	int threads;                 /* events judged in this many threads; 0: 1 */
 };
 

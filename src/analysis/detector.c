@@ -186,6 +186,8 @@ struct fam {
 	double prof_max, prof_mean;
 	struct an_disp disp;
 	double inv_kh, kh, sd2_day, sd2_block;
+	struct an_disp sdisp;     /* what a silence is judged by: disp and inv_kh, */
+	double inv_ks;            /* or with the bursts counted once (bursts_once) */
 	double clump;             /* messages an arrival brings (>= 1): see refit */
 	int prof_days;            /* the days the profile was learnt from */
 	int sw;                   /* cess's windows reach this many bins either side */
@@ -258,6 +260,7 @@ void analysis_detector_config_default(struct analysis_detector_config *c)
 	c->level_change = 0.30;
 	c->level_min_hours = 6;
 	c->threads = 1;
+	c->bursts_once = false;
 }
 
 const char *analysis_event_type_name(enum analysis_event_type t)
@@ -736,6 +739,42 @@ static int longest_empty_run(const struct hist_day *const *days, int n, int B)
 	return longest;
 }
 
+/*
+ * The dispersion a silence is judged by. The hours' (inv_kh) is learnt
+ * from hourly counts, and so holds the bursts within the hour too (a
+ * burst multiplier of inverse shape v per 10 minutes adds v / 6 to the
+ * hour's); a silence adds those bursts again from the within-hour
+ * estimates (disp). Counted twice, the model is conservative: the report
+ * keeps it so (no false cessation is its bar). With bursts_once (the
+ * trap's alerts, whose budget is ten times the report's and whose false
+ * ones a return takes back), the within-hour part is taken out of the
+ * hours': inv_kh less the largest of km / 60, k10 / 6, k30 / 2, each
+ * within-hour estimate first corrected for its bias (given the hour's
+ * total, its m shares vary as a Dirichlet's, so the estimate is
+ * v / (1 + v / m), not v).
+ */
+static double unbiased_within(double est, double m)
+{
+	if (est <= 0)
+		return 0;
+	return est < 0.95 * m ? fmin(est / (1 - est / m), 20) : 20;
+}
+
+static void silence_dispersion(const struct analysis_detector *d, struct fam *f)
+{
+	double within;
+
+	f->sdisp = f->disp;
+	f->inv_ks = f->inv_kh;
+	if (!d->cfg.bursts_once)
+		return;
+	f->sdisp.km = unbiased_within(f->disp.km, d->sph);
+	f->sdisp.k10 = unbiased_within(f->disp.k10, 6);
+	f->sdisp.k30 = unbiased_within(f->disp.k30, 2);
+	within = fmax(f->sdisp.km / d->sph, fmax(f->sdisp.k10 / 6, f->sdisp.k30 / 2));
+	f->inv_ks = f->inv_kh > within ? f->inv_kh - within : 0;
+}
+
 static void refit(struct analysis_detector *d, struct fam *f)
 {
 	const struct hist_day *days[MAX_HIST];
@@ -1054,7 +1093,8 @@ static void refit(struct analysis_detector *d, struct fam *f)
 	if (opp < 365)
 		opp = 365;
 	f->s_req = log(opp / d->cfg.false_alarms_per_year);
-	f->kh = f->inv_kh > 0 ? 1 / f->inv_kh : 0;
+	silence_dispersion(d, f);
+	f->kh = f->inv_ks > 0 ? 1 / f->inv_ks : 0;
 	/* the silences recent days held: as the detector judged them then,
 	 * and as a model learnt from the other days judges them (a family
 	 * that rests for hours between campaigns rested so before it was
@@ -1254,12 +1294,12 @@ static void gap_open_at(const struct fam *f, struct gap *g, int64_t slot, int64_
 	/* the posterior, when the hour so far is one to learn from: not the
 	 * first slot of an hour, and not far above what cess predicts (a spike
 	 * or a burst that has just ended says nothing of the rate after it) */
-	if (f->inv_kh > 0 && learn && f->pre_m > 0 && f->pre_n <= POST_TRUST * f->pre_m) {
+	if (f->inv_ks > 0 && learn && f->pre_m > 0 && f->pre_n <= POST_TRUST * f->pre_m) {
 		g->post_mean = (f->kh + f->pre_n) / (f->kh + f->pre_m);
 		g->post_inv = 1 / (f->kh + f->pre_n);
 	} else {
 		g->post_mean = 1;
-		g->post_inv = f->inv_kh;
+		g->post_inv = f->inv_ks;
 	}
 	/* never above the family's current level (at most 1) */
 	if (g->post_mean > g->level)
@@ -1288,7 +1328,7 @@ static double block_surprise(const struct fam *f, double lam, const struct an_su
 		return 0;
 	/* the arrivals' count: messages over the clump index (the excess
 	 * per mean squared is the same on either scale) */
-	return an_nb_zero_surprise(lam / f->clump, inv_shape + an_sumsq_excess(sq, &f->disp) / (lam * lam));
+	return an_nb_zero_surprise(lam / f->clump, inv_shape + an_sumsq_excess(sq, &f->sdisp) / (lam * lam));
 }
 
 /* one more slot k of silence (or of stragglers), in hour blk, with cess
@@ -1304,7 +1344,7 @@ static void gap_add(const struct analysis_detector *d, const struct fam *f, stru
 		g->lam_b = 0;
 		memset(&g->sq_b, 0, sizeof(g->sq_b));
 		g->blk = blk;
-		g->inv_b = f->inv_kh;
+		g->inv_b = f->inv_ks;
 	}
 	mu = (blk == g->first_blk ? g->post_mean : g->level) * mu_c;
 	g->lam_b += mu;
@@ -1321,7 +1361,7 @@ static double gap_surprise(const struct fam *f, const struct gap *g)
 
 	if (g->obs > 0 && g->lam > 0) {
 		double lb2i = g->lb2i + g->lam_b * g->lam_b * g->inv_b;
-		double inv = (lb2i + an_sumsq_excess(&g->sq, &f->disp)) / (g->lam * g->lam);
+		double inv = (lb2i + an_sumsq_excess(&g->sq, &f->sdisp)) / (g->lam * g->lam);
 
 		s -= an_nb_tail_gain(g->obs, g->lam / f->clump, inv);
 		if (s < 0)
@@ -1520,10 +1560,10 @@ static void cease(struct analysis_detector *d, size_t fi, int64_t now, const str
 	}
 	qe->ex.level = g->level;
 	qe->ex.s_req = need;
-	qe->ex.inv_kh = f->inv_kh;
+	qe->ex.inv_kh = f->inv_ks;
 	qe->ex.clump = f->clump;
 	qe->ex.days = f->prof_days;
-	qe->ex.disp = f->disp;
+	qe->ex.disp = f->sdisp;
 	qe->ex.profile = copy_profile(d, f->prof);
 	memcpy(qe->ex.wf, f->wf, sizeof(qe->ex.wf));
 	qe->ex.cess = copy_profile(d, f->cess);

@@ -231,6 +231,10 @@ enum analysis_status analysis_report(const struct store_series *s,
 		struct analysis_detector_config cfg;
 
 		analysis_detector_config_default(&cfg);
+		if (o->alerts) {
+			cfg.false_alarms_per_year = ANALYSIS_ONLINE_FALSE_ALARMS;
+			cfg.bursts_once = true;
+		}
 		if (o->false_alarms > 0)
 			cfg.false_alarms_per_year = o->false_alarms;
 		if (o->threads > 1)

@@ -336,7 +336,7 @@ static bool ingest(struct demo *d, const attrib_kb *kb, store *st, uint64_t *sto
 static bool window_report(store *st, int64_t from, int64_t to, struct report *r, char *err,
 			  size_t errlen)
 {
-	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, true, 0,
+	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, true, 0, false,
 					      (int)workers_count() };
 	struct store_series s;
 	bool ok;

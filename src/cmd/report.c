@@ -33,6 +33,10 @@ static const char usage_text[] =
 	"  --without FAMILY     project total volume as if FAMILY had never sent\n"
 	"  --false-alarms N     events: false cessations allowed per family and year\n"
 	"                       under its own model (default 0.1; fewer: later)\n"
+	"  --alerts             events judged as the trap's alerts are: a budget of 1\n"
+	"                       false cessation a family-year (unless --false-alarms)\n"
+	"                       and bursts within the hour counted once: sooner, less\n"
+	"                       sure\n"
 	"  --jobs N             threads that judge families for events (default: the\n"
 	"                       processors; the events are the same)\n"
 	"  --help               this text\n";
@@ -65,11 +69,12 @@ int cmd_report(int argc, char **argv)
 		{ "without", required_argument, NULL, 'w' },
 		{ "false-alarms", required_argument, NULL, 'a' },
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "alerts", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = cmd_default_db, *format = "text", *outdir = "./spamtide-report";
-	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false, 0, 0 };
+	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false, 0, false, 0 };
 	size_t jobs = 0;
 	int64_t from = 0, to = 0, first, last, seen;
 	bool have_from = false, have_to = false, empty;
@@ -124,6 +129,7 @@ int cmd_report(int argc, char **argv)
 			if (!cmd_parse_positive("report", "--false-alarms", optarg, &ro.false_alarms))
 				return CMD_USAGE;
 			break;
+		case 'A': ro.alerts = true; break;
 		case 'j':
 			if (!cmd_parse_jobs("report", optarg, &jobs))
 				return CMD_USAGE;

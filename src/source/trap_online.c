@@ -92,6 +92,7 @@ trap_online *trap_online_new(store *st, int64_t start, double false_alarms, char
 	o->counts = xcalloc(n + 1, sizeof(uint32_t));
 	analysis_detector_config_default(&cfg);
 	cfg.false_alarms_per_year = false_alarms > 0 ? false_alarms : ANALYSIS_ONLINE_FALSE_ALARMS;
+	cfg.bursts_once = true;
 	o->det = analysis_detector_new(&cfg, from, 60, n, err, errlen);
 	/* The history as far as the store knows it was watched: the minutes
 	 * no trap watched (the runs recorded, store.h) are skipped, not fed as
