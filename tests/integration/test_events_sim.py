@@ -4,7 +4,9 @@ halved on day 8) read as ceased and resumed while its messages were
 judged as if each came alone (seeds 2, 11, 31 and 35 of 35; and at 11, 31
 and 35 its drop was missed). The families are learnt from sandbox
 samples, the traffic ingested as an mbox, the report read as JSON: no
-false ceased or resumed, every true one and every drop or surge found."""
+false ceased or resumed, every true one and every drop or surge found;
+and report --alerts (the trap's budget and model) has every cessation and
+return the report has, at the same minute."""
 import datetime
 import json
 import os
@@ -56,4 +58,16 @@ for seed in SEEDS:
             check(near(e, truth), "seed %d: %s %s at %s is in the truth" % (seed, e["family"], e["type"], e["at"]))
     for t in truth:
         check(near(t, found), "seed %d: %s %s at %s found" % (seed, t["family"], t["type"], t["at"]))
+    # judged as the trap's alerts are (its budget, its model: sooner, less
+    # sure): every cessation and return of the truth, at the same minute
+    # as the report's
+    p = run("report", "--db", db, "--format", "json", "--alerts")
+    check(p.returncode == 0, "report --alerts seed %d" % seed, p)
+    if p.returncode != 0:
+        continue
+    alerts = json.loads(p.stdout)["events"]
+    for e in found:
+        if e["type"] in ("ceased", "resumed"):
+            check(any(a["family"] == e["family"] and a["type"] == e["type"] and a["at"] == e["at"] for a in alerts),
+                  "seed %d: --alerts has %s %s at %s" % (seed, e["family"], e["type"], e["at"]))
 finish()
