@@ -23,8 +23,10 @@ struct store_backend {
 				   char *err, size_t errlen);
 	enum store_status (*minutes)(void *impl, int64_t day_from, int64_t day_to,
 				     store_minutes_fn *fn, void *ctx, char *err, size_t errlen);
-	enum store_status (*hours)(void *impl, int64_t hour_from, int64_t hour_to,
-				   store_hours_fn *fn, void *ctx, char *err, size_t errlen);
+	enum store_status (*hours)(void *impl, int64_t hour_from, int64_t hour_to, int64_t bare_from,
+				   int64_t bare_to, store_hours_fn *fn, void *ctx, char *err, size_t errlen);
+	enum store_status (*day_clients)(void *impl, int64_t day_from, int64_t day_to, bool *have,
+					 store_day_clients_fn *fn, void *ctx, char *err, size_t errlen);
 	enum store_status (*campaigns)(void *impl, int64_t day_from, int64_t day_to, size_t top,
 				       store_campaigns_fn *fn, void *ctx, char *err, size_t errlen);
 	enum store_status (*rows)(void *impl, int64_t from, int64_t to, int64_t after_id, size_t max,

@@ -78,6 +78,24 @@ static void on_hour(void *ctx, const struct store_hour *h)
 	analysis_hll_free(sk);
 }
 
+static void on_day_clients(void *ctx, int sensor_id, int family_id, int64_t day, const void *clients,
+			   size_t clients_len)
+{
+	struct store_series *s = ((struct load *)ctx)->s;
+	struct analysis_hll *sk;
+
+	(void)sensor_id;
+	(void)day;
+	if (family_id <= 0 || (size_t)family_id >= s->families.count || !s->hour_recipients[family_id] ||
+	    !clients_len)
+		return;
+	sk = analysis_hll_deserialise(clients, clients_len, NULL, 0);
+	if (!sk)
+		return;     /* as a damaged hourly sketch: no clients */
+	merge_into(&s->clients[family_id], sk);
+	analysis_hll_free(sk);
+}
+
 static void on_campaign(void *ctx, const struct store_campaign *c)
 {
 	struct store_series *s = ((struct load *)ctx)->s;
@@ -192,6 +210,8 @@ enum store_status store_load_series(store *st, int64_t from, int64_t to, bool pe
 				    struct store_series *out, char *err, size_t errlen)
 {
 	struct load l = { out, per_hour_clients };
+	int64_t d0, d1;
+	bool by_day = false;
 	size_t f;
 
 	memset(out, 0, sizeof(*out));
@@ -224,11 +244,20 @@ enum store_status store_load_series(store *st, int64_t from, int64_t to, bool pe
 		if (per_hour_clients)
 			out->hour_clients[f] = xcalloc(out->nhours + 1, sizeof(struct analysis_hll *));
 	}
+	/* the distinct clients of the period: the days wholly inside it from
+	 * their daily sketches, the hours of the days it cuts from theirs */
+	d0 = floor_div(out->hour0 + 23, 24);
+	d1 = floor_div(out->hour0 + (int64_t)out->nhours, 24);
+	if (!per_hour_clients && d1 > d0 &&
+	    store_day_clients(st, d0, d1, &by_day, on_day_clients, &l, err, errlen) != STORE_OK) {
+		store_series_free(out);
+		return STORE_ERROR;
+	}
 	if ((out->step == 60 &&
 	     store_minutes(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1,
 			   on_minutes, &l, err, errlen) != STORE_OK) ||
-	    store_hours(st, out->hour0, out->hour0 + (int64_t)out->nhours, on_hour, &l, err,
-			errlen) != STORE_OK ||
+	    store_hours(st, out->hour0, out->hour0 + (int64_t)out->nhours, by_day ? d0 * 24 : 0,
+			by_day ? d1 * 24 : 0, on_hour, &l, err, errlen) != STORE_OK ||
 	    store_campaigns(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1,
 			    STORE_TOP_CAMPAIGNS, on_campaign, &l, err, errlen) != STORE_OK ||
 	    load_gaps(st, out, err, errlen) != STORE_OK) {

@@ -111,10 +111,16 @@ enum store_status store_minutes(store *st, int64_t day_from, int64_t day_to,
 	return st->be->minutes(st->impl, day_from, day_to, fn, ctx, err, errlen);
 }
 
-enum store_status store_hours(store *st, int64_t hour_from, int64_t hour_to,
-			      store_hours_fn *fn, void *ctx, char *err, size_t errlen)
+enum store_status store_hours(store *st, int64_t hour_from, int64_t hour_to, int64_t bare_from,
+			      int64_t bare_to, store_hours_fn *fn, void *ctx, char *err, size_t errlen)
 {
-	return st->be->hours(st->impl, hour_from, hour_to, fn, ctx, err, errlen);
+	return st->be->hours(st->impl, hour_from, hour_to, bare_from, bare_to, fn, ctx, err, errlen);
+}
+
+enum store_status store_day_clients(store *st, int64_t day_from, int64_t day_to, bool *have,
+				    store_day_clients_fn *fn, void *ctx, char *err, size_t errlen)
+{
+	return st->be->day_clients(st->impl, day_from, day_to, have, fn, ctx, err, errlen);
 }
 
 enum store_status store_campaigns(store *st, int64_t day_from, int64_t day_to, size_t top,

@@ -113,8 +113,21 @@ struct store_hour {
 	size_t clients_len;
 };
 typedef void store_hours_fn(void *ctx, const struct store_hour *h);
-enum store_status store_hours(store *st, int64_t hour_from, int64_t hour_to,
-			      store_hours_fn *fn, void *ctx, char *err, size_t errlen);
+/* store_hours: every row with hour in [hour_from, hour_to), any order; the
+ * rows in [bare_from, bare_to) without their sketch (clients NULL). A
+ * row's sketch may come in a call of its own, with no counts (zero). */
+enum store_status store_hours(store *st, int64_t hour_from, int64_t hour_to, int64_t bare_from,
+			      int64_t bare_to, store_hours_fn *fn, void *ctx, char *err, size_t errlen);
+
+/* The union of a (sensor, family, day)'s hourly client sketches, kept
+ * beside the daily rollup (serialised HyperLogLog). */
+typedef void store_day_clients_fn(void *ctx, int sensor_id, int family_id, int64_t day,
+				  const void *clients, size_t clients_len);
+/* store_day_clients: every sketch with day in [day_from, day_to); *have
+ * false (and no call) when the store's layout keeps none (read as it is,
+ * not migrated: its hourly sketches are all there is). */
+enum store_status store_day_clients(store *st, int64_t day_from, int64_t day_to, bool *have,
+				    store_day_clients_fn *fn, void *ctx, char *err, size_t errlen);
 
 
 /* Campaigns by size in [day_from, day_to): per (campaign, family). */

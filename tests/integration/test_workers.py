@@ -70,6 +70,8 @@ ROWS = ("SELECT id, ts, sensor_id, family_id, confidence, campaign, hash, source
         "encrypted, warnings, features FROM messages ORDER BY id")
 ROLLUPS = ("SELECT * FROM minute_counts ORDER BY day, sensor_id, family_id",
            "SELECT * FROM hourly ORDER BY hour, sensor_id, family_id",
+           "SELECT * FROM hourly_clients ORDER BY hour, sensor_id, family_id",
+           "SELECT * FROM daily_clients ORDER BY day, sensor_id, family_id",
            "SELECT * FROM campaign_daily ORDER BY day, campaign, family_id")
 
 

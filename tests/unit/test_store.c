@@ -22,6 +22,14 @@
 
 static char dir[256], url[700], path[600];
 
+/* a store's client sketches brought back to the layouts before 5: a
+ * column of hourly, none per day */
+#define OLD_CLIENTS                                                                                      \
+	"ALTER TABLE hourly ADD COLUMN clients BLOB;"                                                    \
+	" UPDATE hourly SET clients = (SELECT c.clients FROM hourly_clients c WHERE c.hour = hourly.hour" \
+	" AND c.sensor_id = hourly.sensor_id AND c.family_id = hourly.family_id);"                       \
+	" DROP TABLE hourly_clients; DROP TABLE daily_clients;"
+
 static int setup(void **state)
 {
 	(void)state;
@@ -223,7 +231,8 @@ static void test_uptime_gaps(void **state)
 		sqlite3 *db;
 
 		assert_int_equal(sqlite3_open(up + strlen("sqlite:"), &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, "DROP TABLE uptime; PRAGMA user_version = 3", NULL, NULL, NULL),
+		assert_int_equal(sqlite3_exec(db, "DROP TABLE uptime; " OLD_CLIENTS " PRAGMA user_version = 3",
+					      NULL, NULL, NULL),
 				 SQLITE_OK);
 		sqlite3_close(db);
 	}
@@ -271,12 +280,123 @@ static void test_missing_and_broken(void **state)
 	assert_non_null(strstr(err, "only sqlite:PATH"));
 }
 
+/* the period's distinct clients of family f, through the daily sketches
+ * (per_hour false) or the hourly ones only (true) */
+static double period_clients(store *st, int64_t from, int64_t to, bool per_hour, const char *family)
+{
+	struct store_series s;
+	char err[256];
+	double est = -1;
+	size_t f;
+
+	assert_int_equal(store_load_series(st, from, to, per_hour, &s, err, sizeof(err)), STORE_OK);
+	for (f = 1; f < s.families.count; f++)
+		if (s.families.name[f] && strcmp(s.families.name[f], family) == 0 && s.clients[f])
+			est = analysis_hll_estimate(s.clients[f]);
+	store_series_free(&s);
+	return est;
+}
+
+/*
+ * Distinct clients per day (layout 5): the union of the day's hourly
+ * sketches, kept beside the daily rollup, so that a report over months
+ * merges a sketch a day (and the hourly sketches have a table of their
+ * own, so that the hourly counts are read without them). A period's clients are the same through them
+ * (the days it holds whole) as through the hourly sketches alone, for
+ * periods that start and end at midnight or within a day, and in a store
+ * of the layout before (4), read as it is and then migrated (its daily
+ * sketches filled from the hourly ones).
+ */
+static void test_day_clients(void **state)
+{
+	static const char *const fams[] = { "rustock", "bagle" };
+	int64_t day;
+	store *st;
+	char err[256], u[800], p[700];
+	size_t i, k;
+	sqlite3 *db;
+	int pass;
+
+	(void)state;
+	assert_true(time_parse_iso("2011-03-14T00:00:00Z", &day));
+	snprintf(p, sizeof(p), "%s/clients.db", dir);
+	snprintf(u, sizeof(u), "sqlite:%s", p);
+	assert_int_equal(store_open(u, STORE_WRITE, &st, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_begin(st, err, sizeof(err)), STORE_OK);
+	/* three days; rustock from 600 addresses, bagle from 40, each
+	 * address back on other hours and days */
+	for (i = 0; i < 3000; i++) {
+		struct store_message m = { 0 };
+		char ip[32];
+		size_t a;
+
+		k = i % 2;
+		a = (i / 2 * 7) % (k ? 40 : 600);
+		snprintf(ip, sizeof(ip), "198.51.%zu.%zu", a / 200, a % 200);
+		m.ts = day + (int64_t)(i * 86) % (3 * 86400);
+		m.sensor = "trap1";
+		m.family = fams[k];
+		m.rcpts = 1;
+		m.client_ip = ip;
+		assert_int_equal(store_add(st, &m, err, sizeof(err)), STORE_OK);
+	}
+	assert_int_equal(store_commit(st, err, sizeof(err)), STORE_OK);
+	store_close(st);
+
+	for (pass = 0; pass < 3; pass++) {
+		/* 0: as written; 1: the layout before, read as it is; 2: that
+		 * store migrated by a writer */
+		if (pass == 1) {
+			assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+			assert_int_equal(sqlite3_exec(db, OLD_CLIENTS " PRAGMA user_version = 4", NULL, NULL, NULL),
+					 SQLITE_OK);
+			sqlite3_close(db);
+		}
+		if (pass == 2) {
+			assert_int_equal(store_open(u, STORE_WRITE, &st, err, sizeof(err)), STORE_OK);
+			store_close(st);
+			assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+			{
+				sqlite3_stmt *q;
+
+				assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM daily_clients", -1, &q, NULL),
+						 SQLITE_OK);
+				assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+				assert_int_equal(sqlite3_column_int(q, 0), 6);     /* 3 days x 2 families */
+				sqlite3_finalize(q);
+			}
+			sqlite3_close(db);
+		}
+		assert_int_equal(store_open(u, STORE_READ, &st, err, sizeof(err)), STORE_OK);
+		for (k = 0; k < 2; k++) {
+			static const int64_t periods[][2] = {
+				{ 0, 3 * 86400 }, { 0, 2 * 86400 + 12 * 3600 }, { 13 * 3600, 3 * 86400 },
+				{ 13 * 3600, 86400 + 7 * 3600 }, { 5 * 3600, 9 * 3600 },
+			};
+			size_t j;
+
+			for (j = 0; j < sizeof(periods) / sizeof(periods[0]); j++) {
+				double by_day = period_clients(st, day + periods[j][0], day + periods[j][1], false, fams[k]),
+				       by_hour = period_clients(st, day + periods[j][0], day + periods[j][1], true, fams[k]);
+
+				assert_true(by_day > 0);
+				assert_true(by_day == by_hour);
+			}
+			/* the whole store: 600 and 40 addresses */
+			assert_true(fabs(period_clients(st, day, day + 3 * 86400, false, fams[k]) / (k ? 40 : 600) - 1) <
+				    0.05);
+		}
+		store_close(st);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_uptime_gaps),
 		cmocka_unit_test(test_missing_and_broken),
+		cmocka_unit_test(test_day_clients),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
