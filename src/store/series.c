@@ -47,11 +47,24 @@ static void merge_into(struct analysis_hll **dst, const struct analysis_hll *src
 		analysis_hll_merge(*dst, src);
 }
 
+/* a stored sketch into *dst (and into *also, when given); a damaged one
+ * counts no clients (its messages still count) */
+static void merge_serialised(struct analysis_hll **dst, struct analysis_hll **also, const void *data, size_t n)
+{
+	struct analysis_hll *sk;
+
+	if (!data || !n || !(sk = analysis_hll_deserialise(data, n, NULL, 0)))
+		return;
+	merge_into(dst, sk);
+	if (also)
+		merge_into(also, sk);
+	analysis_hll_free(sk);
+}
+
 static void on_hour(void *ctx, const struct store_hour *h)
 {
 	struct load *l = ctx;
 	struct store_series *s = l->s;
-	struct analysis_hll *sk;
 	size_t i;
 
 	if (h->family_id <= 0 || (size_t)h->family_id >= s->families.count ||
@@ -67,33 +80,20 @@ static void on_hour(void *ctx, const struct store_hour *h)
 		if (h->sensor_id > 0 && (size_t)h->sensor_id < s->sensors.count)
 			s->sensor_messages[h->sensor_id] += h->messages;
 	}
-	if (!h->clients || !h->clients_len)
-		return;
-	sk = analysis_hll_deserialise(h->clients, h->clients_len, NULL, 0);
-	if (!sk)
-		return;     /* a damaged sketch counts no clients; the messages still count */
-	merge_into(&s->clients[h->family_id], sk);
-	if (l->per_hour)
-		merge_into(&s->hour_clients[h->family_id][i], sk);
-	analysis_hll_free(sk);
+	merge_serialised(&s->clients[h->family_id], l->per_hour ? &s->hour_clients[h->family_id][i] : NULL,
+			 h->clients, h->clients_len);
 }
 
 static void on_day_clients(void *ctx, int sensor_id, int family_id, int64_t day, const void *clients,
 			   size_t clients_len)
 {
 	struct store_series *s = ((struct load *)ctx)->s;
-	struct analysis_hll *sk;
 
 	(void)sensor_id;
 	(void)day;
-	if (family_id <= 0 || (size_t)family_id >= s->families.count || !s->hour_recipients[family_id] ||
-	    !clients_len)
+	if (family_id <= 0 || (size_t)family_id >= s->families.count || !s->hour_recipients[family_id])
 		return;
-	sk = analysis_hll_deserialise(clients, clients_len, NULL, 0);
-	if (!sk)
-		return;     /* as a damaged hourly sketch: no clients */
-	merge_into(&s->clients[family_id], sk);
-	analysis_hll_free(sk);
+	merge_serialised(&s->clients[family_id], NULL, clients, clients_len);
 }
 
 static void on_campaign(void *ctx, const struct store_campaign *c)
