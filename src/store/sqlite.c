@@ -953,11 +953,12 @@ static enum store_status sq_minutes(void *impl, int64_t day_from, int64_t day_to
 	return STORE_OK;
 }
 
-/* the rows of one hourly query, to fn; clients from column 6 when there
- * is one */
-static bool hour_rows(sqlite3_stmt *st, bool counts, store_hours_fn *fn, void *ctx)
+/* the rows of one hourly query (sensor, family, hour, the three counts,
+ * and maybe the sketch), to fn */
+static bool hour_rows(sqlite3_stmt *st, store_hours_fn *fn, void *ctx)
 {
 	struct store_hour h;
+	bool sketch = sqlite3_column_count(st) > 6;
 	int rc;
 
 	memset(&h, 0, sizeof(h));
@@ -965,12 +966,10 @@ static bool hour_rows(sqlite3_stmt *st, bool counts, store_hours_fn *fn, void *c
 		h.sensor_id = sqlite3_column_int(st, 0);
 		h.family_id = sqlite3_column_int(st, 1);
 		h.hour = sqlite3_column_int64(st, 2);
-		if (counts) {
-			h.messages = (uint64_t)sqlite3_column_int64(st, 3);
-			h.recipients = (uint64_t)sqlite3_column_int64(st, 4);
-			h.bytes = (uint64_t)sqlite3_column_int64(st, 5);
-		}
-		if (sqlite3_column_count(st) > 6) {
+		h.messages = (uint64_t)sqlite3_column_int64(st, 3);
+		h.recipients = (uint64_t)sqlite3_column_int64(st, 4);
+		h.bytes = (uint64_t)sqlite3_column_int64(st, 5);
+		if (sketch) {
 			h.clients = sqlite3_column_blob(st, 6);
 			h.clients_len = (size_t)sqlite3_column_bytes(st, 6);
 		}
@@ -997,7 +996,7 @@ static enum store_status sq_hours(void *impl, int64_t hour_from, int64_t hour_to
 		sqlite3_bind_int64(st, 2, hour_to);
 		sqlite3_bind_int64(st, 3, bare_from);
 		sqlite3_bind_int64(st, 4, bare_to);
-		return hour_rows(st, true, fn, ctx) ? STORE_OK : fail(s, err, errlen, "reading hourly counts");
+		return hour_rows(st, fn, ctx) ? STORE_OK : fail(s, err, errlen, "reading hourly counts");
 	}
 	/* the counts, then the sketches asked for, each in a row of its own
 	 * with no counts */
@@ -1006,7 +1005,7 @@ static enum store_status sq_hours(void *impl, int64_t hour_from, int64_t hour_to
 		return fail(s, err, errlen, "reading hourly counts");
 	sqlite3_bind_int64(st, 1, hour_from);
 	sqlite3_bind_int64(st, 2, hour_to);
-	if (!hour_rows(st, true, fn, ctx))
+	if (!hour_rows(st, fn, ctx))
 		return fail(s, err, errlen, "reading hourly counts");
 	if (bare_to <= bare_from)
 		bare_from = bare_to = hour_to;
@@ -1022,7 +1021,7 @@ static enum store_status sq_hours(void *impl, int64_t hour_from, int64_t hour_to
 			return fail(s, err, errlen, "reading hourly client sketches");
 		sqlite3_bind_int64(st, 1, a);
 		sqlite3_bind_int64(st, 2, b);
-		if (!hour_rows(st, false, fn, ctx))
+		if (!hour_rows(st, fn, ctx))
 			return fail(s, err, errlen, "reading hourly client sketches");
 	}
 	return STORE_OK;
