@@ -20,7 +20,7 @@ postfix
 python3 python3-numpy python3-statsmodels python3-aiosmtpd
 tshark tcpdump
 chromium
-openssl time hyperfine
+openssl time hyperfine faketime
 "
 
 missing=""

@@ -174,9 +174,12 @@ int cmd_report(int argc, char **argv)
 
 		to = empty ? from : floor_to(seen, 86400) + 86400;
 		/* a live store's last day is not over: minutes still to come are
-		 * no family's silence (every family would read as ceased) */
+		 * no family's silence (every family would read as ceased). The
+		 * period ends after the current second, which holds messages
+		 * too: ending at `now` left out the whole minute when now fell
+		 * on its first second. */
 		if (!empty && to > now && now >= seen)
-			to = now;
+			to = now + 1;
 	}
 	from = floor_to(from, 60);
 	to = floor_to(to + 59, 60);
