@@ -440,11 +440,13 @@ def main():
         stamp("checks")
         # report reads the store while smtp-source keeps the trap writing
         n = 1500
+        # counted before smtp-source starts: its first messages can be
+        # committed before a count taken after the Popen
+        before = len(t.rows())
         src = subprocess.Popen(["smtp-source", "-s", "10", "-m", str(n), "-l", "1024",
                                 "-f", "load@sender.example", "-t", "victim@example.com",
                                 "127.0.0.1:%d" % t.port],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        before = len(t.rows())
         seen = []
         while src.poll() is None:
             r = run("report", "--db", "sqlite:" + t.db, "--format", "json")
@@ -455,11 +457,15 @@ def main():
         check(src.returncode == 0, "smtp-source finished (%s)" % src.stderr.read()[:500])
         check(len(seen) >= 2, "report ran during the load (%d times)" % len(seen))
         check(seen == sorted(seen), "report totals only grow: %r" % seen[:20])
-        check(all(before <= x <= before + n for x in seen), "report totals in range")
-        t.wait_sessions(nses + n)
+        check(all(before <= x <= before + n for x in seen),
+              "report totals in range %d..%d: %r" % (before, before + n, seen[:40]))
+        check(t.wait_sessions(nses + n), "every load session logged (%d of %d)"
+              % (len(t.session_lines()), nses + n))
         r = run("report", "--db", "sqlite:" + t.db, "--format", "json")
-        check(r.returncode == 0 and json.loads(r.stdout)["total"]["messages"] == before + n,
-              "report after the load counts every message", r)
+        got = json.loads(r.stdout)["total"]["messages"] if r.returncode == 0 else None
+        check(got == before + n, "report after the load counts every message (%s, want %d + %d;"
+              " now %d, last message %d)" % (got, before, n, time.time(),
+                                             max(v["ts"] for v in t.rows().values())), r)
         files = t.spool_files()
         check(len(files) == before + n, "spool holds every message (%d)" % len(files))
         src_rows = [v for v in t.rows().values() if v["envelope_from"] == "load@sender.example"]
