@@ -14,7 +14,6 @@
  * the oversize path reachable. Not part of the CMake build; build and run
  * with fuzz/file_fuzz.sh.
  */
-#define _GNU_SOURCE
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

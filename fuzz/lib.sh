@@ -11,5 +11,6 @@ fuzz_cc() {
 	local target=$1
 	shift
 	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc \
+		-D_GNU_SOURCE -Werror=implicit-function-declaration \
 		-DSPAMTIDE_VERSION='"fuzz"' "$@" -o "$out/$target"
 }

@@ -11,7 +11,6 @@
  * flow limits make the table's eviction paths reachable. Not part of the
  * CMake build; build and run with fuzz/pcap_fuzz.sh.
  */
-#define _GNU_SOURCE
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
