@@ -622,6 +622,62 @@ static void test_sparse_sessions(void **state)
 }
 
 /*
+ * A bursty family at 90 an hour (its rate swings by 70 % every 10
+ * minutes; illustrative) is taken down at 16:30 on day 10. Its last
+ * message comes alone after a lull of 16 minutes, as kestrel's did in the
+ * two-week scenario at seed 11: read as a straggler, `at` was the message
+ * before the lull, 16 minutes early. A lull that long comes about once a
+ * day in such a family, and stragglers do not stop after one: the lone
+ * message is its last. A lone message an hour after the last one is a
+ * straggler still.
+ */
+static void test_lone_last_message(void **state)
+{
+	enum { DAYS = 14, SEEDS = 4 };
+	static uint32_t counts[DAYS * 1440];
+	struct analysis_family fa = { .name = "lull", .counts = counts };
+	struct analysis_input in = { .start = time_from_parts(2011, 2, 1, 0, 0, 0), .step = 60, .n_families = 1,
+				     .families = &fa };
+	const int64_t down = 10 * 1440 + 16 * 60 + 30;
+	gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+	struct analysis_event *ev;
+	double mult = 1;
+	int64_t m, before;
+	size_t nev;
+	char err[256], label[48];
+	unsigned long seed;
+	int kind;
+
+	(void)state;
+	in.end = in.start + DAYS * 86400;
+	for (seed = 1; seed <= SEEDS; seed++) {
+		for (kind = 0; kind < 2; kind++) {
+			gsl_rng_set(rng, seed);
+			for (m = 0; m < DAYS * 1440; m++) {
+				if (m % 10 == 0)
+					mult = gsl_ran_gamma(rng, 1 / (0.7 * 0.7), 0.7 * 0.7);
+				counts[m] = m < down ? gsl_ran_poisson(rng, 1.5 * mult) : 0;
+			}
+			/* the lull: 16 minutes before the last message (kind 0), or
+			 * its last message then one alone an hour later (kind 1) */
+			before = down - 6 - 17;
+			for (m = before + 1; m < down; m++)
+				counts[m] = 0;
+			counts[before] = counts[before] > 3 ? counts[before] : 3;
+			if (kind == 0)
+				counts[down - 6] = 1;
+			else
+				counts[before + 60] = 1;
+			assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+			snprintf(label, sizeof(label), "seed %lu, %s", seed, kind == 0 ? "lone last" : "straggler");
+			assert_one_ceased_at_last(&in, ev, nev, kind == 0 ? down - 6 : before, label);
+			free(ev);
+		}
+	}
+	gsl_rng_free(rng);
+}
+
+/*
  * A steady family at 5 messages an hour (120 a day, Poisson) pauses for
  * 8.5 hours on day 7 and comes back. At 5 an hour the 70-minute windows
  * of the conservative profile hold 6 messages a day: their medians and
@@ -1671,6 +1727,7 @@ int main(void)
 		cmocka_unit_test(test_takedown_before_armed),
 		cmocka_unit_test(test_sparse_sessions),
 		cmocka_unit_test(test_sparse_pause),
+		cmocka_unit_test(test_lone_last_message),
 		cmocka_unit_test(test_week_after_pauses),
 		cmocka_unit_test(test_week_with_a_surge),
 		cmocka_unit_test(test_threads),
