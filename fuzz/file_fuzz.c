@@ -22,9 +22,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "attrib/attrib.h"
-#include "mail/features.h"
-#include "pipeline/pipeline.h"
+#include "fuzz_pipeline.h"
 #include "source/source.h"
 #include "util/limits.h"
 
@@ -33,7 +31,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static pipeline *pl;
-	static attrib_kb *kb;
 	char path[64], err[256];
 	struct buf serr;
 	source *s;
@@ -41,17 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int fd;
 
 	if (!pl) {
-		struct pipeline_options popt = { 0 };
-
 		/* 16 KB: a message over the limit is within the fuzzer's reach */
 		if (limit_set("message_size=16384", err, sizeof(err)) != 0)
 			abort();
-		mail_init();
-		kb = attrib_kb_load(NULL, err, sizeof(err));
-		if (!kb)
-			abort();
-		popt.kb = kb;
-		pl = pipeline_new(NULL, &popt);
+		pl = fuzz_pipeline();
 	}
 	fd = memfd_create("file", MFD_CLOEXEC);
 	if (fd < 0)

@@ -14,30 +14,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "attrib/attrib.h"
-#include "mail/features.h"
-#include "pipeline/pipeline.h"
+#include "fuzz_pipeline.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static pipeline *pl;
-	static attrib_kb *kb;
+	pipeline *pl = fuzz_pipeline();
 	struct pipeline_message m = { 0 };
 	struct pipeline_result res;
 	char err[256];
 
-	if (!pl) {
-		struct pipeline_options popt = { 0 };
-
-		mail_init();
-		kb = attrib_kb_load(NULL, err, sizeof(err));
-		if (!kb)
-			abort();
-		popt.kb = kb;
-		pl = pipeline_new(NULL, &popt);
-	}
 	m.raw = (const char *)data;
 	m.len = size;
 	m.source = "fuzz.eml";
