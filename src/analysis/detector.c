@@ -1810,13 +1810,13 @@ static bool fall_beyond_bursts(const struct fam *f, int64_t c, int64_t hour, dou
  * silence were in the later side). It must be a drop without the
  * silence: the hours up to its last message pass on their own (at least
  * level_min_hours of them, the fall, z). A silence that expected little
- * (a sleep) is left in.
+ * (a sleep) is left in. pre and post: hours [pa, c) and [c, hour].
  */
 static bool drop_before_silence(const struct analysis_detector *d, const struct fam *f, int64_t now, int64_t c,
-				int64_t hour, double a, int64_t pa, struct seg pre)
+				int64_t hour, double a, int64_t pa, struct seg pre, struct seg post)
 {
 	int64_t k, lim = now - RING + 1 > c * d->sph ? now - RING + 1 : c * d->sph, hk;
-	struct seg post, seg;
+	struct seg seg;
 	double b, z;
 
 	for (k = now; k >= lim && f->ring[k & (RING - 1)] == 0; k--)
@@ -1826,7 +1826,6 @@ static bool drop_before_silence(const struct analysis_detector *d, const struct 
 	hk = floor_div(k, d->sph);
 	if (hk >= hour)
 		return true;
-	post = hseg(f, c, hour);
 	if (esum(f, hk + 1, hour) < post.e / 3)
 		return true;
 	if (hk - c + 1 < d->cfg.level_min_hours)
@@ -1978,7 +1977,7 @@ static void level_scan(struct analysis_detector *d, size_t fi, int64_t now, int6
 		 * that sends in campaigns rests for hours at a time */
 		if (type == ANALYSIS_EVENT_CEASED && !fall_beyond_bursts(f, c, hour, a, post.o))
 			return;
-		if (type == ANALYSIS_EVENT_DROP && !drop_before_silence(d, f, now, c, hour, a, pa, pre))
+		if (type == ANALYSIS_EVENT_DROP && !drop_before_silence(d, f, now, c, hour, a, pa, pre, post))
 			return;
 		/* confirmed: the same change (type, change point within half a
 		 * day) still passes every test LEVEL_CONFIRM_H hours after it
