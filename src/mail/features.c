@@ -172,7 +172,8 @@ const char *mail_warning_names(struct arena *a, unsigned w)
 {
 	static const char *const names[] = { "nul", "headers_only", "long_header",
 					     "many_headers", "mime_depth", "mime_parts",
-					     "bad_encoding", "bad_charset", "date", "no_headers" };
+					     "bad_encoding", "bad_charset", "date", "no_headers",
+					     "unparsed" };
 	struct buf b = BUF_INIT;
 	const char *r;
 	unsigned i;

@@ -62,6 +62,9 @@ enum mail_warning {
 	MAIL_WARN_BAD_CHARSET    = 1u << 7,   /* unknown charset or invalid bytes */
 	MAIL_WARN_DATE           = 1u << 8,   /* an implausible date was skipped */
 	MAIL_WARN_NO_HEADERS     = 1u << 9,   /* nothing parsed as a header */
+	MAIL_WARN_UNPARSED       = 1u << 10,  /* the parser died or ran out of time on
+					       * it: described by its session alone
+					       * (pipeline/child.h) */
 };
 
 /* What a source knows beyond the message bytes. All fields optional. */

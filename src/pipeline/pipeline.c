@@ -170,6 +170,44 @@ struct pipeline_row *pipeline_row(pipeline *p, const struct pipeline_message *m,
 	return (struct pipeline_row *)store_worker_copy(&sm);
 }
 
+struct pipeline_row *pipeline_row_unparsed(pipeline *p, const struct pipeline_message *m)
+{
+	struct pipeline_message bare = *m;
+	struct pipeline_session ses;
+	struct pipeline_result res;
+	struct store_message sm;
+	unsigned char digest[HASH_DIGEST_LEN];
+	store *st = p->st;
+	char err[8];
+
+	/* the session's facts through the same path, without the bytes: as
+	 * for an encrypted session, content rules do not apply */
+	bare.raw = NULL;
+	bare.len = 0;
+	if (m->session) {
+		ses = *m->session;
+		ses.encrypted = true;
+		bare.session = &ses;
+	}
+	p->st = NULL;
+	if (pipeline_push(p, &bare, &res, err, sizeof(err)) != PIPELINE_OK) {
+		/* no session either: nothing but its size */
+		memset(&res, 0, sizeof(res));
+		res.family = "unknown";
+	}
+	p->st = st;
+	row_of(p, &bare, &res, &sm, digest);
+	sm.encrypted = m->session && m->session->encrypted;
+	sm.size = m->len;
+	sm.warnings = MAIL_WARN_UNPARSED;    /* not what reading nothing found */
+	return (struct pipeline_row *)store_worker_copy(&sm);
+}
+
+const char *pipeline_row_family(const struct pipeline_row *row)
+{
+	return store_worker_row_message((const struct store_worker_row *)row)->family;
+}
+
 void pipeline_row_free(struct pipeline_row *row)
 {
 	store_worker_row_free((struct store_worker_row *)row);

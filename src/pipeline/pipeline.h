@@ -114,6 +114,12 @@ struct pipeline_row;
 struct pipeline_row *pipeline_row(pipeline *p, const struct pipeline_message *m,
 				  const struct pipeline_result *res);
 enum pipeline_status pipeline_add_row(pipeline *p, struct pipeline_row *row, char *err, size_t errlen);
+/* pipeline_row_unparsed: the row of a message whose bytes could not be read
+ * (the parser died on them or ran out of time: pipeline/child.h): family
+ * and features from its session alone, its size, MAIL_WARN_UNPARSED. */
+struct pipeline_row *pipeline_row_unparsed(pipeline *p, const struct pipeline_message *m);
+/* pipeline_row_family: the family a row holds. */
+const char *pipeline_row_family(const struct pipeline_row *row);
 void pipeline_row_free(struct pipeline_row *row);
 /* pipeline_flush: do the store's work for what was pushed so far, short of
  * the commit itself (store_flush); nothing when a store worker writes. */

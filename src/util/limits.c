@@ -57,6 +57,8 @@ static const struct limit_def defs[LIMIT_COUNT] = {
 		"one fsync covers every message of this window: latency against throughput" },
 	[LIMIT_COMMIT_BATCH] = { "commit_batch", 4096, 1, 1000000,
 		"bounds the memory held by one group commit" },
+	[LIMIT_PARSE_MS] = { "parse_ms", 10000, 1, 600000,
+		"a message parses in milliseconds; one that takes seconds holds its whole commit" },
 	[LIMIT_PCAP_FLOWS] = { "pcap_flows", 65536, 16, 10000000,
 		"concurrent TCP flows tracked; the oldest idle one is closed beyond this" },
 	[LIMIT_PCAP_FLOW_IDLE_S] = { "pcap_flow_idle_s", 600, 1, 86400,

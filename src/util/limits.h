@@ -38,6 +38,7 @@ enum limit_id {
 	LIMIT_DRAIN_MS,            /* time SIGTERM gives sessions in flight */
 	LIMIT_COMMIT_MS,           /* group commit window */
 	LIMIT_COMMIT_BATCH,        /* messages per group commit at most */
+	LIMIT_PARSE_MS,            /* the trap's parser child, per message */
 	/* captures */
 	LIMIT_PCAP_FLOWS,          /* TCP flows tracked at once */
 	LIMIT_PCAP_FLOW_IDLE_S,    /* packet-time idle before a flow is closed */

@@ -1,0 +1,342 @@
+/*
+ * test_pipeline_child.c - a message read in a child process: the same row
+ * as in the process itself; a child that dies once (tried again), a
+ * message it dies on every time, a child that hangs (parse_ms), one that
+ * answers nothing: each stored from its session alone, and the next
+ * message read by a new child.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "attrib/attrib.h"
+#include "mail/features.h"
+#include "pipeline/child.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/store_worker.h"
+#include "store/store.h"
+#include "util/limits.h"
+#include "util/log.h"
+
+/* a family known by its dialect alone, and by its X-Mailer */
+static const char kb_text[] =
+	"family testbot\n"
+	"threshold 0.5\n"
+	"dialect_id = \"dialect:0badc0de\"\n"
+	"x_mailer = \"TestBot 1.0\"\n";
+
+static const char message[] =
+	"From: a@example.org\r\n"
+	"To: b@example.com\r\n"
+	"Subject: %s\r\n"
+	"X-Mailer: TestBot 1.0\r\n"
+	"Message-ID: <1234.5678@example.org>\r\n"
+	"\r\n"
+	"cheap pills http://example.net/x\r\n";
+
+static char marker[256];     /* a file: the first child that sees it missing dies */
+
+/* in the child: what the subject asks for */
+static void misbehave(const struct pipeline_message *m)
+{
+	FILE *f;
+
+	if (!m->raw)
+		return;
+	if (memmem(m->raw, m->len, "POISON", 6))
+		abort();
+	if (memmem(m->raw, m->len, "HANG", 4))
+		pause();
+	if (memmem(m->raw, m->len, "VANISH", 6))
+		_exit(0);
+	if (memmem(m->raw, m->len, "ONCE", 4) && !(f = fopen(marker, "r"))) {
+		f = fopen(marker, "w");
+		if (f)
+			fclose(f);
+		raise(SIGSEGV);
+	} else if (memmem(m->raw, m->len, "ONCE", 4)) {
+		fclose(f);
+	}
+}
+
+struct fixture {
+	attrib_kb *kb;
+	pipeline_child *c;
+	char raw[1024];
+	struct pipeline_session ses;
+	struct pipeline_message m;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = calloc(1, sizeof(*fx));
+	struct pipeline_child_options o;
+	char err[256];
+
+	log_init("test_pipeline_child", false);
+	mail_init();
+	limit_reset();
+	fx->kb = attrib_kb_parse("testbot.rule", kb_text, strlen(kb_text), err, sizeof(err));
+	if (!fx->kb)
+		fail_msg("kb: %s", err);
+	memset(&o, 0, sizeof(o));
+	o.pipeline.sensor = "trap1";
+	o.pipeline.kb = fx->kb;
+	o.before_read = misbehave;
+	fx->c = pipeline_child_new(&o);
+	snprintf(marker, sizeof(marker), "/tmp/test_pipeline_child.%ld", (long)getpid());
+	unlink(marker);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	pipeline_child_free(fx->c);
+	attrib_kb_free(fx->kb);
+	unlink(marker);
+	free(fx);
+	return 0;
+}
+
+/* message: a session with the family's dialect, the subject given */
+static const struct pipeline_message *message_with(struct fixture *fx, const char *subject)
+{
+	snprintf(fx->raw, sizeof(fx->raw), message, subject);
+	memset(&fx->ses, 0, sizeof(fx->ses));
+	fx->ses.client_ip = "192.0.2.7";
+	fx->ses.helo = "WIN-8K2J3H4G5F6";
+	fx->ses.mail_from = "a@example.org";
+	fx->ses.rcpt_count = 2;
+	fx->ses.dialect_id = "dialect:0badc0de";
+	fx->ses.dialect_facts = "mail_syntax=nospace\nquit=no";
+	fx->ses.ts = 1300289400;
+	memset(&fx->m, 0, sizeof(fx->m));
+	fx->m.raw = fx->raw;
+	fx->m.len = strlen(fx->raw);
+	fx->m.source = "trap:trap1#6B0D2FA3DC8700000";
+	fx->m.session = &fx->ses;
+	return &fx->m;
+}
+
+static const struct store_message *row_message(const struct pipeline_row *row)
+{
+	return store_worker_row_message((const struct store_worker_row *)row);
+}
+
+static void assert_str_or_null(const char *a, const char *b)
+{
+	if (!a || !b)
+		assert_ptr_equal(a, b);
+	else
+		assert_string_equal(a, b);
+}
+
+/* the row read in the child is the row read here, field for field */
+static void test_same_row(void **state)
+{
+	struct fixture *fx = *state;
+	const struct pipeline_message *m = message_with(fx, "hello");
+	struct pipeline_options po = { .sensor = "trap1", .kb = fx->kb };
+	pipeline *here = pipeline_new(NULL, &po);
+	struct pipeline_result res;
+	enum pipeline_child_failure why;
+	struct pipeline_row *a, *b;
+	const struct store_message *x, *y;
+	char err[64];
+
+	assert_int_equal(pipeline_push(here, m, &res, err, sizeof(err)), PIPELINE_OK);
+	a = pipeline_row(here, m, &res);
+	b = pipeline_child_row(fx->c, m, &why);
+	assert_int_equal(why, PIPELINE_CHILD_OK);
+	assert_true(pipeline_child_pid(fx->c) > 0);
+	x = row_message(a);
+	y = row_message(b);
+	assert_string_equal(y->family, "testbot");
+	assert_int_equal(x->ts, y->ts);
+	assert_str_or_null(x->sensor, y->sensor);
+	assert_str_or_null(x->source, y->source);
+	assert_ptr_equal(y->hash, NULL);
+	assert_str_or_null(x->family, y->family);
+	assert_true(x->confidence == y->confidence);
+	assert_str_or_null(x->campaign, y->campaign);
+	assert_str_or_null(x->client_ip, y->client_ip);
+	assert_str_or_null(x->helo, y->helo);
+	assert_str_or_null(x->envelope_from, y->envelope_from);
+	assert_int_equal(x->rcpts, y->rcpts);
+	assert_int_equal(y->rcpts, 2);
+	assert_int_equal(x->size, y->size);
+	assert_str_or_null(x->message_id, y->message_id);
+	assert_str_or_null(x->msgid_shape, y->msgid_shape);
+	assert_string_equal(y->subject, "hello");
+	assert_str_or_null(x->x_mailer, y->x_mailer);
+	assert_str_or_null(x->dialect_id, y->dialect_id);
+	assert_str_or_null(x->dialect, y->dialect);
+	assert_int_equal(x->encrypted, y->encrypted);
+	assert_int_equal(x->warnings, y->warnings);
+	assert_int_equal(x->features_len, y->features_len);
+	assert_memory_equal(x->features, y->features, x->features_len);
+	pipeline_row_free(a);
+	pipeline_row_free(b);
+	pipeline_free(here);
+}
+
+/* an unparsed row: the session's family, the message's size, the warning */
+static void assert_unparsed(struct fixture *fx, struct pipeline_row *row)
+{
+	const struct store_message *y = row_message(row);
+
+	assert_string_equal(y->family, "testbot");
+	assert_int_equal(y->size, fx->m.len);
+	assert_int_equal(y->warnings, MAIL_WARN_UNPARSED);
+	assert_string_equal(y->client_ip, "192.0.2.7");
+	assert_string_equal(y->dialect_id, "dialect:0badc0de");
+	assert_int_equal(y->ts, 1300289400);
+	assert_int_equal(y->rcpts, 2);
+	assert_null(y->subject);
+	assert_false(y->encrypted);
+}
+
+/* the next message is read by a new child */
+static void assert_next_read(struct fixture *fx, int old_pid)
+{
+	enum pipeline_child_failure why;
+	struct pipeline_row *row = pipeline_child_row(fx->c, message_with(fx, "after"), &why);
+
+	assert_int_equal(why, PIPELINE_CHILD_OK);
+	assert_string_equal(row_message(row)->subject, "after");
+	assert_int_equal(row_message(row)->warnings, 0);
+	assert_true(pipeline_child_pid(fx->c) > 0);
+	assert_int_not_equal(pipeline_child_pid(fx->c), old_pid);
+	pipeline_row_free(row);
+}
+
+static void test_dies_once(void **state)
+{
+	struct fixture *fx = *state;
+	enum pipeline_child_failure why;
+	struct pipeline_row *row;
+	int pid;
+
+	row = pipeline_child_row(fx->c, message_with(fx, "warm"), &why);
+	pipeline_row_free(row);
+	pid = pipeline_child_pid(fx->c);
+	row = pipeline_child_row(fx->c, message_with(fx, "ONCE"), &why);
+	/* read by the second child */
+	assert_int_equal(why, PIPELINE_CHILD_OK);
+	assert_string_equal(row_message(row)->subject, "ONCE");
+	assert_int_equal(row_message(row)->warnings, 0);
+	assert_int_not_equal(pipeline_child_pid(fx->c), pid);
+	pipeline_row_free(row);
+}
+
+static void test_poison(void **state)
+{
+	struct fixture *fx = *state;
+	enum pipeline_child_failure why;
+	struct pipeline_row *row;
+	int i, pid = 0;
+
+	/* a bot that repeats it: each time stored, never read */
+	for (i = 0; i < 3; i++) {
+		row = pipeline_child_row(fx->c, message_with(fx, "POISON"), &why);
+		assert_int_equal(why, PIPELINE_CHILD_DIED);
+		assert_unparsed(fx, row);
+		assert_int_equal(pipeline_child_pid(fx->c), 0);
+		pipeline_row_free(row);
+	}
+	assert_next_read(fx, pid);
+}
+
+static void test_vanish(void **state)
+{
+	struct fixture *fx = *state;
+	enum pipeline_child_failure why;
+	struct pipeline_row *row = pipeline_child_row(fx->c, message_with(fx, "VANISH"), &why);
+
+	assert_int_equal(why, PIPELINE_CHILD_DIED);
+	assert_unparsed(fx, row);
+	pipeline_row_free(row);
+	assert_next_read(fx, 0);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_hang(void **state)
+{
+	struct fixture *fx = *state;
+	enum pipeline_child_failure why;
+	struct pipeline_row *row;
+	double t0, took;
+	int pid;
+	char err[128];
+
+
+	assert_int_equal(limit_set("parse_ms=300", err, sizeof(err)), 0);
+	row = pipeline_child_row(fx->c, message_with(fx, "warm"), &why);
+	pipeline_row_free(row);
+	pid = pipeline_child_pid(fx->c);
+	t0 = mono();
+	row = pipeline_child_row(fx->c, message_with(fx, "HANG"), &why);
+	took = mono() - t0;
+	assert_int_equal(why, PIPELINE_CHILD_TIMEOUT);
+	assert_unparsed(fx, row);
+	pipeline_row_free(row);
+	/* not tried again: a hang costs its time once */
+	assert_true(took >= 0.3 && took < 2.0);
+	assert_next_read(fx, pid);
+}
+
+/* a message larger than the socket's buffers, both ways */
+static void test_large(void **state)
+{
+	struct fixture *fx = *state;
+	size_t n = 4u << 20, head;
+	char *raw = malloc(n);
+	enum pipeline_child_failure why;
+	struct pipeline_row *row;
+	size_t i;
+
+	message_with(fx, "large");
+	head = strlen(fx->raw);
+	memcpy(raw, fx->raw, head);
+	for (i = head; i < n; i++)
+		raw[i] = (i % 77 == 76) ? '\n' : (char)('a' + i % 26);
+	fx->m.raw = raw;
+	fx->m.len = n;
+	row = pipeline_child_row(fx->c, &fx->m, &why);
+	assert_int_equal(why, PIPELINE_CHILD_OK);
+	assert_int_equal(row_message(row)->size, n);
+	assert_string_equal(row_message(row)->subject, "large");
+	pipeline_row_free(row);
+	free(raw);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_same_row, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dies_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poison, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vanish, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hang, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
