@@ -110,7 +110,7 @@ struct trap {
 	web_metrics *metrics;
 	web_server *web;
 	struct web_metric *m_messages, *m_bytes, *m_sessions, *m_active, *m_rejections,
-		*m_failures, *m_commit, *m_batch, *m_ack, *m_dialects, *m_connections;
+		*m_failures, *m_unparsed, *m_commit, *m_batch, *m_ack, *m_dialects, *m_connections;
 
 	int64_t minute;                     /* start of the current minute */
 	trap_online *online;                /* the event detector, or NULL */
@@ -345,6 +345,11 @@ static void setup_metrics(struct trap *t)
 		"limit");
 	t->m_failures = web_metrics_counter(t->metrics, "spamtide_trap_store_failures_total",
 		"Messages answered 451 because they could not be made durable.", NULL);
+	t->m_unparsed = web_metrics_counter(t->metrics, "spamtide_trap_unparsed_total",
+		"Messages stored from their session alone: the parser child died on them "
+		"twice, or gave no answer within parse_ms.", "reason");
+	web_metric_add(t->m_unparsed, "died", 0);
+	web_metric_add(t->m_unparsed, "timeout", 0);
 	t->m_commit = web_metrics_histogram(t->metrics, "spamtide_trap_commit_seconds",
 		"Store commits (one per group of messages): rows pushed and committed.",
 		commit_bounds, sizeof(commit_bounds) / sizeof(commit_bounds[0]));
@@ -1094,6 +1099,9 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
 			ses->messages++;
 			ses->bytes += j->msg->data.len;
 			snprintf(ses->family, sizeof(ses->family), "%s", j->family);
+			if (j->unparsed != PIPELINE_CHILD_OK)
+				web_metric_add(t->m_unparsed, j->unparsed == PIPELINE_CHILD_TIMEOUT ?
+					       "timeout" : "died", 1);
 		} else {
 			web_metric_add(t->m_failures, NULL, 1);
 		}

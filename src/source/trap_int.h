@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "attrib/attrib.h"
+#include "pipeline/child.h"
 #include "smtp/smtp.h"
 #include "source/trap.h"
 #include "store/store.h"
@@ -52,6 +53,7 @@ struct trap_job {
 	bool ok;                      /* durable: file in new/ and row committed */
 	char queue_id[TRAP_QUEUE_ID_LEN];
 	char family[64];
+	enum pipeline_child_failure unparsed;   /* why it was stored unparsed */
 	double waited;                /* seconds from submission to the answer */
 	double commit_seconds;        /* the store commit that held it */
 	size_t commit_size;           /* messages in that commit */

@@ -50,6 +50,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pipeline/child.h"
 #include "pipeline/pipeline.h"
 #include "source/trap_int.h"
 #include "util/limits.h"
@@ -100,6 +101,7 @@ struct trap_writer {
 	/* the store stage's own */
 	store *st;
 	pipeline *pl;
+	pipeline_child *parser;       /* reads each message in a child process */
 	attrib_kb *kb;
 	char *sensor;
 	struct buf source;
@@ -416,6 +418,17 @@ static void new_pipeline(struct trap_writer *w)
 	w->pl = pipeline_new(w->st, &popt);
 }
 
+/* new_parser: a child with the kb of now (forked at its first message) */
+static void new_parser(struct trap_writer *w)
+{
+	struct pipeline_child_options copt = {
+		.pipeline = { .sensor = w->sensor, .kb = w->kb },
+	};
+
+	pipeline_child_free(w->parser);
+	w->parser = pipeline_child_new(&copt);
+}
+
 /* push: the rows into the open transaction; false on a store error */
 static bool push(struct trap_writer *w, struct trap_job *jobs, char *err, size_t errlen)
 {
@@ -425,7 +438,7 @@ static bool push(struct trap_writer *w, struct trap_job *jobs, char *err, size_t
 		struct smtp_message *m = j->msg;
 		struct pipeline_session ses;
 		struct pipeline_message pm;
-		struct pipeline_result res;
+		struct pipeline_row *row;
 
 		memset(&ses, 0, sizeof(ses));
 		ses.client_ip = j->client_ip;
@@ -444,9 +457,10 @@ static bool push(struct trap_writer *w, struct trap_job *jobs, char *err, size_t
 		pm.source = w->source.data;
 		pm.session = &ses;
 		pm.dedup = false;    /* the trap never de-duplicates */
-		if (pipeline_push(w->pl, &pm, &res, err, errlen) == PIPELINE_STORE_FAILED)
+		row = pipeline_child_row(w->parser, &pm, &j->unparsed);
+		snprintf(j->family, sizeof(j->family), "%s", pipeline_row_family(row));
+		if (pipeline_add_row(w->pl, row, err, errlen) == PIPELINE_STORE_FAILED)
 			return false;
-		snprintf(j->family, sizeof(j->family), "%s", res.family ? res.family : "unknown");
 	}
 	return true;
 }
@@ -509,6 +523,7 @@ static void store_batches(struct trap_writer *w, struct batch *batches)
 		w->have_new_kb = false;
 		pthread_mutex_unlock(&w->mu);
 		new_pipeline(w);
+		new_parser(w);
 	} else {
 		pthread_mutex_unlock(&w->mu);
 	}
@@ -612,6 +627,7 @@ trap_writer *trap_writer_start(const struct trap_writer_config *cfg, char *err, 
 	pthread_mutex_init(&w->smu, NULL);
 	pthread_cond_init(&w->scv, NULL);
 	new_pipeline(w);
+	new_parser(w);
 	/* signals are the event loop's: the threads block them all */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -712,6 +728,7 @@ void trap_writer_stop(trap_writer *w)
 	free_list(w->head);
 	if (w->have_new_kb)
 		attrib_kb_free(w->new_kb);
+	pipeline_child_free(w->parser);
 	pipeline_free(w->pl);
 	attrib_kb_free(w->kb);
 	pthread_mutex_destroy(&w->mu);
