@@ -9,7 +9,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,10 +16,12 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "attrib/attrib.h"
 #include "pipeline/child.h"
 #include "pipeline/store_worker.h"
 #include "store/store.h"
@@ -38,8 +39,10 @@ struct pipeline_child {
 	struct pipeline_child_options o;
 	pipeline *local;         /* unparsed rows; messages read here when no
 				  * child can be forked */
-	pid_t pid;               /* 0: none */
+	pid_t pid;               /* the parser child; 0: none */
 	int fd;
+	pid_t zpid;              /* the zygote (below); 0: none */
+	int ctl;
 	struct buf out, in;
 	bool fork_failed;        /* said once in the log */
 };
@@ -248,8 +251,7 @@ static void frame_end(struct buf *b)
 	memcpy(b->data, &len, sizeof(len));
 }
 
-/* ---- the socket: the parent's end waits until a deadline, the
- * child's blocks (its deadline is HUGE_VAL) ---- */
+/* ---- the clock ---- */
 
 static double mono(void)
 {
@@ -259,86 +261,57 @@ static double mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* wait_fd: 1 ready, 0 the deadline passed, -1 an error */
-static int wait_fd(int fd, short events, double deadline)
-{
-	for (;;) {
-		struct pollfd pf = { .fd = fd, .events = events };
-		double left = deadline - mono();
-		int r;
+/* ---- the child ---- */
 
-		if (left <= 0)
-			return 0;
-		r = poll(&pf, 1, left > 3600 ? 3600 * 1000 : (int)(left * 1000) + 1);
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (r > 0)
-			return 1;
+static bool read_full(int fd, char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
 	}
+	return true;
 }
 
-static enum io send_by(int fd, const char *p, size_t n, double deadline)
+static bool write_full(int fd, const char *p, size_t n)
 {
 	while (n > 0) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		int r;
 
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-			return IO_DEAD;
-		if ((r = wait_fd(fd, POLLOUT, deadline)) <= 0)
-			return r == 0 ? IO_TIMEOUT : IO_DEAD;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
 	}
-	return IO_OK;
+	return true;
 }
 
-static enum io recv_by(int fd, char *p, size_t n, double deadline)
-{
-	while (n > 0) {
-		ssize_t got = recv(fd, p, n, 0);
-		int r;
-
-		if (got > 0) {
-			p += got;
-			n -= (size_t)got;
-			continue;
-		}
-		if (got == 0)
-			return IO_DEAD;
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return IO_DEAD;
-		if ((r = wait_fd(fd, POLLIN, deadline)) <= 0)
-			return r == 0 ? IO_TIMEOUT : IO_DEAD;
-	}
-	return IO_OK;
-}
-
-/* ---- the child ---- */
-
-/* child_main: answer each message with its row until the parent goes */
-static void __attribute__((noreturn)) child_main(pipeline_child *c, int fd, pid_t parent)
+/*
+ * become_helper: what a process forked from the trap keeps. It dies with
+ * the thread that forked it; the parent's signal handlers are not its own
+ * (a crash here must end it); ^C or a service manager's SIGTERM to the
+ * whole group are the parent's to act on; its one socket becomes fd 3 and
+ * nothing else stays open but stdio (the listening sockets, the store,
+ * the spool are none of its business). Returns the socket.
+ */
+static int become_helper(int fd, pid_t parent)
 {
 	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	struct sigaction sa;
 	sigset_t none;
-	struct buf in = BUF_INIT, out = BUF_INIT;
-	pipeline *p;
 	size_t i;
-
 	int sig;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(0);
-	/* the parent's handlers are not the child's: a crash here must end it */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
@@ -354,9 +327,17 @@ static void __attribute__((noreturn)) child_main(pipeline_child *c, int fd, pid_
 			_exit(1);
 		fd = CHILD_FD;
 	}
-	/* the listening sockets, the store, the spool: none of the child's business */
 	close_range(CHILD_FD + 1, ~0u, 0);
+	return fd;
+}
 
+/* child_main: answer each message with its row until the parent goes */
+static void __attribute__((noreturn)) child_main(pipeline_child *c, int fd, pid_t parent)
+{
+	struct buf in = BUF_INIT, out = BUF_INIT;
+	pipeline *p;
+
+	fd = become_helper(fd, parent);
 	p = pipeline_new(NULL, &c->o.pipeline);
 	for (;;) {
 		struct pipeline_message m;
@@ -367,13 +348,13 @@ static void __attribute__((noreturn)) child_main(pipeline_child *c, int fd, pid_
 		uint64_t len;
 		char err[64];
 
-		if (recv_by(fd, (char *)&len, sizeof(len), HUGE_VAL) != IO_OK)
+		if (!read_full(fd, (char *)&len, sizeof(len)))
 			_exit(0);      /* the parent is gone or done */
 		if (len > frame_max())
 			_exit(2);
 		buf_reset(&in);
 		buf_grow(&in, (size_t)len);
-		if (recv_by(fd, in.data, (size_t)len, HUGE_VAL) != IO_OK)
+		if (!read_full(fd, in.data, (size_t)len))
 			_exit(0);
 		buf_setlen_grown(&in, (size_t)len);
 		r = (struct reader){ in.data, in.len, false };
@@ -391,96 +372,333 @@ static void __attribute__((noreturn)) child_main(pipeline_child *c, int fd, pid_
 			put_u64(&out, 0);      /* not mail, and no session to say more */
 		}
 		frame_end(&out);
-		if (send_by(fd, out.data, out.len, HUGE_VAL) != IO_OK)
+		if (!write_full(fd, out.data, out.len))
 			_exit(0);
+	}
+}
+
+/* ---- the zygote ----
+ *
+ * fork() in a process with threads leaves the child only async-signal-safe
+ * calls: a lock another thread held at that moment (malloc's arenas under
+ * a sanitizer, glibc's time-zone lock, which gmtime takes while the spool
+ * thread writes a Received: line) stays held in the child forever. So the
+ * parser children are forked by a helper that has one thread: forked from
+ * the trap while the trap still had one (pipeline_child_new), it forks a
+ * child on request and hands its socket over (SCM_RIGHTS), reaps it and
+ * says how it ended, and reloads the knowledge base when told.
+ */
+
+struct zcmd {
+	int op;                  /* 'S' spawn, 'W' wait for pid, 'R' reload the kb */
+	int pid;
+};
+
+struct zreply {
+	int ok;
+	int pid;
+	int status;              /* 'W': as waitpid gives it */
+	char err[256];           /* 'R': why the kb was not reloaded */
+};
+
+static void __attribute__((noreturn)) zygote_main(pipeline_child *c, int ctl, pid_t parent)
+{
+	attrib_kb *kb = NULL;    /* a reloaded one, this process's own */
+
+	ctl = become_helper(ctl, parent);
+	for (;;) {
+		struct zcmd cmd;
+		struct zreply rep;
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { &rep, sizeof(rep) };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t r = recv(ctl, &cmd, sizeof(cmd), 0);
+		int sv[2] = { -1, -1 };
+		pid_t pid;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != sizeof(cmd))
+			_exit(0);       /* the trap is done, or gone */
+		memset(&rep, 0, sizeof(rep));
+		if (cmd.op == 'S')
+			rep.status = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ? errno : 0;
+		if (cmd.op == 'S' && sv[0] >= 0) {
+			pid_t me = getpid();
+
+			if ((pid = fork()) == 0) {
+				close(ctl);
+				close(sv[0]);
+				child_main(c, sv[1], me);
+			}
+			close(sv[1]);
+			if (pid < 0) {
+				rep.status = errno;
+				close(sv[0]);
+				sv[0] = -1;
+			} else {
+				struct cmsghdr *cm;
+
+				rep.ok = 1;
+				rep.pid = pid;
+				msg.msg_control = u.buf;
+				msg.msg_controllen = sizeof(u.buf);
+				cm = CMSG_FIRSTHDR(&msg);
+				cm->cmsg_level = SOL_SOCKET;
+				cm->cmsg_type = SCM_RIGHTS;
+				cm->cmsg_len = CMSG_LEN(sizeof(int));
+				memcpy(CMSG_DATA(cm), &sv[0], sizeof(int));
+			}
+		} else if (cmd.op == 'W') {
+			while ((pid = waitpid(cmd.pid, &rep.status, 0)) < 0 && errno == EINTR)
+				;
+			rep.ok = pid == cmd.pid;
+		} else if (cmd.op == 'R') {
+			attrib_kb *n = attrib_kb_load(c->o.kb_dir, rep.err, sizeof(rep.err));
+
+			if (n) {
+				attrib_kb_free(kb);
+				kb = n;
+				c->o.pipeline.kb = kb;
+				rep.ok = 1;
+			}
+		}
+		if (sendmsg(ctl, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(rep))
+			_exit(0);
+		if (sv[0] >= 0)
+			close(sv[0]);
 	}
 }
 
 /* ---- the parent ---- */
 
-static bool spawn(pipeline_child *c)
+/* zygote_start: false when it cannot be had (messages are then read here) */
+static bool zygote_start(pipeline_child *c)
 {
 	pid_t parent = getpid(), pid;
 	int sv[2];
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return false;
-	pid = fork();
-	if (pid < 0) {
+	if ((pid = fork()) < 0) {
 		close(sv[0]);
 		close(sv[1]);
 		return false;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		child_main(c, sv[1], parent);
+		zygote_main(c, sv[1], parent);
 	}
 	close(sv[1]);
-	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
-		close(sv[0]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+	c->zpid = pid;
+	c->ctl = sv[0];
+	return true;
+}
+
+static void zygote_end(pipeline_child *c)
+{
+	if (c->zpid <= 0)
+		return;
+	close(c->ctl);           /* it exits at the end of its socket */
+	kill(c->zpid, SIGKILL);  /* or now, if it hangs */
+	while (waitpid(c->zpid, NULL, 0) < 0 && errno == EINTR)
+		;
+	c->zpid = 0;
+	c->ctl = -1;
+}
+
+/* zygote_call: cmd's reply, and with 'S' the child's socket; a zygote
+ * that does not answer within 5 s is ended (and said so once) */
+static bool zygote_call(pipeline_child *c, int op, int pid, struct zreply *rep, int *fd)
+{
+	struct zcmd cmd = { op, pid };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { rep, sizeof(*rep) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			      .msg_controllen = sizeof(u.buf) };
+	struct pollfd pf;
+	struct cmsghdr *cm;
+	ssize_t r;
+
+	if (fd)
+		*fd = -1;
+	if (c->zpid <= 0)
+		return false;
+	pf = (struct pollfd){ .fd = c->ctl, .events = POLLIN };
+	if (send(c->ctl, &cmd, sizeof(cmd), MSG_NOSIGNAL) != sizeof(cmd) || poll(&pf, 1, 5000) != 1 ||
+	    (r = recvmsg(c->ctl, &msg, MSG_CMSG_CLOEXEC)) != (ssize_t)sizeof(*rep)) {
+		log_error("parser: the process that starts parser children stopped answering; "
+			  "messages are read in this process from now on");
+		zygote_end(c);
 		return false;
 	}
-	c->pid = pid;
-	c->fd = sv[0];
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cm), sizeof(got));
+			if (fd && *fd < 0)
+				*fd = got;
+			else
+				close(got);
+		}
+	rep->err[sizeof(rep->err) - 1] = '\0';
+	return true;
+}
+
+static bool spawn(pipeline_child *c)
+{
+	struct zreply rep;
+	int fd;
+
+	if (!zygote_call(c, 'S', 0, &rep, &fd))
+		return false;
+	if (!rep.ok || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		errno = rep.status ? rep.status : EAGAIN;    /* the zygote's fork */
+		return false;
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		close(fd);
+		kill(rep.pid, SIGKILL);
+		zygote_call(c, 'W', rep.pid, &rep, NULL);
+		return false;
+	}
+	c->pid = rep.pid;
+	c->fd = fd;
 	return true;
 }
 
 /* end_child: the child killed (if it still runs) and reaped; how it ended */
 static void end_child(pipeline_child *c, char *how, size_t howlen)
 {
-	int status = 0;
+	struct zreply rep;
+	int status;
 
 	if (c->pid <= 0)
 		return;
 	kill(c->pid, SIGKILL);
-	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-		;
 	close(c->fd);
-	if (WIFSIGNALED(status))
-		snprintf(how, howlen, "died of signal %d (%s)", WTERMSIG(status),
-			 strsignal(WTERMSIG(status)));
-	else if (WIFEXITED(status))
-		snprintf(how, howlen, "exited with status %d", WEXITSTATUS(status));
-	else
-		snprintf(how, howlen, "ended");
+	snprintf(how, howlen, "ended");
+	status = -1;
+	if (zygote_call(c, 'W', c->pid, &rep, NULL)) {
+		if (rep.ok)
+			status = rep.status;
+	} else {
+		/* the zygote is gone: its orphan came to us (the subreaper) */
+		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	if (status != -1) {
+		if (WIFSIGNALED(status))
+			snprintf(how, howlen, "died of signal %d (%s)", WTERMSIG(status),
+				 strsignal(WTERMSIG(status)));
+		else if (WIFEXITED(status))
+			snprintf(how, howlen, "exited with status %d", WEXITSTATUS(status));
+	}
 	c->pid = 0;
 	c->fd = -1;
 }
 
-/* exchange: m to the child, its row back (NULL: the child found no mail) */
-static enum io exchange(pipeline_child *c, const struct pipeline_message *m,
-			struct pipeline_row **row)
+/* answer: the row in c->in, for m (the child found no mail in it and it
+ * came without a session: unparsed); NULL when it does not decode */
+static struct pipeline_row *answer(pipeline_child *c, const struct pipeline_message *m)
 {
-	double deadline = mono() + (double)limit(LIMIT_PARSE_MS) / 1000.0;
+	struct reader r = { c->in.data, c->in.len, false };
 	struct store_message sm;
-	struct reader r;
-	uint64_t len;
-	enum io io;
 
-	frame_start(&c->out);
-	put_message(&c->out, m);
-	frame_end(&c->out);
-	if ((io = send_by(c->fd, c->out.data, c->out.len, deadline)) != IO_OK)
-		return io;
-	if ((io = recv_by(c->fd, (char *)&len, sizeof(len), deadline)) != IO_OK)
-		return io;
-	if (len > frame_max())
-		return IO_DEAD;
-	buf_reset(&c->in);
-	buf_grow(&c->in, (size_t)len);
-	if ((io = recv_by(c->fd, c->in.data, (size_t)len, deadline)) != IO_OK)
-		return io;
-	buf_setlen_grown(&c->in, (size_t)len);
-	r = (struct reader){ c->in.data, c->in.len, false };
-	if (get_u64(&r) == 0) {
-		*row = NULL;
-		return r.bad || r.left ? IO_DEAD : IO_OK;
-	}
+	if (get_u64(&r) == 0)
+		return r.bad || r.left ? NULL : pipeline_row_unparsed(c->local, m);
 	if (!get_row(&r, &sm))
-		return IO_DEAD;
-	*row = (struct pipeline_row *)store_worker_copy(&sm);
+		return NULL;
+	return (struct pipeline_row *)store_worker_copy(&sm);
+}
+
+/*
+ * stream: m[*i..n) written to the child while their rows come back, in
+ * order; *i moves past each row received. The child reads a message only
+ * after it answered the one before, so the first message without a row
+ * is the one it was reading when it died or hung. Each gets parse_ms from
+ * the moment the row before it came (or the stream began). Writing while
+ * reading: neither side can fill its socket and wait on the other.
+ */
+static enum io stream(pipeline_child *c, const struct pipeline_message *const *m, size_t n,
+		      size_t *i, struct pipeline_row **rows)
+{
+	double parse_s = (double)limit(LIMIT_PARSE_MS) / 1000.0, deadline = mono() + parse_s;
+	size_t next = *i, out_off = 0, got = 0;
+	bool writing = false, have_len = false;
+	uint64_t len = 0;
+
+	while (*i < n) {
+		struct pollfd pf = { .fd = c->fd, .events = POLLIN };
+		double left;
+		ssize_t r;
+		int ready;
+
+		if (!writing && next < n) {
+			frame_start(&c->out);
+			put_message(&c->out, m[next]);
+			frame_end(&c->out);
+			out_off = 0;
+			writing = true;
+		}
+		if (writing)
+			pf.events |= POLLOUT;
+		if ((left = deadline - mono()) <= 0)
+			return IO_TIMEOUT;
+		ready = poll(&pf, 1, (int)(left * 1000) + 1);
+		if (ready < 0 && errno != EINTR)
+			return IO_DEAD;
+		if (ready <= 0)
+			continue;
+		if (writing && (pf.revents & (POLLOUT | POLLERR))) {
+			r = send(c->fd, c->out.data + out_off, c->out.len - out_off, MSG_NOSIGNAL);
+			if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+				return IO_DEAD;
+			if (r > 0 && (out_off += (size_t)r) == c->out.len) {
+				writing = false;
+				next++;
+			}
+		}
+		if (!(pf.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		r = recv(c->fd, have_len ? c->in.data + got : (char *)&len + got,
+			 (have_len ? (size_t)len : sizeof(len)) - got, 0);
+		if (r == 0)
+			return IO_DEAD;
+		if (r < 0) {
+			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			return IO_DEAD;
+		}
+		got += (size_t)r;
+		if (got < (have_len ? (size_t)len : sizeof(len)))
+			continue;
+		got = 0;
+		if (!have_len) {
+			if (len > frame_max())
+				return IO_DEAD;
+			buf_reset(&c->in);
+			buf_grow(&c->in, (size_t)len);
+			have_len = true;
+			if (len > 0)
+				continue;
+		}
+		have_len = false;
+		buf_setlen_grown(&c->in, (size_t)len);
+		if (!(rows[*i] = answer(c, m[*i])))
+			return IO_DEAD;
+		(*i)++;
+		deadline = mono() + parse_s;
+	}
 	return IO_OK;
 }
 
@@ -501,9 +719,14 @@ pipeline_child *pipeline_child_new(const struct pipeline_child_options *opt)
 
 	c->o = *opt;
 	c->local = pipeline_new(NULL, &c->o.pipeline);
-	c->fd = -1;
+	c->fd = c->ctl = -1;
 	buf_init(&c->out);
 	buf_init(&c->in);
+	/* a child whose zygote died comes to this process, to be reaped */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (!zygote_start(c))
+		log_error("parser: cannot start the process that starts parser children (%s); "
+			  "messages are read in this process", strerror(errno));
 	return c;
 }
 
@@ -514,10 +737,29 @@ void pipeline_child_free(pipeline_child *c)
 	if (!c)
 		return;
 	end_child(c, how, sizeof(how));
+	zygote_end(c);
 	pipeline_free(c->local);
 	buf_free(&c->out);
 	buf_free(&c->in);
 	free(c);
+}
+
+bool pipeline_child_reload(pipeline_child *c, const attrib_kb *kb, char *err, size_t errlen)
+{
+	struct zreply rep;
+	char how[64];
+
+	c->o.pipeline.kb = kb;
+	pipeline_free(c->local);
+	c->local = pipeline_new(NULL, &c->o.pipeline);
+	end_child(c, how, sizeof(how));
+	if (!zygote_call(c, 'R', 0, &rep, NULL)) {
+		snprintf(err, errlen, "no process to start parser children");
+		return false;
+	}
+	if (!rep.ok)
+		snprintf(err, errlen, "%s", rep.err);
+	return rep.ok;
 }
 
 int pipeline_child_pid(const pipeline_child *c)
@@ -525,48 +767,61 @@ int pipeline_child_pid(const pipeline_child *c)
 	return c->pid;
 }
 
-struct pipeline_row *pipeline_child_row(pipeline_child *c, const struct pipeline_message *m,
-					enum pipeline_child_failure *failure)
+void pipeline_child_rows(pipeline_child *c, const struct pipeline_message *const *m, size_t n,
+			 struct pipeline_row **rows, enum pipeline_child_failure *failures)
 {
-	const char *name = m->source ? m->source : "a message";
-	struct pipeline_row *row = NULL;
-	int attempt;
+	size_t i = 0, died_on = SIZE_MAX;
 
-	*failure = PIPELINE_CHILD_OK;
-	for (attempt = 0; attempt < 2; attempt++) {
+	for (i = 0; i < n; i++)
+		failures[i] = PIPELINE_CHILD_OK;
+	i = 0;
+	while (i < n) {
+		const char *name;
 		char how[64];
 		int pid;
 		enum io io;
 
 		if (c->pid <= 0 && !spawn(c)) {
-			if (!c->fork_failed)
+			if (!c->fork_failed && c->zpid > 0)
 				log_error("parser: cannot start a child (%s); messages are read in "
-					  "the trap's own process until one can be", strerror(errno));
+					  "this process until one can be", strerror(errno));
 			c->fork_failed = true;
-			return read_here(c, m);
+			for (; i < n; i++)
+				rows[i] = read_here(c, m[i]);
+			return;
 		}
 		c->fork_failed = false;
 		pid = c->pid;
-		if ((io = exchange(c, m, &row)) == IO_OK) {
-			*failure = PIPELINE_CHILD_OK;
-			/* no row: not mail, and no session to say more */
-			return row ? row : pipeline_row_unparsed(c->local, m);
-		}
+		if ((io = stream(c, m, n, &i, rows)) == IO_OK)
+			return;
 		end_child(c, how, sizeof(how));
+		name = m[i]->source ? m[i]->source : "a message";
 		if (io == IO_TIMEOUT) {
+			/* not tried again: a hang would cost its time twice */
 			log_error("parser: child %d gave no answer on %s within %lld ms; stopped, "
 				  "and the message stored from its session alone", pid, name,
 				  limit(LIMIT_PARSE_MS));
-			*failure = PIPELINE_CHILD_TIMEOUT;
-			break;
-		}
-		*failure = PIPELINE_CHILD_DIED;
-		if (attempt == 0)
+			failures[i] = PIPELINE_CHILD_TIMEOUT;
+		} else if (died_on != i) {
 			log_warn("parser: child %d %s on %s; trying it once more in a new child",
 				 pid, how, name);
-		else
+			died_on = i;
+			continue;
+		} else {
 			log_error("parser: child %d %s on %s again; the message stored from its "
 				  "session alone", pid, how, name);
+			failures[i] = PIPELINE_CHILD_DIED;
+		}
+		rows[i] = pipeline_row_unparsed(c->local, m[i]);
+		i++;
 	}
-	return pipeline_row_unparsed(c->local, m);
+}
+
+struct pipeline_row *pipeline_child_row(pipeline_child *c, const struct pipeline_message *m,
+					enum pipeline_child_failure *failure)
+{
+	struct pipeline_row *row;
+
+	pipeline_child_rows(c, &m, 1, &row, failure);
+	return row;
 }

@@ -1410,6 +1410,7 @@ enum trap_status trap_open(const struct trap_options *opt, trap **out, char *err
 		struct trap_writer_config wc = {
 			.st = t->st, .spool = &t->spool, .sensor = opt->sensor,
 			.hostname = t->hostname, .kb = t->kb, .notify_fd = t->efd,
+			.kb_dir = t->have_kb ? t->kb_path : NULL,
 			.up_since = up_since,
 		};
 

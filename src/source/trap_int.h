@@ -77,6 +77,8 @@ struct trap_writer_config {
 	const char *sensor;
 	const char *hostname;
 	attrib_kb *kb;                /* the writer's (may be NULL) */
+	const char *kb_dir;           /* where kb came from, for the parser
+				       * children's reload (NULL: shipped rules) */
 	int notify_fd;                /* an eventfd: written after each batch */
 	int64_t up_since;             /* this run's start (store_mark_up), UTC seconds */
 };

@@ -418,51 +418,80 @@ static void new_pipeline(struct trap_writer *w)
 	w->pl = pipeline_new(w->st, &popt);
 }
 
-/* new_parser: a child with the kb of now (forked at its first message) */
-static void new_parser(struct trap_writer *w)
+
+
+/* push: every batch's rows into the open transaction, read by the parser
+ * child in one stream; false on a store error */
+static bool push(struct trap_writer *w, struct batch *batches, char *err, size_t errlen)
 {
-	struct pipeline_child_options copt = {
-		.pipeline = { .sensor = w->sensor, .kb = w->kb },
-	};
+	struct pipeline_session *ses;
+	struct pipeline_message *pm;
+	const struct pipeline_message **mp;
+	struct pipeline_row **rows;
+	enum pipeline_child_failure *failures;
+	struct trap_job **jobs, *j;
+	struct batch *b;
+	size_t n = 0, i, *off;
+	bool ok = true;
 
-	pipeline_child_free(w->parser);
-	w->parser = pipeline_child_new(&copt);
-}
+	for (b = batches; b; b = b->next)
+		for (j = b->jobs; j; j = j->next)
+			n++;
+	if (n == 0)
+		return true;
+	ses = xcalloc(n, sizeof(*ses));
+	pm = xcalloc(n, sizeof(*pm));
+	mp = xcalloc(n, sizeof(*mp));
+	rows = xcalloc(n, sizeof(*rows));
+	failures = xcalloc(n, sizeof(*failures));
+	jobs = xcalloc(n, sizeof(*jobs));
+	off = xcalloc(n, sizeof(*off));
+	buf_reset(&w->source);
+	i = 0;
+	for (b = batches; b; b = b->next)
+		for (j = b->jobs; j; j = j->next) {
+			jobs[i] = j;
+			off[i] = w->source.len;
+			buf_printf(&w->source, "trap:%s#%s", w->sensor, j->queue_id);
+			buf_addch(&w->source, '\0');
+			i++;
+		}
+	for (i = 0; i < n; i++) {
+		struct smtp_message *m = jobs[i]->msg;
 
-/* push: the rows into the open transaction; false on a store error */
-static bool push(struct trap_writer *w, struct trap_job *jobs, char *err, size_t errlen)
-{
-	struct trap_job *j;
-
-	for (j = jobs; j; j = j->next) {
-		struct smtp_message *m = j->msg;
-		struct pipeline_session ses;
-		struct pipeline_message pm;
-		struct pipeline_row *row;
-
-		memset(&ses, 0, sizeof(ses));
-		ses.client_ip = j->client_ip;
-		ses.helo = m->helo;
-		ses.mail_from = m->mail_from;
-		ses.rcpt_count = (unsigned)m->nrcpts;
-		ses.dialect_id = m->dialect_id;
-		ses.dialect_facts = j->dialect_facts;
-		ses.encrypted = false;
-		ses.ts = j->ts;
-		buf_reset(&w->source);
-		buf_printf(&w->source, "trap:%s#%s", w->sensor, j->queue_id);
-		memset(&pm, 0, sizeof(pm));
-		pm.raw = m->data.data;
-		pm.len = m->data.len;
-		pm.source = w->source.data;
-		pm.session = &ses;
-		pm.dedup = false;    /* the trap never de-duplicates */
-		row = pipeline_child_row(w->parser, &pm, &j->unparsed);
-		snprintf(j->family, sizeof(j->family), "%s", pipeline_row_family(row));
-		if (pipeline_add_row(w->pl, row, err, errlen) == PIPELINE_STORE_FAILED)
-			return false;
+		ses[i].client_ip = jobs[i]->client_ip;
+		ses[i].helo = m->helo;
+		ses[i].mail_from = m->mail_from;
+		ses[i].rcpt_count = (unsigned)m->nrcpts;
+		ses[i].dialect_id = m->dialect_id;
+		ses[i].dialect_facts = jobs[i]->dialect_facts;
+		ses[i].encrypted = false;
+		ses[i].ts = jobs[i]->ts;
+		pm[i].raw = m->data.data;
+		pm[i].len = m->data.len;
+		pm[i].source = w->source.data + off[i];
+		pm[i].session = &ses[i];
+		pm[i].dedup = false;    /* the trap never de-duplicates */
+		mp[i] = &pm[i];
 	}
-	return true;
+	pipeline_child_rows(w->parser, mp, n, rows, failures);
+	for (i = 0; i < n; i++) {
+		j = jobs[i];
+		j->unparsed = failures[i];
+		snprintf(j->family, sizeof(j->family), "%s", pipeline_row_family(rows[i]));
+		if (!ok)
+			pipeline_row_free(rows[i]);
+		else if (pipeline_add_row(w->pl, rows[i], err, errlen) == PIPELINE_STORE_FAILED)
+			ok = false;
+	}
+	free(ses);
+	free(pm);
+	free(mp);
+	free(rows);
+	free(failures);
+	free(jobs);
+	free(off);
+	return ok;
 }
 
 /* mark_up: this run was up until now (inside the open batch, if any).
@@ -523,13 +552,13 @@ static void store_batches(struct trap_writer *w, struct batch *batches)
 		w->have_new_kb = false;
 		pthread_mutex_unlock(&w->mu);
 		new_pipeline(w);
-		new_parser(w);
+		if (!pipeline_child_reload(w->parser, w->kb, err, sizeof(err)))
+			log_error("SIGHUP: the parser children keep the old knowledge base: %s", err);
+		err[0] = '\0';
 	} else {
 		pthread_mutex_unlock(&w->mu);
 	}
-	pushed = true;
-	for (b = batches; b && pushed; b = b->next)
-		pushed = push(w, b->jobs, err, sizeof(err));
+	pushed = push(w, batches, err, sizeof(err));
 	if (pushed) {
 		/* all but the commit itself, while the files are synced */
 		mark_up(w);
@@ -627,7 +656,15 @@ trap_writer *trap_writer_start(const struct trap_writer_config *cfg, char *err, 
 	pthread_mutex_init(&w->smu, NULL);
 	pthread_cond_init(&w->scv, NULL);
 	new_pipeline(w);
-	new_parser(w);
+	{
+		/* before the threads: the parser's helper is forked now */
+		struct pipeline_child_options copt = {
+			.pipeline = { .sensor = w->sensor, .kb = w->kb },
+			.kb_dir = cfg->kb_dir,
+		};
+
+		w->parser = pipeline_child_new(&copt);
+	}
 	/* signals are the event loop's: the threads block them all */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

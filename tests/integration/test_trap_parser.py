@@ -1,5 +1,6 @@
 """The trap's parser child (src/pipeline/child.h), through the real binary and
 smtplib: each message is read in a child process, and the trap outlives it.
+The child runs as the trap's user.
 
 - A message is read by the child: its row holds the subject; SIGHUP (a new
   knowledge base) starts a new child, the old one reaped.
@@ -10,6 +11,8 @@ smtplib: each message is read in a child process, and the trap outlives it.
   250 once parse_ms has passed, stored from its session alone (the family
   its dialect says, its size, the `unparsed` warning), counted in /metrics,
   logged; the next message is read by a new child.
+- The zygote (the single-threaded process that forks the parser children)
+  killed: the next message is read in the trap's own process.
 - Every message is in the spool byte for byte, and in the store; the trap
   stops cleanly and leaves no child behind.
 """
@@ -42,6 +45,19 @@ def children(pid):
 def exists(pid):
     """alive or a zombie nobody reaped"""
     return os.path.exists("/proc/%d" % pid)
+
+
+def ended(pid, timeout=5):
+    """gone, or a zombie for whoever adopted it (its parent died first)"""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if state(pid) == "Z":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def state(pid):
@@ -78,9 +94,17 @@ def check_read(row, n, what):
 
 
 def only_child(t, what):
-    kids = children(t.proc.pid)
+    """the parser child: the one child of the trap's one child (the zygote)"""
+    zygote = children(t.proc.pid)
+    check(len(zygote) == 1, "%s: one zygote, got %r" % (what, zygote))
+    kids = children(zygote[0]) if zygote else []
     check(len(kids) == 1, "%s: one parser child, got %r" % (what, kids))
     return kids[0] if kids else None
+
+
+def uid(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1))
 
 
 def main():
@@ -95,6 +119,8 @@ def main():
         row, _ = deliver(t, 1, sent)
         check_read(row, 1, "read by the child")
         first = only_child(t, "after the first message")
+        check(first is not None and uid(first) == uid(t.proc.pid) != 0,
+              "the parser child runs as the trap's user")
 
         # a family known by this client's dialect alone
         with open(os.path.join(kb, "pybot.rule"), "w") as f:
@@ -144,12 +170,21 @@ def main():
 
         row, _ = deliver(t, 5, sent)
         check_read(row, 5, "the next message read by a new child")
-        last = only_child(t, "at the end")
+        last = only_child(t, "before the zygote is killed")
+
+        # the zygote killed: messages are read in the trap's own process
+        zygote = children(t.proc.pid)[0]
+        os.kill(zygote, signal.SIGKILL)
+        check(ended(last), "the parser child ends with its zygote")
+        row, _ = deliver(t, 6, sent)
+        check_read(row, 6, "without the zygote, read in the trap")
+        check("messages are read in this process from now on" in t.log(), "logged")
+        check(not exists(zygote) and children(t.proc.pid) == [], "the zygote reaped")
     finally:
         rc = t.stop()
     check(rc == 0, "the trap stopped cleanly: %r" % rc)
-    check(last is None or not exists(last), "no child left behind")
-    check(len(sent) == 5, "five messages answered")
+    check(last is None or ended(last), "no parser child left running")
+    check(len(sent) == 6, "six messages answered")
     check_delivered(t, sent, "parser")
     finish()
 

@@ -328,6 +328,57 @@ static void test_large(void **state)
 	free(raw);
 }
 
+/* a batch streamed: rows in order; a poison message, a child that dies
+ * once and one that hangs in the middle of it cost only themselves */
+static void test_batch(void **state)
+{
+	struct fixture *fx = *state;
+	enum { N = 40 };
+	static char raws[N][512];
+	struct pipeline_message ms[N];
+	const struct pipeline_message *mp[N];
+	struct pipeline_row *rows[N];
+	enum pipeline_child_failure why[N];
+	char subject[32], err[128];
+	double t0, took;
+	size_t i;
+
+	assert_int_equal(limit_set("parse_ms=300", err, sizeof(err)), 0);
+	message_with(fx, "x");
+	for (i = 0; i < N; i++) {
+		snprintf(subject, sizeof(subject), "%s %zu",
+			 i == 10 ? "POISON" : i == 25 ? "ONCE" : i == 33 ? "HANG" : "batch", i);
+		snprintf(raws[i], sizeof(raws[i]), message, subject);
+		ms[i] = fx->m;
+		ms[i].raw = raws[i];
+		ms[i].len = strlen(raws[i]);
+		mp[i] = &ms[i];
+	}
+	t0 = mono();
+	pipeline_child_rows(fx->c, mp, N, rows, why);
+	took = mono() - t0;
+	for (i = 0; i < N; i++) {
+		const struct store_message *y = row_message(rows[i]);
+
+		if (i == 10 || i == 33) {
+			assert_int_equal(why[i], i == 10 ? PIPELINE_CHILD_DIED : PIPELINE_CHILD_TIMEOUT);
+			assert_int_equal(y->warnings, MAIL_WARN_UNPARSED);
+			assert_int_equal(y->size, ms[i].len);
+			assert_null(y->subject);
+		} else {
+			snprintf(subject, sizeof(subject), "%s %zu", i == 25 ? "ONCE" : "batch", i);
+			assert_int_equal(why[i], PIPELINE_CHILD_OK);
+			assert_string_equal(y->subject, subject);
+			assert_int_equal(y->warnings, 0);
+		}
+		assert_string_equal(y->family, "testbot");
+		pipeline_row_free(rows[i]);
+	}
+	/* one wait for the hang, not one per message after it */
+	assert_true(took >= 0.3 && took < 3.0);
+	assert_next_read(fx, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +388,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vanish, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hang, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
