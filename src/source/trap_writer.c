@@ -418,8 +418,6 @@ static void new_pipeline(struct trap_writer *w)
 	w->pl = pipeline_new(w->st, &popt);
 }
 
-
-
 /* push: every batch's rows into the open transaction, read by the parser
  * child in one stream; false on a store error */
 static bool push(struct trap_writer *w, struct batch *batches, char *err, size_t errlen)
