@@ -600,7 +600,7 @@ int cmd_demo(int argc, char **argv)
 	json_t *events = NULL;
 	size_t i, count = 0;
 	uint64_t stored = 0;
-	double t0 = progress_now();
+	double t0 = time_mono();
 	int c, status = CMD_FAIL;
 	char kbdir[4096], db[4200];
 	FILE *out;
@@ -695,12 +695,12 @@ int cmd_demo(int argc, char **argv)
 
 	step(&d, "5/5 findings, each beside the scenario's truth%s", "");
 	printf("demo: %zu messages simulated, %llu stored and attributed in %.0f s\n", count,
-	       (unsigned long long)stored, progress_now() - t0);
+	       (unsigned long long)stored, time_mono() - t0);
 	check_attribution(&d, st);
 	for (i = 0; i < sim_claim_count(d.scen); i++)
 		check_claim(&d, st, &whole, events, sim_claim(d.scen, i));
 	printf("demo: %d of %d findings agree with the truth; report in %s/report.html "
-	       "(%.0f s in all)\n", d.findings - d.failures, d.findings, d.dir, progress_now() - t0);
+	       "(%.0f s in all)\n", d.findings - d.failures, d.findings, d.dir, time_mono() - t0);
 	status = d.failures ? CMD_FAIL : CMD_OK;
 out:
 	report_free(&whole);

@@ -2,18 +2,10 @@
  * progress.c - a progress line on stderr; see progress.h.
  */
 #include <stdio.h>
-#include <time.h>
 
 #include "cmd/progress.h"
+#include "util/timeutil.h"
 #include "util/banned.h"
-
-double progress_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 void progress_start(struct progress *p, bool on, uint64_t total_bytes)
 {
@@ -21,7 +13,7 @@ void progress_start(struct progress *p, bool on, uint64_t total_bytes)
 	p->total = total_bytes;
 	p->bytes = 0;
 	p->items = 0;
-	p->start = p->last = progress_now();
+	p->start = p->last = time_mono();
 	p->drawn = false;
 }
 
@@ -48,7 +40,7 @@ void progress_update(struct progress *p, uint64_t bytes, uint64_t items)
 	p->items = items;
 	if (!p->on || (items & 63) != 0)
 		return;
-	now = progress_now();
+	now = time_mono();
 	if (now - p->last < 0.2)
 		return;
 	p->last = now;
@@ -70,5 +62,5 @@ void progress_finish(struct progress *p)
 
 double progress_elapsed(const struct progress *p)
 {
-	return progress_now() - p->start;
+	return time_mono() - p->start;
 }

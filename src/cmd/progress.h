@@ -23,6 +23,5 @@ void progress_update(struct progress *p, uint64_t bytes, uint64_t items);
 void progress_clear(struct progress *p);
 void progress_finish(struct progress *p);
 double progress_elapsed(const struct progress *p);
-double progress_now(void);
 
 #endif

@@ -29,6 +29,7 @@
 #include "util/hash.h"
 #include "util/limits.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -249,16 +250,6 @@ static void frame_end(struct buf *b)
 	uint64_t len = b->len - sizeof(len);
 
 	memcpy(b->data, &len, sizeof(len));
-}
-
-/* ---- the clock ---- */
-
-static double mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* ---- the child ---- */
@@ -632,7 +623,7 @@ static struct pipeline_row *answer(pipeline_child *c, const struct pipeline_mess
 static enum io stream(pipeline_child *c, const struct pipeline_message *const *m, size_t n,
 		      size_t *i, struct pipeline_row **rows)
 {
-	double parse_s = (double)limit(LIMIT_PARSE_MS) / 1000.0, deadline = mono() + parse_s;
+	double parse_s = (double)limit(LIMIT_PARSE_MS) / 1000.0, deadline = time_mono() + parse_s;
 	size_t next = *i, out_off = 0, got = 0;
 	bool writing = false, have_len = false;
 	uint64_t len = 0;
@@ -652,7 +643,7 @@ static enum io stream(pipeline_child *c, const struct pipeline_message *const *m
 		}
 		if (writing)
 			pf.events |= POLLOUT;
-		if ((left = deadline - mono()) <= 0)
+		if ((left = deadline - time_mono()) <= 0)
 			return IO_TIMEOUT;
 		ready = poll(&pf, 1, (int)(left * 1000) + 1);
 		if (ready < 0 && errno != EINTR)
@@ -697,7 +688,7 @@ static enum io stream(pipeline_child *c, const struct pipeline_message *const *m
 		if (!(rows[*i] = answer(c, m[*i])))
 			return IO_DEAD;
 		(*i)++;
-		deadline = mono() + parse_s;
+		deadline = time_mono() + parse_s;
 	}
 	return IO_OK;
 }

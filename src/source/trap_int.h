@@ -64,9 +64,6 @@ struct trap_job {
 	bool spooled;                 /* in new/, durable */
 };
 
-/* trap_mono: monotonic seconds (for submitted). */
-double trap_mono(void);
-
 void trap_job_free(struct trap_job *j);
 
 typedef struct trap_writer trap_writer;

@@ -55,6 +55,7 @@
 #include "source/trap_int.h"
 #include "util/limits.h"
 #include "util/log.h"
+#include "util/timeutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -111,14 +112,6 @@ struct trap_writer {
 	int notify_fd;
 };
 
-double trap_mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 void trap_job_free(struct trap_job *j)
 {
 	if (!j)
@@ -138,7 +131,7 @@ static struct trap_job *list_last(struct trap_job *j)
 /* finish: jobs answered (ok or not) go back to the loop */
 static void finish(struct trap_writer *w, struct trap_job *jobs)
 {
-	double now = trap_mono();
+	double now = time_mono();
 	struct trap_job *j;
 	uint64_t one = 1;
 
@@ -538,7 +531,7 @@ static void store_batches(struct trap_writer *w, struct batch *batches)
 	struct trap_job *jobs = NULL, *tail = NULL, *j;
 	struct batch *b, *bn;
 	char err[512] = "";
-	double t0 = trap_mono(), secs;
+	double t0 = time_mono(), secs;
 	size_t n = 0;
 	bool pushed, committed = false, ok;
 
@@ -590,7 +583,7 @@ static void store_batches(struct trap_writer *w, struct batch *batches)
 		new_pipeline(w);      /* forget the rolled-back rows */
 		remove_files(w, jobs);
 	}
-	secs = trap_mono() - t0;
+	secs = time_mono() - t0;
 	for (j = jobs; j; j = j->next) {
 		j->ok = ok;
 		j->commit_seconds = secs;
@@ -684,7 +677,7 @@ trap_writer *trap_writer_start(const struct trap_writer_config *cfg, char *err, 
 void trap_writer_submit(trap_writer *w, struct trap_job *j)
 {
 	j->next = NULL;
-	j->submitted = trap_mono();
+	j->submitted = time_mono();
 	pthread_mutex_lock(&w->mu);
 	if (w->tail)
 		w->tail->next = j;

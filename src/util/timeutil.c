@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "util/timeutil.h"
 #include "util/banned.h"
@@ -342,4 +343,12 @@ bool time_parse_ctime(const char *s, int64_t *out)
 	if (!d.have_time)
 		return false;
 	return finish_date(&d, out);
+}
+
+double time_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }

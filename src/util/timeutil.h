@@ -22,6 +22,9 @@ int64_t time_from_parts(int y, int mon, int day, int h, int mi, int s);
  * "2011-03-16 15:30:00", or a bare date "2011-03-16" (its midnight).
  * A zone other than Z/+00:00 is applied. Returns false on anything else.
  */
+/* time_mono: monotonic seconds, for durations and deadlines. */
+double time_mono(void);
+
 bool time_parse_iso(const char *s, int64_t *out);
 /* time_format_iso: "2011-03-16T15:30:00Z" into out[TIME_ISO_LEN]. */
 char *time_format_iso(int64_t t, char *out);
