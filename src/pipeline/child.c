@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -290,11 +292,15 @@ static bool write_full(int fd, const char *p, size_t n)
  * (a crash here must end it); ^C or a service manager's SIGTERM to the
  * whole group are the parent's to act on; its one socket becomes fd 3 and
  * nothing else stays open but stdio (the listening sockets, the store,
- * the spool are none of its business). Returns the socket.
+ * the spool are none of its business; syslog's socket, which may be fd 3,
+ * is closed first and reopened when next used). A message that crashes
+ * parsers again and again leaves no core file each time. Returns the
+ * socket.
  */
 static int become_helper(int fd, pid_t parent)
 {
 	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	struct rlimit nocore = { 0, 0 };
 	struct sigaction sa;
 	sigset_t none;
 	size_t i;
@@ -303,6 +309,8 @@ static int become_helper(int fd, pid_t parent)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(0);
+	closelog();
+	setrlimit(RLIMIT_CORE, &nocore);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (sig = 1; sig < NSIG; sig++)
@@ -415,7 +423,9 @@ static void __attribute__((noreturn)) zygote_main(pipeline_child *c, int ctl, pi
 		if (r != sizeof(cmd))
 			_exit(0);       /* the trap is done, or gone */
 		memset(&rep, 0, sizeof(rep));
-		if (cmd.op == 'S')
+		if (cmd.op == 'S' && c->o.fork_refused && c->o.fork_refused())
+			rep.status = EAGAIN;
+		else if (cmd.op == 'S')
 			rep.status = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ? errno : 0;
 		if (cmd.op == 'S' && sv[0] >= 0) {
 			pid_t me = getpid();
@@ -553,6 +563,12 @@ static bool spawn(pipeline_child *c)
 	if (!rep.ok || fd < 0) {
 		if (fd >= 0)
 			close(fd);
+		if (rep.ok) {
+			/* forked, but its socket did not come: not left to run */
+			kill(rep.pid, SIGKILL);
+			zygote_call(c, 'W', rep.pid, &rep, NULL);
+			rep.status = EBADF;
+		}
 		errno = rep.status ? rep.status : EAGAIN;    /* the zygote's fork */
 		return false;
 	}
@@ -599,16 +615,22 @@ static void end_child(pipeline_child *c, char *how, size_t howlen)
 }
 
 /* answer: the row in c->in, for m (the child found no mail in it and it
- * came without a session: unparsed); NULL when it does not decode */
+ * came without a session: unparsed); NULL when it does not decode. What
+ * names the message (sensor, source, hash) is this process's to say: a
+ * child that read hostile bytes is not trusted with where they go. */
 static struct pipeline_row *answer(pipeline_child *c, const struct pipeline_message *m)
 {
 	struct reader r = { c->in.data, c->in.len, false };
+	unsigned char digest[HASH_DIGEST_LEN];
 	struct store_message sm;
 
 	if (get_u64(&r) == 0)
 		return r.bad || r.left ? NULL : pipeline_row_unparsed(c->local, m);
 	if (!get_row(&r, &sm))
 		return NULL;
+	sm.sensor = c->o.pipeline.sensor;
+	sm.source = m->source;
+	sm.hash = pipeline_message_digest(m, digest) ? digest : NULL;
 	return (struct pipeline_row *)store_worker_copy(&sm);
 }
 
@@ -618,14 +640,17 @@ static struct pipeline_row *answer(pipeline_child *c, const struct pipeline_mess
  * after it answered the one before, so the first message without a row
  * is the one it was reading when it died or hung. Each gets parse_ms from
  * the moment the row before it came (or the stream began). Writing while
- * reading: neither side can fill its socket and wait on the other.
+ * reading: neither side can fill its socket and wait on the other. A write
+ * that fails (the child died) ends the writing, not the reading: rows the
+ * child sent before it died are still to be had, and the message without
+ * one is then the right one to blame.
  */
 static enum io stream(pipeline_child *c, const struct pipeline_message *const *m, size_t n,
 		      size_t *i, struct pipeline_row **rows)
 {
 	double parse_s = (double)limit(LIMIT_PARSE_MS) / 1000.0, deadline = time_mono() + parse_s;
 	size_t next = *i, out_off = 0, got = 0;
-	bool writing = false, have_len = false;
+	bool writing = false, have_len = false, broken = false;
 	uint64_t len = 0;
 
 	while (*i < n) {
@@ -634,7 +659,7 @@ static enum io stream(pipeline_child *c, const struct pipeline_message *const *m
 		ssize_t r;
 		int ready;
 
-		if (!writing && next < n) {
+		if (!writing && !broken && next < n) {
 			frame_start(&c->out);
 			put_message(&c->out, m[next]);
 			frame_end(&c->out);
@@ -652,8 +677,12 @@ static enum io stream(pipeline_child *c, const struct pipeline_message *const *m
 			continue;
 		if (writing && (pf.revents & (POLLOUT | POLLERR))) {
 			r = send(c->fd, c->out.data + out_off, c->out.len - out_off, MSG_NOSIGNAL);
-			if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
-				return IO_DEAD;
+			if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) {
+				/* a child that still runs ends at the cut frame */
+				shutdown(c->fd, SHUT_WR);
+				writing = false;
+				broken = true;
+			}
 			if (r > 0 && (out_off += (size_t)r) == c->out.len) {
 				writing = false;
 				next++;
@@ -777,6 +806,14 @@ void pipeline_child_rows(pipeline_child *c, const struct pipeline_message *const
 				log_error("parser: cannot start a child (%s); messages are read in "
 					  "this process until one can be", strerror(errno));
 			c->fork_failed = true;
+			if (i == died_on) {
+				/* what killed a child is not read here */
+				log_error("parser: %s stored from its session alone", m[i]->source ?
+					  m[i]->source : "a message");
+				failures[i] = PIPELINE_CHILD_DIED;
+				rows[i] = pipeline_row_unparsed(c->local, m[i]);
+				i++;
+			}
 			for (; i < n; i++)
 				rows[i] = read_here(c, m[i]);
 			return;
@@ -787,6 +824,11 @@ void pipeline_child_rows(pipeline_child *c, const struct pipeline_message *const
 			return;
 		end_child(c, how, sizeof(how));
 		name = m[i]->source ? m[i]->source : "a message";
+		if (io == IO_DEAD && c->zpid <= 0) {
+			/* its zygote went (PR_SET_PDEATHSIG), not its message */
+			log_warn("parser: child %d %s with the process that started it", pid, how);
+			continue;
+		}
 		if (io == IO_TIMEOUT) {
 			/* not tried again: a hang would cost its time twice */
 			log_error("parser: child %d gave no answer on %s within %lld ms; stopped, "

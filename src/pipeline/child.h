@@ -15,8 +15,10 @@
  * LIMIT_PARSE_MS over a message, and the message is stored from its
  * session alone (pipeline_row_unparsed: family from the dialect, its size,
  * MAIL_WARN_UNPARSED), and logged. Nothing is lost: the row is stored and
- * the message is in the spool. When no child can be had, the message is
- * read in the calling process, as before (logged once).
+ * the message is in the spool. When no child can be had, messages are
+ * read in the calling process, as before (logged once), except one a child
+ * just died on: that one is stored unparsed. A child that died with its
+ * zygote is not taken to have died of its message.
  *
  * The child and the zygote ignore SIGINT, SIGTERM and SIGHUP (a
  * terminal's ^C or a service manager signals the whole group: the trap
@@ -56,6 +58,9 @@ struct pipeline_child_options {
 					     * (NULL: the shipped rules) */
 	/* tests: called in the child before each message is read */
 	void (*before_read)(const struct pipeline_message *m);
+	/* tests: called in the zygote before each fork; true makes the fork
+	 * fail as it does when memory or processes run out */
+	bool (*fork_refused)(void);
 };
 
 /* pipeline_child_new: starts the zygote; the child is forked at the first

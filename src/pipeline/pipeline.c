@@ -119,6 +119,22 @@ void pipeline_session_apply(const struct pipeline_session *ses, struct mail_cont
 }
 
 /* the row of the message just pushed (valid until the next push) */
+bool pipeline_message_digest(const struct pipeline_message *m, unsigned char digest[HASH_DIGEST_LEN])
+{
+	const struct pipeline_session *ses = m->session;
+
+	if (!m->dedup)
+		return false;
+	if (m->raw)
+		hash_digest(m->raw, m->len, digest);
+	else if (ses && ses->identity)
+		/* an encrypted session read twice is still one session */
+		hash_digest(ses->identity, strlen(ses->identity), digest);
+	else
+		return false;
+	return true;
+}
+
 static void row_of(pipeline *p, const struct pipeline_message *m, const struct pipeline_result *res,
 		   struct store_message *sm, unsigned char digest[HASH_DIGEST_LEN])
 {
@@ -130,14 +146,7 @@ static void row_of(pipeline *p, const struct pipeline_message *m, const struct p
 	sm->ts = f->ts;
 	sm->sensor = p->opt.sensor;
 	sm->source = m->source;
-	if (m->dedup && m->raw) {
-		hash_digest(m->raw, m->len, digest);
-		sm->hash = digest;
-	} else if (m->dedup && ses && ses->identity) {
-		/* an encrypted session read twice is still one session */
-		hash_digest(ses->identity, strlen(ses->identity), digest);
-		sm->hash = digest;
-	}
+	sm->hash = pipeline_message_digest(m, digest) ? digest : NULL;
 	sm->family = res->family;
 	sm->confidence = res->confidence;
 	sm->campaign = res->campaign;

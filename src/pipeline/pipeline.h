@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "mail/features.h"
+#include "util/hash.h"
 
 struct store;
 typedef struct attrib_kb attrib_kb;
@@ -118,6 +119,9 @@ enum pipeline_status pipeline_add_row(pipeline *p, struct pipeline_row *row, cha
  * (the parser died on them or ran out of time: pipeline/child.h): family
  * and features from its session alone, its size, MAIL_WARN_UNPARSED. */
 struct pipeline_row *pipeline_row_unparsed(pipeline *p, const struct pipeline_message *m);
+/* pipeline_message_digest: the hash m is deduplicated by (its bytes, or an
+ * encrypted session's identity); false when it is not to be. */
+bool pipeline_message_digest(const struct pipeline_message *m, unsigned char digest[HASH_DIGEST_LEN]);
 /* pipeline_row_family: the family a row holds. */
 const char *pipeline_row_family(const struct pipeline_row *row);
 void pipeline_row_free(struct pipeline_row *row);

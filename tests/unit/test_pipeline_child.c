@@ -23,6 +23,7 @@
 #include "pipeline/pipeline.h"
 #include "pipeline/store_worker.h"
 #include "store/store.h"
+#include "util/hash.h"
 #include "util/limits.h"
 #include "util/log.h"
 
@@ -43,6 +44,14 @@ static const char message[] =
 	"cheap pills http://example.net/x\r\n";
 
 static char marker[256];     /* a file: the first child that sees it missing dies */
+static pid_t test_pid;       /* this process, which the children may stop */
+static char nofork[256];     /* a file: while it is there, forks fail */
+
+/* in the zygote */
+static bool refuse_fork(void)
+{
+	return access(nofork, F_OK) == 0;
+}
 
 /* in the child: what the subject asks for */
 static void misbehave(const struct pipeline_message *m)
@@ -51,6 +60,22 @@ static void misbehave(const struct pipeline_message *m)
 
 	if (!m->raw)
 		return;
+	if (memmem(m->raw, m->len, "STOPPARENT", 10)) {
+		/* the parent, blocked writing what follows, stopped before
+		 * this message's row is sent */
+		usleep(200 * 1000);
+		kill(test_pid, SIGSTOP);
+		usleep(20 * 1000);
+	}
+	if (memmem(m->raw, m->len, "CONTPARENT", 10) && fork() == 0) {
+		/* woken once this child is dead (and its socket closed) */
+		close_range(3, ~0u, 0);
+		usleep(100 * 1000);
+		kill(test_pid, SIGCONT);
+		_exit(0);
+	}
+	if (memmem(m->raw, m->len, "NOFORK", 6) && (f = fopen(nofork, "w")))
+		fclose(f);               /* no new child to be had */
 	if (memmem(m->raw, m->len, "POISON", 6))
 		abort();
 	if (memmem(m->raw, m->len, "HANG", 4))
@@ -91,7 +116,11 @@ static int setup(void **state)
 	o.pipeline.sensor = "trap1";
 	o.pipeline.kb = fx->kb;
 	o.before_read = misbehave;
+	o.fork_refused = refuse_fork;
 	fx->c = pipeline_child_new(&o);
+	test_pid = getpid();
+	snprintf(nofork, sizeof(nofork), "/tmp/test_pipeline_child.%ld.nofork", (long)getpid());
+	unlink(nofork);
 	snprintf(marker, sizeof(marker), "/tmp/test_pipeline_child.%ld", (long)getpid());
 	unlink(marker);
 	*state = fx;
@@ -105,6 +134,7 @@ static int teardown(void **state)
 	pipeline_child_free(fx->c);
 	attrib_kb_free(fx->kb);
 	unlink(marker);
+	unlink(nofork);
 	free(fx);
 	return 0;
 }
@@ -245,8 +275,10 @@ static void test_poison(void **state)
 	struct fixture *fx = *state;
 	enum pipeline_child_failure why;
 	struct pipeline_row *row;
-	int i, pid = 0;
+	int i, pid;
 
+	pipeline_row_free(pipeline_child_row(fx->c, message_with(fx, "warm"), &why));
+	pid = pipeline_child_pid(fx->c);
 	/* a bot that repeats it: each time stored, never read */
 	for (i = 0; i < 3; i++) {
 		row = pipeline_child_row(fx->c, message_with(fx, "POISON"), &why);
@@ -262,12 +294,16 @@ static void test_vanish(void **state)
 {
 	struct fixture *fx = *state;
 	enum pipeline_child_failure why;
-	struct pipeline_row *row = pipeline_child_row(fx->c, message_with(fx, "VANISH"), &why);
+	struct pipeline_row *row;
+	int pid;
 
+	pipeline_row_free(pipeline_child_row(fx->c, message_with(fx, "warm"), &why));
+	pid = pipeline_child_pid(fx->c);
+	row = pipeline_child_row(fx->c, message_with(fx, "VANISH"), &why);
 	assert_int_equal(why, PIPELINE_CHILD_DIED);
 	assert_unparsed(fx, row);
 	pipeline_row_free(row);
-	assert_next_read(fx, 0);
+	assert_next_read(fx, pid);
 }
 
 static double mono(void)
@@ -342,8 +378,11 @@ static void test_batch(void **state)
 	char subject[32], err[128];
 	double t0, took;
 	size_t i;
+	int pid;
 
 	assert_int_equal(limit_set("parse_ms=300", err, sizeof(err)), 0);
+	pipeline_row_free(pipeline_child_row(fx->c, message_with(fx, "warm"), why));
+	pid = pipeline_child_pid(fx->c);
 	message_with(fx, "x");
 	for (i = 0; i < N; i++) {
 		snprintf(subject, sizeof(subject), "%s %zu",
@@ -376,6 +415,117 @@ static void test_batch(void **state)
 	}
 	/* one wait for the hang, not one per message after it */
 	assert_true(took >= 0.3 && took < 3.0);
+	assert_next_read(fx, pid);
+}
+
+/* what names a message (sensor, source, hash) is the parent's to say */
+static void test_names(void **state)
+{
+	struct fixture *fx = *state;
+	const struct pipeline_message *m = message_with(fx, "names");
+	unsigned char digest[HASH_DIGEST_LEN];
+	enum pipeline_child_failure why;
+	struct pipeline_row *row;
+
+	fx->m.dedup = true;
+	row = pipeline_child_row(fx->c, m, &why);
+	assert_int_equal(why, PIPELINE_CHILD_OK);
+	hash_digest(m->raw, m->len, digest);
+	assert_non_null(row_message(row)->hash);
+	assert_memory_equal(row_message(row)->hash, digest, HASH_DIGEST_LEN);
+	assert_string_equal(row_message(row)->sensor, "trap1");
+	assert_string_equal(row_message(row)->source, m->source);
+	assert_ptr_not_equal(row_message(row)->source, m->source);    /* a copy */
+	pipeline_row_free(row);
+}
+
+/*
+ * A child that dies while a large message is still being written to it:
+ * the write fails, but the row of the message before the poison is still
+ * in the socket. It must be read, so that the poison (not the message
+ * before it) is the one tried twice and then stored unparsed. The child
+ * makes it so: it stops this process before it answers the first message
+ * and has it woken after it died on the second, so that the write to a
+ * dead child comes before the read of the row it left.
+ */
+static void test_broken_pipe(void **state)
+{
+	struct fixture *fx = *state;
+	enum { N = 4, ROUNDS = 2 };
+	size_t big = 4u << 20, head, i;
+	static char small[2][512], poison[512];
+	char *raw = malloc(big);
+	struct pipeline_message ms[N];
+	const struct pipeline_message *mp[N];
+	struct pipeline_row *rows[N];
+	enum pipeline_child_failure why[N];
+	int round;
+
+	message_with(fx, "big");
+	head = strlen(fx->raw);
+	memcpy(raw, fx->raw, head);
+	for (i = head; i < big; i++)
+		raw[i] = (i % 77 == 76) ? '\n' : (char)('a' + i % 26);
+	snprintf(small[0], sizeof(small[0]), message, "first STOPPARENT");
+	snprintf(poison, sizeof(poison), message, "POISON CONTPARENT");
+	snprintf(small[1], sizeof(small[1]), message, "last");
+	for (i = 0; i < N; i++) {
+		ms[i] = fx->m;
+		mp[i] = &ms[i];
+	}
+	ms[0].raw = small[0];
+	ms[1].raw = poison;
+	ms[2].raw = raw;
+	ms[3].raw = small[1];
+	for (i = 0; i < N; i++)
+		ms[i].len = i == 2 ? big : strlen(ms[i].raw);
+	for (round = 0; round < ROUNDS; round++) {
+		pipeline_child_rows(fx->c, mp, N, rows, why);
+		assert_int_equal(why[0], PIPELINE_CHILD_OK);
+		assert_string_equal(row_message(rows[0])->subject, "first STOPPARENT");
+		assert_int_equal(why[1], PIPELINE_CHILD_DIED);
+		assert_int_equal(row_message(rows[1])->warnings, MAIL_WARN_UNPARSED);
+		assert_int_equal(why[2], PIPELINE_CHILD_OK);
+		assert_int_equal(row_message(rows[2])->size, big);
+		assert_int_equal(why[3], PIPELINE_CHILD_OK);
+		assert_string_equal(row_message(rows[3])->subject, "last");
+		for (i = 0; i < N; i++)
+			pipeline_row_free(rows[i]);
+	}
+	free(raw);
+}
+
+/* a message that kills its child when no new child can be had: not read
+ * in this process (it would kill the trap), stored unparsed; the messages
+ * after it are read here, and children are used again once they can be */
+static void test_no_new_child(void **state)
+{
+	struct fixture *fx = *state;
+	static char raws[2][512];
+	struct pipeline_message ms[2];
+	const struct pipeline_message *mp[2] = { &ms[0], &ms[1] };
+	struct pipeline_row *rows[2];
+	enum pipeline_child_failure why[2];
+	size_t i;
+
+	pipeline_row_free(pipeline_child_row(fx->c, message_with(fx, "warm"), why));
+	snprintf(raws[0], sizeof(raws[0]), message, "POISON NOFORK");
+	snprintf(raws[1], sizeof(raws[1]), message, "after");
+	for (i = 0; i < 2; i++) {
+		ms[i] = fx->m;
+		ms[i].raw = raws[i];
+		ms[i].len = strlen(raws[i]);
+	}
+	pipeline_child_rows(fx->c, mp, 2, rows, why);
+	assert_int_equal(why[0], PIPELINE_CHILD_DIED);
+	assert_int_equal(row_message(rows[0])->warnings, MAIL_WARN_UNPARSED);
+	assert_null(row_message(rows[0])->subject);
+	assert_int_equal(why[1], PIPELINE_CHILD_OK);
+	assert_string_equal(row_message(rows[1])->subject, "after");
+	assert_int_equal(pipeline_child_pid(fx->c), 0);
+	for (i = 0; i < 2; i++)
+		pipeline_row_free(rows[i]);
+	unlink(nofork);
 	assert_next_read(fx, 0);
 }
 
@@ -389,6 +539,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hang, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_broken_pipe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_new_child, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
