@@ -14,7 +14,8 @@ The child runs as the trap's user.
 - The zygote (the single-threaded process that forks the parser children)
   killed: the next message is read in the trap's own process.
 - Every message is in the spool byte for byte, and in the store; the trap
-  stops cleanly and leaves no child behind.
+  stops cleanly. A trap stopped while its zygote and a child run leaves
+  neither behind, not even as a zombie.
 """
 import os
 import re
@@ -183,9 +184,24 @@ def main():
     finally:
         rc = t.stop()
     check(rc == 0, "the trap stopped cleanly: %r" % rc)
-    check(last is None or ended(last), "no parser child left running")
+    check(last is None or ended(last), "the last parser child gone")
     check(len(sent) == 6, "six messages answered")
     check_delivered(t, sent, "parser")
+
+    # a trap that stops while its zygote and a child run: both ended and
+    # reaped by their parents (no zombie left to whoever adopts them)
+    t = Trap("--kb", kb, limits=["parse_ms=%d" % PARSE_MS], workdir=d)
+    helpers = []
+    try:
+        row, _ = deliver(t, 7, {})
+        check_read(row, 7, "a second trap: read by its child")
+        child = only_child(t, "the second trap")
+        helpers = children(t.proc.pid) + ([child] if child else [])
+    finally:
+        rc = t.stop()
+    check(rc == 0, "the second trap stopped cleanly: %r" % rc)
+    check(len(helpers) == 2 and not any(exists(p) for p in helpers),
+          "zygote and child ended and reaped with the trap: %r" % helpers)
     finish()
 
 
