@@ -9,6 +9,7 @@
 #include "attrib/attrib.h"
 #include "cmd/cmd.h"
 #include "cmd/inputs.h"
+#include "cmd/supervise.h"
 #include "mail/features.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/workers.h"
@@ -35,13 +36,19 @@ static const char usage_text[] =
 	"                    it may use); messages are stored in the input's order\n"
 	"  --help            this text\n"
 	"\n"
+	"A message that crashes the parser does not end the run: the reading starts\n"
+	"again without it, and it is stored from its size alone (unparsed).\n"
+	"\n"
 	"Exit status: 0 all stored; 1 the store failed; 2 usage; 3 some input could\n"
-	"not be stored (each reported on stderr with file and position).\n";
+	"not be stored, or was stored unparsed (each reported on stderr with file\n"
+	"and position).\n";
 
 struct ingest {
 	struct inputs in;
 	pipeline *pl;
 	workers *workers;          /* several threads, or NULL */
+	struct supervised *sv;     /* what the supervising process shares, or NULL */
+	uint64_t unparsed;         /* stored from their size alone */
 	int status;
 	char err[1024];
 };
@@ -74,9 +81,20 @@ static bool one(void *ctx, const struct source_item *item, const char *name)
 	struct ingest *g = ctx;
 	struct pipeline_message m;
 	struct pipeline_result res;
+	enum pipeline_status st;
 
 	source_item_message(item, name, true, &m);
-	return settle(g, item, pipeline_push(g->pl, &m, &res, g->err, sizeof(g->err)));
+	if (supervised_skip(g->sv, name)) {
+		inputs_note(&g->in, "%s: message %lu at byte %llu: the parser died on it; stored "
+			    "unparsed", item->path, item->index, (unsigned long long)item->offset);
+		g->unparsed++;
+		return settle(g, item, pipeline_add_row(g->pl, pipeline_row_unparsed(g->pl, &m),
+							g->err, sizeof(g->err)));
+	}
+	inflight_begin(g->sv ? &g->sv->inflight : NULL, 0, name);
+	st = pipeline_push(g->pl, &m, &res, g->err, sizeof(g->err));
+	inflight_end(g->sv ? &g->sv->inflight : NULL, 0);
+	return settle(g, item, st);
 }
 
 /* ---- several: features, attribution and rows on the workers, stored in order ---- */
@@ -150,6 +168,12 @@ int cmd_ingest(int argc, char **argv)
 		inputs_free(&g.in);
 		return cmd_usage_error("ingest", "no files given");
 	}
+	if (!supervise("ingest", &g.sv, &c)) {
+		inputs_free(&g.in);     /* the parent: the children did the work */
+		return c;
+	}
+	if (g.sv && g.sv->one_thread)
+		jobs = 1;
 	kb = attrib_kb_load(kbdir, g.err, sizeof(g.err));
 	if (!kb) {
 		inputs_free(&g.in);
@@ -172,6 +196,7 @@ int cmd_ingest(int argc, char **argv)
 		struct workers_config wc = {
 			.n = jobs, .popt = &wopt, .rows = true, .dedup = true, .emit = emit,
 			.note = inputs_skipped, .note_ctx = &g.in, .ctx = &g,
+			.inflight = g.sv ? &g.sv->inflight : NULL,
 		};
 
 		wopt.store_thread = false;   /* the workers make rows; g.pl stores them */
@@ -191,10 +216,11 @@ int cmd_ingest(int argc, char **argv)
 		struct pipeline_counts n;
 
 		pipeline_counts(g.pl, &n);   /* a failed batch is not in them */
-		printf("ingest: %llu stored, %llu duplicates, %llu stored with fallbacks, %llu skipped "
-		       "(%.1f s, %.0f messages/s, %.1f MB/s)%s\n",
+		printf("ingest: %llu stored, %llu duplicates, %llu stored with fallbacks, %llu skipped, "
+		       "%llu stored unparsed (%.1f s, %.0f messages/s, %.1f MB/s)%s\n",
 		       (unsigned long long)n.committed, (unsigned long long)n.duplicates,
-		       (unsigned long long)n.fallbacks, (unsigned long long)g.in.skipped, el,
+		       (unsigned long long)n.fallbacks, (unsigned long long)g.in.skipped,
+		       (unsigned long long)g.unparsed, el,
 		       el > 0 ? (n.committed + n.duplicates) / el : 0.0,
 		       el > 0 ? g.in.prog.bytes / 1e6 / el : 0.0,
 		       inputs_interrupted() ? " - interrupted" : "");
@@ -208,5 +234,5 @@ int cmd_ingest(int argc, char **argv)
 		return g.status;
 	if (inputs_interrupted())
 		return CMD_FAIL;
-	return g.in.skipped ? CMD_PARTIAL : CMD_OK;
+	return g.in.skipped || g.unparsed ? CMD_PARTIAL : CMD_OK;
 }

@@ -206,6 +206,8 @@ struct pipeline_row *pipeline_row_unparsed(pipeline *p, const struct pipeline_me
 	}
 	p->st = st;
 	row_of(p, &bare, &res, &sm, digest);
+	/* de-duplicated by its bytes, as it would have been when read */
+	sm.hash = pipeline_message_digest(m, digest) ? digest : NULL;
 	sm.encrypted = m->session && m->session->encrypted;
 	sm.size = m->len;
 	sm.warnings = MAIL_WARN_UNPARSED;    /* not what reading nothing found */

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pipeline/inflight.h"
 #include "pipeline/workers.h"
 #include "util/limits.h"
 #include "util/pack.h"
@@ -96,11 +97,13 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->mu);
 
 		memset(&res, 0, sizeof(res));
+		inflight_begin(w->cfg.inflight, 1 + (size_t)(wk - w->wk), s->name);
 		s->status = pipeline_push(wk->pl, &s->m, &res, NULL, 0);
 		buf_reset(&s->out);
 		if (w->cfg.work)
 			w->cfg.work(w->cfg.ctx, &wk->local, s->name, s->status, &res, &s->out);
 		s->row = w->cfg.rows && s->status != PIPELINE_NOT_MAIL ? pipeline_row(wk->pl, &s->m, &res) : NULL;
+		inflight_end(w->cfg.inflight, 1 + (size_t)(wk - w->wk));
 
 		pthread_mutex_lock(&w->mu);
 		s->done = true;

@@ -57,9 +57,13 @@ struct workers_config {
 	workers_note_fn *note;               /* a note pushed, in its turn */
 	void *ctx;                           /* of work and emit */
 	void *note_ctx;                      /* of note */
+	struct inflight *inflight;           /* worker i says there what it
+					      * reads (slot 1 + i); may be NULL
+					      * (pipeline/inflight.h) */
 };
 
 typedef struct workers workers;
+struct inflight;
 
 /* workers_count: the threads worth starting here: the processors this
  * process may use, at most WORKERS_MAX; 1 means run inline (no pool). */

@@ -1,0 +1,169 @@
+/*
+ * supervise.c - a command's reading in a child, run again without what
+ * crashed it; see supervise.h.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/supervise.h"
+#include "util/banned.h"
+
+#define MAX_RUNS (2 * SUPERVISE_MAX_SKIPS + 2)
+
+static volatile sig_atomic_t child_pid;
+static volatile sig_atomic_t passed_on;   /* a signal the parent passed on */
+
+static void pass_on(int sig)
+{
+	passed_on = sig;
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
+}
+
+static bool listed(char (*names)[INFLIGHT_NAME], int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+bool supervised_skip(const struct supervised *sv, const char *name)
+{
+	int i;
+
+	if (!sv || sv->nskip == 0)
+		return false;
+	for (i = 0; i < sv->nskip; i++)
+		if (strncmp(sv->skip[i], name, INFLIGHT_NAME - 1) == 0)
+			return true;
+	return false;
+}
+
+/* wait_child: how pid ended, waiting through the signals passed on */
+static int wait_child(pid_t pid)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
+}
+
+/* died: what a death while reading names: messages in flight become
+ * suspects, suspects skips; false when there is nothing to run again */
+static bool died(const char *cmd, struct supervised *sv, char (*suspects)[INFLIGHT_NAME],
+		 int *nsuspect, int sig)
+{
+	bool any = false, skipped = false;
+	size_t i;
+
+	if (isatty(STDERR_FILENO))
+		fputs("\r\033[K", stderr);    /* the dead child's progress line */
+	fprintf(stderr, "spamtide %s: the parser died of signal %d (%s)", cmd, sig, strsignal(sig));
+	for (i = 0; i < INFLIGHT_SLOTS; i++) {
+		const char *name = sv->inflight.slot[i].name;
+
+		if (!__atomic_load_n(&sv->inflight.slot[i].busy, __ATOMIC_ACQUIRE))
+			continue;
+		fprintf(stderr, "%s %s", any ? "," : " while reading", name);
+		any = true;
+		sv->inflight.slot[i].busy = 0;
+		if (!listed(suspects, *nsuspect, name)) {
+			if (*nsuspect < SUPERVISE_MAX_SKIPS)
+				snprintf(suspects[(*nsuspect)++], INFLIGHT_NAME, "%s", name);
+			continue;
+		}
+		/* in flight at two deaths: not read again */
+		if (sv->nskip == SUPERVISE_MAX_SKIPS) {
+			fprintf(stderr, "\nspamtide %s: error: the parser died on %d messages; "
+				"stopped\n", cmd, SUPERVISE_MAX_SKIPS);
+			return false;
+		}
+		if (!listed(sv->skip, sv->nskip, name))
+			snprintf(sv->skip[sv->nskip++], INFLIGHT_NAME, "%s", name);
+		fprintf(stderr, " (the second time: it is stored unparsed)");
+		skipped = true;
+	}
+	if (!any) {
+		fprintf(stderr, " outside any message; what was stored before is kept\n");
+		return false;
+	}
+	fprintf(stderr, "\nspamtide %s: what was stored before is kept; reading again from the "
+		"start on one thread%s (messages stored already count as duplicates)\n", cmd,
+		skipped ? ", without it" : "");
+	sv->one_thread = true;
+	return true;
+}
+
+bool supervise(const char *cmd, struct supervised **out, int *status)
+{
+	static const int passed[] = { SIGINT, SIGTERM, SIGHUP };
+	static char suspects[SUPERVISE_MAX_SKIPS][INFLIGHT_NAME];
+	struct supervised *sv;
+	struct sigaction sa, old[3];
+	int nsuspect = 0, runs, st = -1;
+	size_t i;
+
+	*out = NULL;
+	sv = mmap(NULL, sizeof(*sv), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sv == MAP_FAILED) {
+		fprintf(stderr, "spamtide %s: warning: no shared memory (%s): read in this process\n",
+			cmd, strerror(errno));
+		return true;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = pass_on;
+	sigemptyset(&sa.sa_mask);
+	for (runs = 0; runs < MAX_RUNS; runs++) {
+		pid_t pid;
+
+		fflush(NULL);    /* nothing buffered is written twice */
+		if ((pid = fork()) < 0) {
+			if (runs == 0) {
+				fprintf(stderr, "spamtide %s: warning: cannot fork (%s): read in this "
+					"process\n", cmd, strerror(errno));
+				munmap(sv, sizeof(*sv));
+				return true;
+			}
+			*status = cmd_error(cmd, "cannot fork to read again: %s", strerror(errno));
+			return false;
+		}
+		if (pid == 0) {
+			*out = sv;
+			return true;
+		}
+		child_pid = pid;
+		for (i = 0; i < 3; i++)
+			sigaction(passed[i], &sa, &old[i]);
+		st = wait_child(pid);
+		child_pid = 0;
+		for (i = 0; i < 3; i++)
+			sigaction(passed[i], &old[i], NULL);
+		if (st == -1) {
+			*status = cmd_error(cmd, "lost the reading process: %s", strerror(errno));
+			return false;
+		}
+		if (WIFEXITED(st)) {
+			*status = WEXITSTATUS(st);
+			if (*status == CMD_OK && sv->nskip > 0)
+				*status = CMD_PARTIAL;
+			return false;
+		}
+		if (passed_on || !died(cmd, sv, suspects, &nsuspect, WTERMSIG(st)))
+			break;
+	}
+	if (runs == MAX_RUNS)
+		fprintf(stderr, "spamtide %s: error: read %d times; stopped\n", cmd, MAX_RUNS);
+	*status = passed_on ? 128 + passed_on : CMD_FAIL;
+	return false;
+}

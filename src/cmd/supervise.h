@@ -1,0 +1,50 @@
+/*
+ * supervise.h - a command's reading run in a child process, run again
+ * without the message that crashed it.
+ *
+ * `ingest` reads archives whose bytes bots chose. Should a message crash
+ * the parser (a signal: a bug in GMime, an abort when an allocation
+ * fails), the rows committed before it are in the store, but the run would
+ * end there, and end there again each time it was run. So the reading is
+ * done by a child; the parent waits. When the child dies of a signal while
+ * messages were being read (pipeline/inflight.h), the parent runs it again
+ * from the start, on one thread (so that the next death names one message)
+ * and with the messages in flight marked suspect; a suspect in flight at a
+ * second death is skipped from then on: the next child stores it from its
+ * size alone (unparsed) and reads on. Messages stored by an earlier child
+ * are duplicates to the next (ingest de-duplicates by their bytes), so
+ * nothing is stored twice and nothing committed is lost.
+ *
+ * SIGINT, SIGTERM and SIGHUP sent to the parent are passed on to the
+ * child, which ends as it would have alone; a child ended so, or one that
+ * dies outside any message, is not run again.
+ */
+#ifndef SPAMTIDE_CMD_SUPERVISE_H
+#define SPAMTIDE_CMD_SUPERVISE_H
+
+#include <stdbool.h>
+
+#include "pipeline/inflight.h"
+
+#define SUPERVISE_MAX_SKIPS 64      /* then the run stops: not one bad message */
+
+struct supervised {
+	struct inflight inflight;
+	bool one_thread;            /* a child died: read on one thread */
+	int nskip;
+	char skip[SUPERVISE_MAX_SKIPS][INFLIGHT_NAME];
+};
+
+/*
+ * supervise: in the child, returns true with *sv the shared state (NULL
+ * when no child could be had: the command then runs in this process, as
+ * before, said on stderr). In the parent, once the last child ended,
+ * returns false with *status the exit status to return (the last child's,
+ * or 1 when it died and is not run again; 3 at least when a message was
+ * skipped). cmd names the command in messages.
+ */
+bool supervise(const char *cmd, struct supervised **sv, int *status);
+/* supervised_skip: name was skipped (store it unparsed, do not read it) */
+bool supervised_skip(const struct supervised *sv, const char *name);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * inflight.h - which message each reading thread is in the middle of, kept
+ * where a supervising process can see it after this one died.
+ *
+ * A file from a quarantine holds bytes some bot chose. Should one of them
+ * crash the parser (a bug in GMime, an allocation that fails), the process
+ * that ran `ingest` is gone with it; the process that supervises it
+ * (cmd/supervise.h) reads here which messages were being read, and runs
+ * the reading again without them. The slots live in memory shared with
+ * that process (mmap, MAP_SHARED); a thread writes only its own slot.
+ * Slot 0 is the reading thread's (one thread), slot 1 + i worker i's.
+ */
+#ifndef SPAMTIDE_PIPELINE_INFLIGHT_H
+#define SPAMTIDE_PIPELINE_INFLIGHT_H
+
+#include <stddef.h>
+#include <string.h>
+
+#include "pipeline/workers.h"
+
+#define INFLIGHT_SLOTS (WORKERS_MAX + 1)
+#define INFLIGHT_NAME 1024    /* a name longer than this is cut */
+
+struct inflight {
+	struct {
+		int busy;
+		char name[INFLIGHT_NAME];
+	} slot[INFLIGHT_SLOTS];
+};
+
+/* inflight_begin: slot i reads name now (f may be NULL: not supervised) */
+static inline void inflight_begin(struct inflight *f, size_t i, const char *name)
+{
+	size_t n;
+
+	if (!f || i >= INFLIGHT_SLOTS)
+		return;
+	n = strnlen(name, INFLIGHT_NAME - 1);
+	memcpy(f->slot[i].name, name, n);
+	f->slot[i].name[n] = '\0';
+	/* the name is whole before the slot says busy */
+	__atomic_store_n(&f->slot[i].busy, 1, __ATOMIC_RELEASE);
+}
+
+static inline void inflight_end(struct inflight *f, size_t i)
+{
+	if (f && i < INFLIGHT_SLOTS)
+		__atomic_store_n(&f->slot[i].busy, 0, __ATOMIC_RELEASE);
+}
+
+#endif

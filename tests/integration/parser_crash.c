@@ -1,0 +1,56 @@
+/*
+ * parser_crash.c - a preloaded stand-in for a parser bug, for
+ * test_ingest_crash.py: GMime's g_mime_stream_mem_new_with_byte_array (the
+ * stream a message's bytes are parsed from), except that bytes holding (in
+ * the body: the header fields given to GMime are only the MIME ones)
+ *
+ *   X-Parser-Test: segv     crash (SIGSEGV), every time
+ *   X-Parser-Test: once     crash the first time only (a file named by
+ *                           PARSER_TEST_ONCE records that it happened)
+ *   X-Parser-Test: slow     take 20 s (a signal cuts it short)
+ *
+ * Built without sanitizers; loaded with LD_PRELOAD.
+ */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* GLib's GByteArray, as far as it is read here */
+struct byte_array {
+	unsigned char *data;
+	unsigned int len;
+};
+
+typedef void *stream_fn(struct byte_array *);
+
+void *g_mime_stream_mem_new_with_byte_array(struct byte_array *a);
+
+static int holds(const struct byte_array *a, const char *what)
+{
+	return a && memmem(a->data, a->len, what, strlen(what)) != NULL;
+}
+
+void *g_mime_stream_mem_new_with_byte_array(struct byte_array *a)
+{
+	static stream_fn *real;
+	const char *once = getenv("PARSER_TEST_ONCE");
+
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "g_mime_stream_mem_new_with_byte_array");
+	if (holds(a, "X-Parser-Test: segv"))
+		raise(SIGSEGV);
+	if (holds(a, "X-Parser-Test: once") && once) {
+		int fd = open(once, O_WRONLY | O_CREAT | O_EXCL, 0600);
+
+		if (fd >= 0) {
+			close(fd);
+			raise(SIGSEGV);
+		}
+	}
+	if (holds(a, "X-Parser-Test: slow"))
+		sleep(20);
+	return real(a);
+}

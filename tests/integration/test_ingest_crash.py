@@ -1,0 +1,131 @@
+"""A message that crashes the parser does not end `ingest`, nor lose it.
+
+The parser bug is a preloaded stand-in (parser_crash.c: GMime's stream
+constructor, crashing on a header of the test's). `ingest` reads in a
+child process; its supervisor runs the reading again on one thread:
+- a message that crashes it every time is stored unparsed (its size; the
+  warning `unparsed`), said on stderr with its file and position, exit 3;
+  every other message read as usual, none stored twice; running it again
+  stores nothing new;
+- a message that crashed it once is read on the second run, exit 0;
+- SIGTERM to `ingest` reaches the reading process: it stops as it would
+  alone (exit 1, "interrupted"), and is not run again;
+- with --jobs 2 (workers in flight beside the crash) and --jobs 1.
+"""
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+
+from spamtide_test import SPAMTIDE, check, finish, tmpdir
+
+UNPARSED = 1 << 10
+SHIM = os.environ.get("PARSER_CRASH", "build/tests/libparser_crash.so")
+
+
+def env(extra=None):
+    e = dict(os.environ)
+    e["LD_PRELOAD"] = SHIM
+    # an ASan build: the preloaded library comes before ASan's runtime
+    e["ASAN_OPTIONS"] = ":".join(x for x in (e.get("ASAN_OPTIONS"), "verify_asan_link_order=0") if x)
+    e.update(extra or {})
+    return e
+
+
+def mbox(path, marks):
+    """an mbox of len(marks) messages; marks[i] the X-Parser-Test value or None"""
+    with open(path, "wb") as f:
+        for i, mark in enumerate(marks):
+            f.write(b"From bot@example.org Wed Mar 16 15:%02d:00 2011\n" % i)
+            f.write(b"From: bot%d@example.org\nTo: victim@example.com\n" % i)
+            f.write(b"Subject: offer %d\nMessage-ID: <%d.crash@example.org>\n" % (i, i))
+            f.write(b"Date: Wed, 16 Mar 2011 15:%02d:00 +0000\n" % i)
+            f.write(b"\ncheap pills http://example.net/%d\n" % i)
+            if mark:    # in the body: what the MIME parser is given
+                f.write(b"X-Parser-Test: %s\n" % mark.encode())
+            f.write(b"\n")
+    return path
+
+
+def ingest(db, path, jobs, extra_env=None):
+    return subprocess.run([SPAMTIDE, "ingest", "--quiet", "--jobs", str(jobs), "--db",
+                           "sqlite:" + db, path], capture_output=True, text=True, timeout=300,
+                          env=env(extra_env))
+
+
+def rows(db):
+    con = sqlite3.connect(db)
+    out = {r[0]: (r[1], r[2], r[3]) for r in
+           con.execute("SELECT source, subject, warnings, size FROM messages")}
+    con.close()
+    return out
+
+
+def check_poison(d, jobs):
+    box = mbox(os.path.join(d, "poison%d.mbox" % jobs),
+               [None, None, "segv", None, None, None, None, None])
+    db = os.path.join(d, "poison%d.db" % jobs)
+    p = ingest(db, box, jobs)
+    what = "--jobs %d: " % jobs
+    check(p.returncode == 3, what + "exit 3", p)
+    check("died of signal" in p.stderr and "poison%d.mbox#3" % jobs in p.stderr,
+          what + "the death said, with the message", p)
+    check("(the second time: it is stored unparsed)" in p.stderr, what + "the skip said", p)
+    check("message 3 at byte" in p.stderr and "stored unparsed" in p.stderr,
+          what + "the unparsed message reported with its position", p)
+    check("1 stored unparsed" in p.stdout, what + "counted in the summary", p)
+    r = rows(db)
+    check(len(r) == 8, what + "eight rows, none twice: %r" % sorted(r))
+    for src, (subject, warnings, size) in sorted(r.items()):
+        if src.endswith("#3"):
+            check(subject is None and warnings & UNPARSED and size > 0,
+                  what + "the poison stored unparsed: %r" % ((subject, warnings, size),))
+        else:
+            n = int(src.rsplit("#", 1)[1])
+            check(subject == "offer %d" % (n - 1) and not warnings & UNPARSED,
+                  what + "%s read: %r" % (src, subject))
+    # run again: the same messages, nothing new stored
+    p = ingest(db, box, jobs)
+    check(p.returncode == 3 and "0 stored," in p.stdout, what + "again: nothing new", p)
+    check(len(rows(db)) == 8, what + "again: still eight rows")
+
+
+def main():
+    d = tmpdir()
+    check(os.path.exists(SHIM), "the preloaded parser bug is built: %s" % SHIM)
+    for jobs in (1, 2):
+        check_poison(d, jobs)
+
+    # a message that crashed the parser once is read the second time
+    box = mbox(os.path.join(d, "once.mbox"), [None, "once", None])
+    db = os.path.join(d, "once.db")
+    p = ingest(db, box, 2, {"PARSER_TEST_ONCE": os.path.join(d, "once.flag")})
+    check(p.returncode == 0, "crashed once: exit 0", p)
+    check("while reading" in p.stderr and "once.mbox#2" in p.stderr and
+          "unparsed" not in p.stderr,
+          "crashed once: said, not skipped", p)
+    r = rows(db)
+    check(len(r) == 3 and all(s == "offer %d" % (int(k.rsplit("#", 1)[1]) - 1)
+                              for k, (s, _, _) in r.items()),
+          "crashed once: every message read: %r" % r)
+
+    # SIGTERM to ingest: passed on to the reading process, which stops
+    box = mbox(os.path.join(d, "slow.mbox"), [None, "slow", None])
+    db = os.path.join(d, "slow.db")
+    proc = subprocess.Popen([SPAMTIDE, "ingest", "--quiet", "--jobs", "1", "--db",
+                             "sqlite:" + db, box], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env())
+    time.sleep(1.5)
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    check(time.time() - t0 < 10, "SIGTERM: stopped without waiting for the slow parse")
+    check(proc.returncode == 1 and "interrupted" in out,
+          "SIGTERM: the reading stopped as it would alone: %d %r %r" % (proc.returncode, out, err))
+    check("died" not in err, "SIGTERM: not taken for a crash: %r" % err)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
