@@ -13,6 +13,7 @@
 #include "attrib/attrib.h"
 #include "cmd/cmd.h"
 #include "cmd/inputs.h"
+#include "cmd/supervise.h"
 #include "mail/features.h"
 #include "store/store.h"
 #include "util/ip.h"
@@ -44,6 +45,7 @@ struct learn {
 	struct mail_features f;
 	struct attrib_vector v;
 	struct ip_cidr client;
+	struct supervised *sv;     /* shared with the supervising process, or NULL */
 	uint64_t rows;
 	int64_t last_id;
 };
@@ -55,11 +57,20 @@ static bool from_file(void *ctx, const struct source_item *item, const char *nam
 	struct attrib_session as = { 0 };
 	const struct pipeline_session *ses = item->session;
 
+	bool is_mail;
+
+	if (supervised_skip(l->sv, name)) {
+		inputs_note(&l->in, "%s: the parser died on it; left out", name);
+		l->in.skipped++;
+		return true;
+	}
 	pipeline_session_apply(ses, &mc, &as);
 	if (!ses)
 		mc.sandbox = true;   /* labelled samples come from a sandbox */
-	if (!mail_features_extract(&l->f, item->raw ? item->raw : "", item->raw ? item->len : 0, &mc) &&
-	    !ses) {
+	inflight_begin(l->sv ? &l->sv->inflight : NULL, 0, name);
+	is_mail = mail_features_extract(&l->f, item->raw ? item->raw : "", item->raw ? item->len : 0, &mc);
+	inflight_end(l->sv ? &l->sv->inflight : NULL, 0);
+	if (!is_mail && !ses) {
 		inputs_note(&l->in, "%s: not a mail message; skipped", name);
 		l->in.skipped++;
 		return true;
@@ -192,6 +203,12 @@ int cmd_learn(int argc, char **argv)
 	if (client && !ip_cidr_parse(client, &l.client)) {
 		inputs_free(&l.in);
 		return cmd_usage_error("learn", "--client '%s': not an address range", client);
+	}
+	/* samples from a sandbox are bytes a bot chose: read them in a child
+	 * that may die (cmd/supervise.h) */
+	if (!db && !supervise("learn", NULL, &l.sv, &status)) {
+		inputs_free(&l.in);
+		return status;
 	}
 
 	l.learner = attrib_learner_new(family);

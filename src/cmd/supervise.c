@@ -61,8 +61,8 @@ static int wait_child(pid_t pid)
 
 /* died: what a death while reading names: messages in flight become
  * suspects, suspects skips; false when there is nothing to run again */
-static bool died(const char *cmd, struct supervised *sv, char (*suspects)[INFLIGHT_NAME],
-		 int *nsuspect, int sig)
+static bool died(const char *cmd, const char *note, struct supervised *sv,
+		 char (*suspects)[INFLIGHT_NAME], int *nsuspect, int sig)
 {
 	bool any = false, skipped = false;
 	size_t i;
@@ -91,21 +91,20 @@ static bool died(const char *cmd, struct supervised *sv, char (*suspects)[INFLIG
 		}
 		if (!listed(sv->skip, sv->nskip, name))
 			snprintf(sv->skip[sv->nskip++], INFLIGHT_NAME, "%s", name);
-		fprintf(stderr, " (the second time: it is stored unparsed)");
+		fprintf(stderr, " (the second time: it is not read again)");
 		skipped = true;
 	}
 	if (!any) {
-		fprintf(stderr, " outside any message; what was stored before is kept\n");
+		fprintf(stderr, " outside any message%s%s\n", note ? "; " : "", note ? note : "");
 		return false;
 	}
-	fprintf(stderr, "\nspamtide %s: what was stored before is kept; reading again from the "
-		"start on one thread%s (messages stored already count as duplicates)\n", cmd,
-		skipped ? ", without it" : "");
+	fprintf(stderr, "\nspamtide %s: reading again from the start on one thread%s%s%s\n", cmd,
+		skipped ? ", without it" : "", note ? "; " : "", note ? note : "");
 	sv->one_thread = true;
 	return true;
 }
 
-bool supervise(const char *cmd, struct supervised **out, int *status)
+bool supervise(const char *cmd, const char *note, struct supervised **out, int *status)
 {
 	static const int passed[] = { SIGINT, SIGTERM, SIGHUP };
 	static char suspects[SUPERVISE_MAX_SKIPS][INFLIGHT_NAME];
@@ -159,7 +158,7 @@ bool supervise(const char *cmd, struct supervised **out, int *status)
 				*status = CMD_PARTIAL;
 			return false;
 		}
-		if (passed_on || !died(cmd, sv, suspects, &nsuspect, WTERMSIG(st)))
+		if (passed_on || !died(cmd, note, sv, suspects, &nsuspect, WTERMSIG(st)))
 			break;
 	}
 	if (runs == MAX_RUNS)

@@ -10,8 +10,8 @@
  * messages were being read (pipeline/inflight.h), the parent runs it again
  * from the start, on one thread (so that the next death names one message)
  * and with the messages in flight marked suspect; a suspect in flight at a
- * second death is skipped from then on: the next child stores it from its
- * size alone (unparsed) and reads on. Messages stored by an earlier child
+ * second death is skipped from then on: the next child does not read it
+ * (ingest stores it from its size alone, unparsed) and reads on. Messages stored by an earlier child
  * are duplicates to the next (ingest de-duplicates by their bytes), so
  * nothing is stored twice and nothing committed is lost.
  *
@@ -41,9 +41,10 @@ struct supervised {
  * before, said on stderr). In the parent, once the last child ended,
  * returns false with *status the exit status to return (the last child's,
  * or 1 when it died and is not run again; 3 at least when a message was
- * skipped). cmd names the command in messages.
+ * skipped). cmd names the command in messages; note (or NULL) is added to
+ * what is said at a death (ingest: what became of the rows stored).
  */
-bool supervise(const char *cmd, struct supervised **sv, int *status);
+bool supervise(const char *cmd, const char *note, struct supervised **sv, int *status);
 /* supervised_skip: name was skipped (store it unparsed, do not read it) */
 bool supervised_skip(const struct supervised *sv, const char *name);
 

@@ -10,7 +10,9 @@ child process; its supervisor runs the reading again on one thread:
 - a message that crashed it once is read on the second run, exit 0;
 - SIGTERM to `ingest` reaches the reading process: it stops as it would
   alone (exit 1, "interrupted"), and is not run again;
-- with --jobs 2 (workers in flight beside the crash) and --jobs 1.
+- with --jobs 2 (workers in flight beside the crash) and --jobs 1;
+- `learn` from the same samples: the poison left out (exit 3), the rule
+  written from the others.
 """
 import os
 import signal
@@ -71,7 +73,7 @@ def check_poison(d, jobs):
     check(p.returncode == 3, what + "exit 3", p)
     check("died of signal" in p.stderr and "poison%d.mbox#3" % jobs in p.stderr,
           what + "the death said, with the message", p)
-    check("(the second time: it is stored unparsed)" in p.stderr, what + "the skip said", p)
+    check("(the second time: it is not read again)" in p.stderr, what + "the skip said", p)
     check("message 3 at byte" in p.stderr and "stored unparsed" in p.stderr,
           what + "the unparsed message reported with its position", p)
     check("1 stored unparsed" in p.stdout, what + "counted in the summary", p)
@@ -109,6 +111,19 @@ def main():
     check(len(r) == 3 and all(s == "offer %d" % (int(k.rsplit("#", 1)[1]) - 1)
                               for k, (s, _, _) in r.items()),
           "crashed once: every message read: %r" % r)
+
+    # learn from sandbox samples, one of which crashes the parser
+    box = mbox(os.path.join(d, "learn.mbox"), [None, None, "segv", None, None, None])
+    kb = os.path.join(d, "kb")
+    p = subprocess.run([SPAMTIDE, "learn", "--family", "crashbot", "--kb", kb, box],
+                       capture_output=True, text=True, timeout=300, env=env())
+    check(p.returncode == 3, "learn: exit 3", p)
+    check("learn.mbox#3 (the second time: it is not read again)" in p.stderr and
+          "duplicates" not in p.stderr, "learn: the poison said", p)
+    check("learn.mbox#3: the parser died on it; left out" in p.stderr, "learn: left out", p)
+    check(os.path.exists(os.path.join(kb, "crashbot.rule")) and "wrote" in p.stdout,
+          "learn: the rule written from the others", p)
+    check("learned crashbot from 5 samples" in p.stdout, "learn: five samples", p)
 
     # SIGTERM to ingest: passed on to the reading process, which stops
     box = mbox(os.path.join(d, "slow.mbox"), [None, "slow", None])
