@@ -11,6 +11,7 @@
 #include "attrib/attrib.h"
 #include "cmd/cmd.h"
 #include "cmd/inputs.h"
+#include "cmd/supervise.h"
 #include "cmd/truth.h"
 #include "render/render.h"
 #include "util/buf.h"
@@ -25,7 +26,8 @@ static const char usage_text[] =
 	"\n"
 	"Attribute each message to a botnet family and print family, confidence,\n"
 	"campaign and evidence; stores nothing. A message no family claims well\n"
-	"enough is 'unknown'.\n"
+	"enough is 'unknown'. A message that crashes the parser is skipped (said on\n"
+	"stderr, exit 3), and the answers go on from the next.\n"
 	"\n"
 	"  --kb DIR          knowledge base of learned families (default ./spamtide.kb)\n"
 	"  --format F        text (default) or json (JSON Lines, one object per message)\n"
@@ -50,6 +52,9 @@ struct classify {
 	json_t *line;              /* the JSON line's object, reused (one thread) */
 	struct buf text;           /* and its text */
 	workers *workers;          /* several threads, or NULL */
+	struct supervised *sv;     /* shared with the supervising process, or NULL */
+	uint64_t seen;             /* messages met, in the input's order */
+	uint64_t resume;           /* those answered by an earlier child */
 };
 
 static json_t *str_or_null(const char *s)
@@ -106,6 +111,12 @@ static void text_line(struct buf *out, const char *name, const struct pipeline_r
 		buf_printf(out, "\t%s\n", r->attribution->evidence[0]);
 }
 
+/* answered: the message's answer (out, len bytes, maybe none) */
+static bool answered(struct classify *c, const char *out, size_t len)
+{
+	return c->truth ? true : supervised_answer(c->sv, out, len);
+}
+
 static bool not_mail(struct classify *c, const char *name)
 {
 	inputs_note(&c->in, "%s: not a mail message (no header fields); skipped", name);
@@ -121,9 +132,21 @@ static bool one(void *ctx, const struct source_item *item, const char *name)
 	struct pipeline_message m;
 	struct pipeline_result res;
 
+	enum pipeline_status st;
+
+	if (++c->seen <= c->resume)
+		return true;            /* answered before a child died */
+	if (supervised_skip(c->sv, name)) {
+		inputs_note(&c->in, "%s: the parser died on it; skipped", name);
+		c->in.skipped++;
+		return answered(c, NULL, 0);
+	}
 	source_item_message(item, name, false, &m);
-	if (pipeline_push(c->pl, &m, &res, c->err, sizeof(c->err)) == PIPELINE_NOT_MAIL)
-		return not_mail(c, name);
+	inflight_begin(c->sv ? &c->sv->inflight : NULL, 0, name);
+	st = pipeline_push(c->pl, &m, &res, c->err, sizeof(c->err));
+	inflight_end(c->sv ? &c->sv->inflight : NULL, 0);
+	if (st == PIPELINE_NOT_MAIL)
+		return not_mail(c, name) && answered(c, NULL, 0);
 	c->messages++;
 	if (c->truth) {
 		truth_record(c->truth, name, res.features->message_id, res.family);
@@ -141,7 +164,7 @@ static bool one(void *ctx, const struct source_item *item, const char *name)
 	} else {
 		text_line(&c->text, name, &res);
 	}
-	return fwrite(c->text.data, 1, c->text.len, stdout) == c->text.len && !ferror(stdout);
+	return answered(c, c->text.data, c->text.len);
 }
 
 /* ---- several: features and attribution on the workers, answers in order ---- */
@@ -185,8 +208,9 @@ static bool emit(void *ctx, const struct source_item *item, const char *name, en
 
 	(void)item;
 	(void)row;     /* none: classify stores nothing */
+	c->seen++;
 	if (st == PIPELINE_NOT_MAIL)
-		return not_mail(c, name);
+		return not_mail(c, name) && answered(c, NULL, 0);
 	c->messages++;
 	if (c->truth) {
 		const char *family = out->data, *mid = family + strlen(family) + 1;
@@ -194,7 +218,7 @@ static bool emit(void *ctx, const struct source_item *item, const char *name, en
 		truth_record(c->truth, name, mid < out->data + out->len ? mid + 1 : NULL, family);
 		return true;
 	}
-	return fwrite(out->data, 1, out->len, stdout) == out->len && !ferror(stdout);
+	return answered(c, out->data, out->len);
 }
 
 int cmd_classify(int argc, char **argv)
@@ -263,6 +287,21 @@ int cmd_classify(int argc, char **argv)
 			return cmd_error("classify", "%s", c.err);
 		}
 	}
+	struct supervise_options sup = {
+		.note = "the answers written are not written again",
+		.relay = !truth_path,        /* with --truth, nothing until the end */
+	};
+
+	if (!supervise("classify", &sup, &c.sv, &c.status)) {
+		truth_free(c.truth);
+		attrib_kb_free(kb);
+		inputs_free(&c.in);
+		return c.status;
+	}
+	if (c.sv && c.sv->one_thread)
+		jobs = 1;
+	if (c.sv && !c.truth)
+		c.resume = c.sv->answered;
 	mail_init();
 	popt.kb = kb;
 	if (jobs == 0)
@@ -272,6 +311,7 @@ int cmd_classify(int argc, char **argv)
 		struct workers_config wc = {
 			.n = jobs, .popt = &popt, .work = work, .local_free = json_free, .emit = emit,
 			.note = inputs_skipped, .note_ctx = &c.in, .ctx = &c,
+			.inflight = c.sv ? &c.sv->inflight : NULL,
 		};
 
 		c.workers = workers_new(&wc);
@@ -283,6 +323,12 @@ int cmd_classify(int argc, char **argv)
 	if (c.workers) {
 		workers_finish(c.workers);
 		workers_free(c.workers);
+	}
+	if (!supervised_flush(c.sv)) {
+		/* a broken pipe: the supervisor stopped writing and says why */
+		if (errno != EPIPE)
+			cmd_error("classify", "the answers could not be written: %s", strerror(errno));
+		c.status = CMD_FAIL;
 	}
 	if (c.truth) {
 		if (c.json)
@@ -297,7 +343,7 @@ int cmd_classify(int argc, char **argv)
 	attrib_kb_free(kb);
 	mail_shutdown();
 	inputs_free(&c.in);
-	if (inputs_interrupted())
+	if (inputs_interrupted() || c.status != CMD_OK)
 		return CMD_FAIL;
 	return c.in.skipped ? CMD_PARTIAL : CMD_OK;
 }

@@ -168,8 +168,11 @@ int cmd_ingest(int argc, char **argv)
 		inputs_free(&g.in);
 		return cmd_usage_error("ingest", "no files given");
 	}
-	if (!supervise("ingest", "what was stored is kept (read again, it counts as duplicates)",
-		       &g.sv, &c)) {
+	static const struct supervise_options sup = {
+		.note = "what was stored is kept (read again, it counts as duplicates)",
+	};
+
+	if (!supervise("ingest", &sup, &g.sv, &c)) {
 		inputs_free(&g.in);     /* the parent: the children did the work */
 		return c;
 	}

@@ -206,7 +206,9 @@ int cmd_learn(int argc, char **argv)
 	}
 	/* samples from a sandbox are bytes a bot chose: read them in a child
 	 * that may die (cmd/supervise.h) */
-	if (!db && !supervise("learn", NULL, &l.sv, &status)) {
+	static const struct supervise_options sup = { NULL, false };
+
+	if (!db && !supervise("learn", &sup, &l.sv, &status)) {
 		inputs_free(&l.in);
 		return status;
 	}

@@ -3,6 +3,8 @@
  * crashed it; see supervise.h.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/supervise.h"
+#include "util/buf.h"
 #include "util/banned.h"
 
 #define MAX_RUNS (2 * SUPERVISE_MAX_SKIPS + 2)
@@ -104,7 +107,96 @@ static bool died(const char *cmd, const char *note, struct supervised *sv,
 	return true;
 }
 
-bool supervise(const char *cmd, const char *note, struct supervised **out, int *status)
+/* ---- answers relayed (classify) ----
+ *
+ * The child's answers come to the parent in frames (a uint32_t length, the
+ * bytes), and the parent writes whole frames to stdout: what a child that
+ * died had not sent whole is not out, and the count of frames says where
+ * the next child begins. A frame may be empty (a message with no answer).
+ */
+
+static int relay_fd = -1;        /* the child's end */
+static struct buf relay_out;     /* the child's frames not yet sent */
+
+static bool relay_send(void)
+{
+	size_t off = 0;
+
+	while (off < relay_out.len) {
+		ssize_t w = write(relay_fd, relay_out.data + off, relay_out.len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		off += (size_t)w;
+	}
+	buf_reset(&relay_out);
+	return true;
+}
+
+bool supervised_answer(struct supervised *sv, const void *p, size_t n)
+{
+	uint32_t len = (uint32_t)n;
+
+	if (!sv || relay_fd < 0)
+		return n == 0 || (fwrite(p, 1, n, stdout) == n && !ferror(stdout));
+	buf_add(&relay_out, &len, sizeof(len));
+	buf_add(&relay_out, p, n);
+	return relay_out.len < (64u << 10) || relay_send();
+}
+
+bool supervised_flush(struct supervised *sv)
+{
+	bool ok = !sv || relay_fd < 0 || relay_send();
+
+	if (sv && relay_fd >= 0) {
+		close(relay_fd);
+		relay_fd = -1;
+		buf_free(&relay_out);
+	}
+	return ok;
+}
+
+/* relay: the child's frames to stdout until it closes its end; whole
+ * frames only, each counted in sv->answered */
+static void relay(int fd, struct supervised *sv)
+{
+	struct buf in = BUF_INIT;
+	char chunk[65536];
+	size_t off;
+
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		buf_add(&in, chunk, (size_t)r);
+		for (off = 0;;) {
+			uint32_t len;
+
+			if (in.len - off < sizeof(len))
+				break;
+			memcpy(&len, in.data + off, sizeof(len));
+			if (in.len - off - sizeof(len) < len)
+				break;
+			if (len)
+				fwrite(in.data + off + sizeof(len), 1, len, stdout);
+			off += sizeof(len) + len;
+			sv->answered++;
+		}
+		memmove(in.data, in.data + off, in.len - off);
+		buf_setlen(&in, in.len - off);
+		if (fflush(stdout) != 0 || ferror(stdout))
+			break;      /* the child's next send fails, and it stops */
+	}
+	buf_free(&in);
+}
+
+bool supervise(const char *cmd, const struct supervise_options *o, struct supervised **out,
+	       int *status)
 {
 	static const int passed[] = { SIGINT, SIGTERM, SIGHUP };
 	static char suspects[SUPERVISE_MAX_SKIPS][INFLIGHT_NAME];
@@ -124,26 +216,41 @@ bool supervise(const char *cmd, const char *note, struct supervised **out, int *
 	sa.sa_handler = pass_on;
 	sigemptyset(&sa.sa_mask);
 	for (runs = 0; runs < MAX_RUNS; runs++) {
+		int pipefd[2] = { -1, -1 };
 		pid_t pid;
 
 		fflush(NULL);    /* nothing buffered is written twice */
-		if ((pid = fork()) < 0) {
+		if ((o->relay && pipe2(pipefd, O_CLOEXEC) < 0) || (pid = fork()) < 0) {
+			if (pipefd[0] >= 0) {
+				close(pipefd[0]);
+				close(pipefd[1]);
+			}
 			if (runs == 0) {
-				fprintf(stderr, "spamtide %s: warning: cannot fork (%s): read in this "
-					"process\n", cmd, strerror(errno));
+				fprintf(stderr, "spamtide %s: warning: cannot start the reading process "
+					"(%s): read in this process\n", cmd, strerror(errno));
 				munmap(sv, sizeof(*sv));
 				return true;
 			}
-			*status = cmd_error(cmd, "cannot fork to read again: %s", strerror(errno));
+			*status = cmd_error(cmd, "cannot start the reading process again: %s",
+					    strerror(errno));
 			return false;
 		}
 		if (pid == 0) {
+			if (o->relay) {
+				close(pipefd[0]);
+				relay_fd = pipefd[1];
+			}
 			*out = sv;
 			return true;
 		}
 		child_pid = pid;
 		for (i = 0; i < 3; i++)
 			sigaction(passed[i], &sa, &old[i]);
+		if (o->relay) {
+			close(pipefd[1]);
+			relay(pipefd[0], sv);
+			close(pipefd[0]);
+		}
 		st = wait_child(pid);
 		child_pid = 0;
 		for (i = 0; i < 3; i++)
@@ -158,7 +265,7 @@ bool supervise(const char *cmd, const char *note, struct supervised **out, int *
 				*status = CMD_PARTIAL;
 			return false;
 		}
-		if (passed_on || !died(cmd, note, sv, suspects, &nsuspect, WTERMSIG(st)))
+		if (passed_on || !died(cmd, o->note, sv, suspects, &nsuspect, WTERMSIG(st)))
 			break;
 	}
 	if (runs == MAX_RUNS)

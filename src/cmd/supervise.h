@@ -23,6 +23,7 @@
 #define SPAMTIDE_CMD_SUPERVISE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "pipeline/inflight.h"
 
@@ -31,8 +32,16 @@
 struct supervised {
 	struct inflight inflight;
 	bool one_thread;            /* a child died: read on one thread */
+	unsigned long long answered; /* messages whose answer the parent wrote
+				      * (relay); the next child passes over them */
 	int nskip;
 	char skip[SUPERVISE_MAX_SKIPS][INFLIGHT_NAME];
+};
+
+struct supervise_options {
+	const char *note;           /* added to what is said at a death (ingest:
+				     * what became of the rows stored), or NULL */
+	bool relay;                 /* answers through supervised_answer */
 };
 
 /*
@@ -41,10 +50,21 @@ struct supervised {
  * before, said on stderr). In the parent, once the last child ended,
  * returns false with *status the exit status to return (the last child's,
  * or 1 when it died and is not run again; 3 at least when a message was
- * skipped). cmd names the command in messages; note (or NULL) is added to
- * what is said at a death (ingest: what became of the rows stored).
+ * skipped). cmd names the command in messages.
  */
-bool supervise(const char *cmd, const char *note, struct supervised **sv, int *status);
+bool supervise(const char *cmd, const struct supervise_options *o, struct supervised **sv,
+	       int *status);
+/*
+ * With o->relay, each message's answer (n bytes, maybe none) goes through
+ * supervised_answer, in the input's order, and the child passes over the
+ * first sv->answered messages: they were answered by an earlier one. The
+ * parent writes an answer to stdout only once it has it whole, so a child
+ * that dies leaves no half answer and none is written twice. Without a
+ * supervisor (sv NULL) the answer goes straight to stdout. The child calls
+ * supervised_flush before it ends. False when the answer cannot go out.
+ */
+bool supervised_answer(struct supervised *sv, const void *p, size_t n);
+bool supervised_flush(struct supervised *sv);
 /* supervised_skip: name was skipped (store it unparsed, do not read it) */
 bool supervised_skip(const struct supervised *sv, const char *name);
 

@@ -12,8 +12,12 @@ child process; its supervisor runs the reading again on one thread:
   alone (exit 1, "interrupted"), and is not run again;
 - with --jobs 2 (workers in flight beside the crash) and --jobs 1;
 - `learn` from the same samples: the poison left out (exit 3), the rule
-  written from the others.
+  written from the others;
+- `classify` (text and JSON Lines, --jobs 1 and 2): one answer per message
+  but the poison, in order, none twice and none cut, exit 3; the same
+  answers as without the crash.
 """
+import difflib
 import os
 import signal
 import sqlite3
@@ -62,6 +66,17 @@ def rows(db):
            con.execute("SELECT source, subject, warnings, size FROM messages")}
     con.close()
     return out
+
+
+def answers(out):
+    """classify's answers: a line each, and in text its evidence lines"""
+    blocks = []
+    for line in out.splitlines():
+        if line.startswith("\t") and blocks:
+            blocks[-1] += "\n" + line
+        else:
+            blocks.append(line)
+    return blocks
 
 
 def check_poison(d, jobs):
@@ -124,6 +139,25 @@ def main():
     check(os.path.exists(os.path.join(kb, "crashbot.rule")) and "wrote" in p.stdout,
           "learn: the rule written from the others", p)
     check("learned crashbot from 5 samples" in p.stdout, "learn: five samples", p)
+
+    # classify: the answers of the messages around the poison, each once
+    marks = [None] * 12
+    marks[5] = "segv"
+    box = mbox(os.path.join(d, "classify.mbox"), marks)
+    clean = mbox(os.path.join(d, "clean.mbox"), [None] * 12)
+    for fmt in ("text", "json"):
+        for jobs in (1, 2):
+            what = "classify --format %s --jobs %d: " % (fmt, jobs)
+            args = [SPAMTIDE, "classify", "--format", fmt, "--jobs", str(jobs)]
+            p = subprocess.run(args + [box], capture_output=True, text=True, timeout=300, env=env())
+            ref = subprocess.run(args + [clean], capture_output=True, text=True, timeout=300)
+            check(p.returncode == 3 and "classify.mbox#6: the parser died on it; skipped" in p.stderr,
+                  what + "exit 3, the poison said", p)
+            got = answers(p.stdout)
+            want = [a.replace("clean.mbox", "classify.mbox") for a in answers(ref.stdout)
+                    if "clean.mbox#6\t" not in a and "clean.mbox#6\"" not in a]
+            check(len(want) == 11 and got == want, what + "every other answer, once, in order:\n%s"
+                  % "\n".join(difflib.unified_diff(want, got, lineterm="")))
 
     # SIGTERM to ingest: passed on to the reading process, which stops
     box = mbox(os.path.join(d, "slow.mbox"), [None, "slow", None])
