@@ -403,9 +403,14 @@ static enum store_status sq_open(const char *path, enum store_mode mode, void **
 	} else {
 		int v;
 
-		/* A WAL database on a read-only medium cannot get its -shm file:
-		 * nobody can be writing it, so read it as immutable. */
-		if (user_version(s, &v) == SQLITE_CANTOPEN && access(path, W_OK) != 0) {
+		/* A WAL database on a read-only medium, or in a directory this
+		 * user may not write (a reader other than the trap's user),
+		 * cannot get its -shm file (SQLITE_CANTOPEN, or one of the
+		 * SQLITE_READONLY codes): when the file is not ours to write
+		 * either, read it as immutable. */
+		int rc = user_version(s, &v) & 0xff;
+
+		if ((rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY) && access(path, W_OK) != 0) {
 			struct buf uri = BUF_INIT;
 			const char *c;
 

@@ -123,6 +123,31 @@ else:
                 write("two/other.eml", b"Message-ID: <two@x>\n\nbody\n"))
         check(p.returncode == 1, "read-only store: exit 1", p)
 
+# a reader who may write neither the store nor its directory (an analyst
+# reading the trap's store): report reads it all the same
+if os.geteuid() == 0:
+    import shutil
+    from spamtide_test import SPAMTIDE
+    shared = os.path.join(d, "shared")
+    os.mkdir(shared)
+    os.chmod(d, 0o755)
+    os.chmod(shared, 0o755)
+    binary = os.path.join(shared, "spamtide")
+    shutil.copy(SPAMTIDE, binary)
+    os.chmod(binary, 0o755)
+    db = os.path.join(shared, "trap.db")
+    p = run("ingest", "--quiet", "--db", "sqlite:" + db, good)
+    check(p.returncode == 0, "a store of root's", p)
+    for f in os.listdir(shared):
+        os.chmod(os.path.join(shared, f), 0o755 if f == "spamtide" else 0o644)
+    p = subprocess.run([binary, "report", "--db", "sqlite:" + db, "--format", "json"],
+                       capture_output=True, text=True, timeout=120, user=65534, group=65534,
+                       extra_groups=[])
+    check(p.returncode == 0 and '"messages": 1' in p.stdout,
+          "another user reports from a store in a directory it may not write", p)
+    check(sorted(os.listdir(shared)) == sorted(["spamtide", "trap.db"]),
+          "and leaves nothing there: %r" % os.listdir(shared))
+
 full = os.path.join(d, "full")
 if try_mount(full, "1m"):
     try:
