@@ -9,6 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/inputs.h"
+#include "source/pcapsrc.h"
 #include "pipeline/workers.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -44,9 +45,19 @@ bool inputs_option(struct inputs *in, int c, const char *arg)
 	switch (c) {
 	case 't':
 		return inputs_add_trusted(in, arg);
-	case 'p':
+	case 'p': {
+		/* checked now, not at the first capture: a usage error */
+		uint8_t set[8192];
+		struct buf err = BUF_INIT;
+		bool ok = pcapsrc_parse_ports(arg, set, &err);
+
+		if (!ok)
+			cmd_usage_error(in->cmd, "--smtp-ports: %s",
+					err.len ? err.data : "not a list of ports");
+		buf_free(&err);
 		in->sopt.smtp_ports = arg;
-		return true;
+		return ok;
+	}
 	case 'l':
 		return cmd_apply_limit(in->cmd, arg);
 	default:

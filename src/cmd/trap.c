@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -93,12 +94,26 @@ int cmd_trap(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'L':
+		case 'H': {
+			/* a malformed address is a usage error, said before anything starts */
+			struct sockaddr_storage ss;
+			socklen_t sl;
+			char why[256];
+
+			if (!trap_parse_endpoint(optarg, &ss, &sl, why, sizeof(why))) {
+				free(listen);
+				return cmd_usage_error("trap", "%s %s", c == 'H' ? "--http" : "--listen", why);
+			}
+			if (c == 'H') {
+				o.http = optarg;
+				break;
+			}
 			listen = xreallocarray(listen, nlisten + 1, sizeof(*listen));
 			listen[nlisten++] = optarg;
 			break;
+		}
 		case 'c': o.tls_cert = optarg; break;
 		case 'K': o.tls_key = optarg; break;
-		case 'H': o.http = optarg; break;
 		case 's': o.sensor = optarg; break;
 		case 'n': o.hostname = optarg; break;
 		case 'S': o.spool = optarg; break;

@@ -39,6 +39,25 @@ for v in abc 0 -1 nan 1e999; do
 	expect_status 2
 done
 
+# malformed addresses and port lists: usage errors, before anything is made
+tmp=$(mktemp -d)
+for c in "ingest --db sqlite:$tmp/u.db" classify "learn --family x"; do
+	for ports in abc 25,99999; do
+		run $SPAMTIDE $c --smtp-ports "$ports" "$tmp"
+		expect_status 2
+		expect_stderr_has "SMTP ports"
+	done
+done
+[ ! -e "$tmp/u.db" ] || fail "ingest made a store before its usage error"
+run "$SPAMTIDE" trap --listen bogus --spool "$tmp/spool" --db "sqlite:$tmp/t.db"
+expect_status 2
+expect_stderr_has "--listen"
+run "$SPAMTIDE" trap --listen 127.0.0.1:0 --http nope --spool "$tmp/spool" --db "sqlite:$tmp/t.db"
+expect_status 2
+expect_stderr_has "--http"
+[ ! -e "$tmp/spool" ] && [ ! -e "$tmp/t.db" ] || fail "trap made files before its usage error"
+rm -rf "$tmp"
+
 # a full disk on stdout is reported and fails
 if [ -w /dev/full ]; then
 	run_sh "'$SPAMTIDE' --help > /dev/full"
