@@ -115,7 +115,7 @@ int cmd_reattribute(int argc, char **argv)
 	kb = attrib_kb_load(kbdir, err, sizeof(err));
 	if (!kb)
 		return cmd_error("reattribute", "knowledge base: %s", err);
-	if (store_open(db, STORE_WRITE, &st, err, sizeof(err)) != STORE_OK) {
+	if (store_open(db, STORE_UPDATE, &st, err, sizeof(err)) != STORE_OK) {
 		attrib_kb_free(kb);
 		return cmd_error("reattribute", "%s", err);
 	}

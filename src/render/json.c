@@ -50,13 +50,15 @@ static json_t *totals(const struct report_totals *t)
 			 count(t->recipients), "bytes", count(t->bytes), "clients", count(t->clients));
 }
 
-/* one top-level member: the value dumped by jansson after its fixed key */
+/* one top-level member: the value dumped by jansson after its fixed key;
+ * reals with 10 significant digits (a total times --scale 1000000 is in
+ * the billions: 6 would round it to thousands) */
 static int member(FILE *out, const char *key, json_t *value, bool last)
 {
 	int rc;
 
 	fprintf(out, "  \"%s\": ", key);
-	rc = json_dumpf(value, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6) |
+	rc = json_dumpf(value, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) |
 					 JSON_ENCODE_ANY);
 	json_decref(value);
 	fputs(last ? "\n" : ",\n", out);

@@ -347,12 +347,13 @@ static enum store_status sq_open(const char *path, enum store_mode mode, void **
 {
 	struct sq *s = xcalloc(1, sizeof(*s));
 	int flags = mode == STORE_READ ? SQLITE_OPEN_READONLY
-				       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+		    : mode == STORE_UPDATE ? SQLITE_OPEN_READWRITE
+		    : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	struct stat stb;
 
 	s->path = xstrdup(path);
 	s->mode = mode;
-	if (mode == STORE_READ && stat(path, &stb) != 0) {
+	if ((mode == STORE_READ || mode == STORE_UPDATE) && stat(path, &stb) != 0) {
 		snprintf(err, errlen, "%s: no such database (%s)", path, strerror(errno));
 		sq_free(s);
 		return STORE_ERROR;

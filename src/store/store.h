@@ -37,6 +37,8 @@ enum store_mode {
 	STORE_READ,        /* never creates; fails on a missing database */
 	STORE_WRITE,       /* creates and migrates as needed */
 	STORE_WRITE_DURABLE, /* as WRITE, and every commit is on disk (the trap) */
+	STORE_UPDATE,      /* as WRITE, but fails on a missing database (what
+			    * changes rows has none to change there) */
 };
 
 /* One message as stored. Strings may be NULL. */

@@ -56,6 +56,11 @@ run "$SPAMTIDE" trap --listen 127.0.0.1:0 --http nope --spool "$tmp/spool" --db 
 expect_status 2
 expect_stderr_has "--http"
 [ ! -e "$tmp/spool" ] && [ ! -e "$tmp/t.db" ] || fail "trap made files before its usage error"
+# a store that is not there: nothing to re-attribute, and none made
+run "$SPAMTIDE" reattribute --db "sqlite:$tmp/none.db"
+expect_status 1
+expect_stderr_has "no such database"
+[ ! -e "$tmp/none.db" ] || fail "reattribute made a store"
 rm -rf "$tmp"
 
 # a full disk on stdout is reported and fails
