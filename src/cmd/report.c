@@ -168,7 +168,7 @@ int cmd_report(int argc, char **argv)
 	}
 	/* the period asked for; the arrays cover only its part that holds data */
 	if (!have_from)
-		from = empty ? 0 : floor_to(first, 86400);
+		from = empty ? (have_to ? to : 0) : floor_to(first, 86400);
 	if (!have_to) {
 		int64_t now = (int64_t)time(NULL);
 
@@ -180,7 +180,14 @@ int cmd_report(int argc, char **argv)
 		 * on its first second. */
 		if (!empty && to > now && now >= seen)
 			to = now + 1;
+		/* --from after the last data: an empty period, not one ending
+		 * before it begins */
+		if (to < from)
+			to = from;
 	}
+	/* --to before the first data: likewise */
+	if (!have_from && from > to)
+		from = to;
 	from = floor_to(from, 60);
 	to = floor_to(to + 59, 60);
 	{

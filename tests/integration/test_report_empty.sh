@@ -29,6 +29,24 @@ run "$SPAMTIDE" report --db "sqlite:$TMP/empty.db" --from 2011-03-01 --to 2011-0
 expect_status 0
 expect_stdout_has '"from": "2011-03-01T00:00:00Z"'
 
+# one bound given: the period never ends before it begins, nor begins in 1970
+run "$SPAMTIDE" report --db "sqlite:$TMP/empty.db" --to 2011-03-01 --format json
+expect_status 0
+expect_stdout_has '"from": "2011-03-01T00:00:00Z"'
+printf 'From: a@example.org\nMessage-ID: <p@x>\nDate: Wed, 16 Mar 2011 15:00:00 +0000\n\nbody\n' \
+	> "$TMP/one.eml"
+run "$SPAMTIDE" ingest --quiet --db "sqlite:$TMP/one.db" "$TMP/one.eml"
+expect_status 0
+for bound in "--from 2030-01-01" "--to 2011-01-01"; do
+	run "$SPAMTIDE" report --db "sqlite:$TMP/one.db" $bound --format json
+	expect_status 0
+	/usr/bin/python3 -c '
+import json, sys
+p = json.load(open(sys.argv[1]))["period"]
+assert p["from"] <= p["to"], p
+' "$TMP/out" || fail "$bound: period ends before it begins"
+done
+
 run "$SPAMTIDE" report --db "sqlite:$TMP/empty.db" --from 2011-03-02 --to 2011-03-01
 expect_status 2
 run "$SPAMTIDE" report --db "sqlite:$TMP/empty.db" --bucket 2h
