@@ -230,12 +230,14 @@ enum analysis_event_type {
 	ANALYSIS_EVENT_SURGE,
 };
 
-/* Impact of a ceased event on total spam; every field NAN when it cannot be
+/* Impact of a ceased event on total spam; a field is NAN when it cannot be
  * computed (the day after the event is not in the period; fewer than two
  * baseline days). */
 struct analysis_impact {
 	double total_change_day_over_day;   /* day after the event vs its day */
-	double total_change_vs_baseline;    /* 24 h after vs the same hours before */
+	double total_change_vs_baseline;    /* the 24 h after vs the same with the
+					       family's usual messages of those
+					       hours (the same hours before) */
 	double lo95, hi95;                  /* interval of the latter */
 };
 
@@ -336,9 +338,15 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 					    struct analysis_event **out, size_t *n_out,
 					    char *err, size_t errlen);
 
-/* analysis_impact_compute: the impact on total spam of a cessation at time
- * at (see docs/analysis.md for the baseline and the interval). */
-void analysis_impact_compute(const struct analysis_input *in, int64_t at, struct analysis_impact *out);
+/* analysis_impact_compute: the impact on total spam of family's cessation
+ * with its last message in the slot at (see docs/analysis.md for the
+ * baseline and the interval). earlier[0..n_earlier): events before it,
+ * sorted by time (any families; may be NULL, 0): the family's baseline
+ * days leave out its earlier silences and keep to those since its level
+ * last changed (when two are left). analysis_events_detect fills each
+ * cessation's impact so, from the events before it. */
+void analysis_impact_compute(const struct analysis_input *in, size_t family, int64_t at,
+			     const struct analysis_event *earlier, size_t n_earlier, struct analysis_impact *out);
 
 /* ------------------------------------------------------------------ */
 /* Projection: additive Holt-Winters (level, trend, season) fitted by least

@@ -561,12 +561,58 @@ static bool meets_gap(const struct analysis_input *in, int64_t from, int64_t to)
 	return false;
 }
 
-static void impact_from_totals(const struct analysis_input *in, const double *tot, int64_t at,
-			       struct analysis_impact *out)
+static double family_between(const struct analysis_input *in, size_t f, int64_t from, int64_t to)
+{
+	int64_t i0 = (from - in->start) / in->step, i1 = (to - in->start) / in->step, i;
+	const uint32_t *c = in->families[f].counts;
+	double s = 0;
+
+	for (i = i0; i < i1; i++)
+		s += c[i];
+	return s;
+}
+
+/* What the family's earlier events say about its baseline days: the
+ * silences it kept (a day in one is not what it usually sends) and when
+ * its level last changed (days since then are what it sent last). */
+struct impact_history {
+	const struct analysis_gap *silences;
+	size_t n_silences;
+	int64_t since;
+};
+
+static bool meets_silence(const struct impact_history *h, int64_t from, int64_t to)
+{
+	size_t i;
+
+	for (i = 0; h && i < h->n_silences; i++)
+		if (h->silences[i].from < to && h->silences[i].to > from)
+			return true;
+	return false;
+}
+
+/*
+ * impact_of: the impact of family f's cessation at `at` on the total (tot,
+ * per slot). Day over day: the totals of the day after and the day of the
+ * event. Against the baseline: the total O of the 24 h after against the
+ * same total had the family sent what it usually sends in those hours, the
+ * others as they were: O / (O - F + B) - 1, F the family's messages in
+ * those hours (stragglers, a return), B the geometric mean of its messages
+ * in the same hours of up to BASELINE_DAYS days before (none in a gap or
+ * in a silence of its own; only those since its level last changed when
+ * there are two of them). The cessation's effect is told from the other
+ * families' own changes that way (a holiday when several pause at once),
+ * which a baseline of the total would count to it. The interval carries
+ * the spread of the baseline days (a prediction for one more day) and
+ * B's counting noise. docs/analysis.md gives the reasons.
+ */
+static void impact_of(const struct analysis_input *in, const double *tot, size_t f, int64_t at,
+		      const struct impact_history *h, struct analysis_impact *out)
 {
 	int64_t day = an_floor(at, AN_DAY), from = at + in->step, len, to;
-	double o, y[BASELINE_DAYS], mean = 0, var = 0, q;
-	int n = 0, i;
+	double o, fa, b, y[BASELINE_DAYS], mean = 0, var = 0, q;
+	int64_t bf[BASELINE_DAYS];
+	int n = 0, k = 0, m = 0, i;
 
 	out->total_change_day_over_day = out->total_change_vs_baseline = NAN;
 	out->lo95 = out->hi95 = NAN;
@@ -584,43 +630,98 @@ static void impact_from_totals(const struct analysis_input *in, const double *to
 	if (len < 6 * AN_HOUR || meets_gap(in, from, to))
 		return;
 	o = total_between(in, tot, from, to);
+	fa = family_between(in, f, from, to);
 	for (i = 1; i <= BASELINE_DAYS; i++) {
-		int64_t bf = from - (int64_t)i * AN_DAY;
-		double b;
+		int64_t t = from - (int64_t)i * AN_DAY;
 
-		if (bf < in->start)
+		if (t < in->start)
 			break;
-		if (meets_gap(in, bf, bf + len))
+		if (meets_gap(in, t, t + len) || meets_silence(h, t, t + len) ||
+		    family_between(in, f, t, t + len) <= 0)
 			continue;
-		b = total_between(in, tot, bf, bf + len);
-		if (b > 0)
-			y[n++] = log(b);
+		bf[n++] = t;
+		if (h && t >= h->since)
+			k++;
 	}
-	if (n < 2 || o <= 0)
+	/* the days since the level last changed, when there are two */
+	for (i = 0, k = k >= 2 ? k : 0; i < n; i++)
+		if (!k || bf[i] >= h->since)
+			y[m++] = log(family_between(in, f, bf[i], bf[i] + len));
+	if (m < 2 || o <= 0)
 		return;
-	for (i = 0; i < n; i++)
-		mean += y[i] / n;
-	for (i = 0; i < n; i++)
-		var += (y[i] - mean) * (y[i] - mean) / (n - 1);
-	out->total_change_vs_baseline = o / exp(mean) - 1;
-	q = gsl_cdf_tdist_Pinv(0.975, n - 1) * sqrt(var * (1 + 1.0 / n) + 1 / o);
-	out->lo95 = o / exp(mean + q) - 1;
-	out->hi95 = o / exp(mean - q) - 1;
+	for (i = 0; i < m; i++)
+		mean += y[i] / m;
+	for (i = 0; i < m; i++)
+		var += (y[i] - mean) * (y[i] - mean) / (m - 1);
+	b = exp(mean);
+	out->total_change_vs_baseline = o / (o - fa + b) - 1;
+	q = gsl_cdf_tdist_Pinv(0.975, m - 1) * sqrt(var * (1 + 1.0 / m) + 1 / b);
+	out->lo95 = o / (o - fa + b * exp(q)) - 1;
+	out->hi95 = o / (o - fa + b * exp(-q)) - 1;
 }
 
-void analysis_impact_compute(const struct analysis_input *in, int64_t at, struct analysis_impact *out)
+/* impact_with_events: impact_of, the history read from ev[0..n) (sorted by
+ * time; only family f's events before at count) into sil (room for n). */
+static void impact_with_events(const struct analysis_input *in, const double *tot, size_t f, int64_t at,
+			       const struct analysis_event *ev, size_t n, struct analysis_gap *sil,
+			       struct analysis_impact *out)
 {
+	struct impact_history h = { .silences = sil, .n_silences = 0, .since = in->start };
+	size_t j;
+
+	for (j = 0; j < n && ev[j].at < at; j++) {
+		if (ev[j].family != f)
+			continue;
+		if (ev[j].type == ANALYSIS_EVENT_CEASED) {
+			sil[h.n_silences].from = ev[j].at + in->step;
+			sil[h.n_silences++].to = at;   /* until its return, below */
+		} else {
+			if (ev[j].type == ANALYSIS_EVENT_RESUMED && h.n_silences)
+				sil[h.n_silences - 1].to = ev[j].at;
+			h.since = ev[j].at;
+		}
+	}
+	impact_of(in, tot, f, at, &h, out);
+}
+
+void analysis_impact_compute(const struct analysis_input *in, size_t family, int64_t at,
+			     const struct analysis_event *earlier, size_t n_earlier, struct analysis_impact *out)
+{
+	struct analysis_gap *sil;
 	double *tot;
 
-	if (analysis_input_check(in, NULL, 0) != ANALYSIS_OK) {
+	if (analysis_input_check(in, NULL, 0) != ANALYSIS_OK || family >= in->n_families || at < in->start ||
+	    at >= in->end) {
 		out->total_change_day_over_day = out->total_change_vs_baseline = NAN;
 		out->lo95 = out->hi95 = NAN;
 		return;
 	}
 	tot = an_total_slots(in, (size_t)-1);
-	impact_from_totals(in, tot, at, out);
+	sil = xmalloc((n_earlier ? n_earlier : 1) * sizeof(*sil));
+	impact_with_events(in, tot, family, at, earlier, n_earlier, sil, out);
+	free(sil);
 	free(tot);
 }
+
+/* fill_impacts: the impact of each cessation among the final events
+ * (sorted by time), each judged with its family's events before it. */
+static void fill_impacts(const struct analysis_input *in, struct analysis_event *ev, size_t n)
+{
+	struct analysis_gap *sil = xmalloc((n ? n : 1) * sizeof(*sil));
+	double *tot = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ev[i].type != ANALYSIS_EVENT_CEASED || !ev[i].has_impact)
+			continue;
+		if (!tot)
+			tot = an_total_slots(in, (size_t)-1);
+		impact_with_events(in, tot, ev[i].family, ev[i].at, ev, i, sil, &ev[i].impact);
+	}
+	free(tot);
+	free(sil);
+}
+
 
 /* ------------------------------------------------------------------ */
 
@@ -1110,7 +1211,6 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
 	struct analysis_event *ev = NULL;
 	struct an_event_extra *ex = NULL;
 	struct ctx c;
-	double *tot;
 	int64_t *limits;
 	size_t n, i, ns, kept;
 	int bins;
@@ -1137,7 +1237,6 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
 	for (i = 0; i < n; i++)
 		if (ev[i].type == ANALYSIS_EVENT_RESUMED)
 			refine_resumed(&c, &ev[i], &ex[i], limits[i]);
-	tot = an_total_slots(in, (size_t)-1);
 	for (i = 0; i < n; i++) {
 		size_t j = next_of_family(ev, n, i);
 
@@ -1146,8 +1245,7 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
 			if (j < n && ev[j].type == ANALYSIS_EVENT_RESUMED && ev[j].at < limits[i])
 				limits[i] = ev[j].at;
 			refine_ceased(&c, &ev[i], &ex[i], limits[i]);
-			impact_from_totals(in, tot, ev[i].at, &ev[i].impact);
-			ev[i].has_impact = true;
+			ev[i].has_impact = true;   /* filled when the events are final */
 			break;
 		case ANALYSIS_EVENT_RESUMED:
 			break;
@@ -1157,7 +1255,6 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
 			break;
 		}
 	}
-	free(tot);
 	free(limits);
 	for (i = 0; i < n; i++) {
 		size_t j = next_of_family(ev, n, i), p;
@@ -1289,6 +1386,7 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 	for (i = 0, *n_out = 0; i < n; i++)
 		if (!in->families[ev[i].family].no_events)
 			ev[(*n_out)++] = ev[i];
+	fill_impacts(in, ev, *n_out);
 	*out = ev;
 	return ANALYSIS_OK;
 }

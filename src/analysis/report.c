@@ -255,7 +255,7 @@ enum analysis_status analysis_report(const struct store_series *s,
 		re->after_rate_per_hour = e->after_rate_per_hour;
 		re->confidence = e->confidence;
 		re->p_value = e->type == ANALYSIS_EVENT_CEASED ? 1 - e->confidence : 0;
-		re->impact.known = e->has_impact && isfinite(e->impact.total_change_day_over_day);
+		re->impact.known = e->has_impact;   /* an object for each ceased, nulls in it */
 		re->impact.day_over_day = e->impact.total_change_day_over_day;
 		re->impact.vs_baseline = e->impact.total_change_vs_baseline;
 		re->impact.lo95 = e->impact.lo95;

@@ -3,6 +3,7 @@
  * no script, no network fetch) plus every chart as PNG and SVG beside it.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +138,7 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 	} else {
 		buf_addstr(&h, "<table><tr><th>family</th><th>event</th><th>at (UTC)</th>"
 			       "<th>before /h</th><th>after /h</th><th>confidence</th>"
-			       "<th>total, day over day</th><th>vs usual level</th><th>95 % interval</th></tr>\n");
+			       "<th>total, day over day</th><th>24 h after, vs as usual</th><th>95 % interval</th></tr>\n");
 		for (i = 0; i < r->nevents; i++) {
 			const struct report_event *e = &r->events[i];
 			char at[24];
@@ -147,12 +148,15 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 			buf_printf(&h, "</td><td>%s</td><td>%s</td><td>%.0f</td><td>%.0f</td><td>%.3f</td>",
 				   e->type, time_format_human(e->at, at), e->before_rate_per_hour,
 				   e->after_rate_per_hour, e->confidence);
-			if (e->impact.known)
-				buf_printf(&h, "<td>%+.1f %%</td><td>%+.1f %%</td><td>%+.1f %% to %+.1f %%</td>",
-					   100 * e->impact.day_over_day, 100 * e->impact.vs_baseline,
-					   100 * e->impact.lo95, 100 * e->impact.hi95);
+			if (e->impact.known && isfinite(e->impact.day_over_day))
+				buf_printf(&h, "<td>%+.1f %%</td>", 100 * e->impact.day_over_day);
 			else
-				buf_addstr(&h, "<td>-</td><td>-</td><td>-</td>");
+				buf_addstr(&h, "<td>-</td>");
+			if (e->impact.known && isfinite(e->impact.vs_baseline))
+				buf_printf(&h, "<td>%+.1f %%</td><td>%+.1f %% to %+.1f %%</td>",
+					   100 * e->impact.vs_baseline, 100 * e->impact.lo95, 100 * e->impact.hi95);
+			else
+				buf_addstr(&h, "<td>-</td><td>-</td>");
 			buf_addstr(&h, "</tr>\n");
 		}
 		buf_addstr(&h, "</table>\n");

@@ -1014,8 +1014,83 @@ static double rate_in(const sim_gen *g, size_t src, int64_t from_min, int64_t to
 		     (double)(to_min - from_min)) / 10.0;
 }
 
+/* all_in: messages of every source (what a report's total counts) in
+ * [from, to) minutes. */
+static uint64_t all_in(const sim_gen *g, int64_t from, int64_t to)
+{
+	uint64_t n = 0;
+	size_t i;
+
+	for (i = 0; i < g->s->nsources; i++)
+		n += count_range(g, i, from, to);
+	return n;
+}
+
+/* expected_in: the messages source src would have sent in [from, to)
+ * minutes at level `level`, by its rate and time-of-day shape (the mean of
+ * what plan_day draws: bursts and the daily carry average out). */
+static double expected_in(const sim_gen *g, size_t src, double level, int64_t from, int64_t to)
+{
+	const struct source *so = &g->s->sources[src];
+	double e = 0;
+	int64_t m;
+
+	for (m = from; m < to; m++) {
+		int64_t t = g->s->start + m * 60;
+		int mod = (int)(((t / 60) % 1440 + 1440) % 1440);
+
+		e += so->shape[mod];
+	}
+	return e * so->info.rate_per_hour / 60 * level;
+}
+
+/*
+ * truth_impact: what a cessation of source src (its last message in minute
+ * last, the level it went away from `level`) did to the total, in the
+ * fields of the report's impact. total_change_day_over_day is the
+ * definition applied to what was generated (the UTC day after the event's
+ * day against that day, both generated whole). total_change_vs_baseline is
+ * the causal effect the report's seasonal baseline estimates: the total of
+ * the 24 hours after the last message (at least 6 of them generated)
+ * against the same total had the family gone on at its level, the other
+ * sources as they were. The truth is known, so it has no interval: lo95
+ * and hi95 are null. NULL when neither can be had.
+ */
+static json_t *truth_impact(const sim_gen *g, size_t src, int64_t last, double level, int64_t gen_end)
+{
+	const int64_t day = 1440;
+	int64_t d0 = (((g->s->start / 60 + last) / day) * day) - g->s->start / 60;
+	int64_t from = last + 1, to = from + day < gen_end ? from + day : gen_end;
+	json_t *o;
+	double dod = NAN, vs = NAN;
+
+	if (d0 >= 0 && d0 + 2 * day <= gen_end) {
+		uint64_t a = all_in(g, d0, d0 + day), b = all_in(g, d0 + day, d0 + 2 * day);
+
+		if (a)
+			dod = ((double)b - (double)a) / (double)a;
+	}
+	if (to - from >= 6 * 60) {
+		double o_all = (double)all_in(g, from, to);
+		double cf = o_all - (double)count_range(g, src, from, to) + expected_in(g, src, level, from, to);
+
+		if (cf > 0)
+			vs = o_all / cf - 1;
+	}
+	if (isnan(dod) && isnan(vs))
+		return json_null();
+	o = json_object();
+	json_object_set_new(o, "total_change_day_over_day", isnan(dod) ? json_null() : json_real(dod));
+	json_object_set_new(o, "total_change_vs_baseline", isnan(vs) ? json_null() : json_real(vs));
+	json_object_set_new(o, "lo95", json_null());
+	json_object_set_new(o, "hi95", json_null());
+	return o;
+}
+
+/* add_event: one event of the truth; impact (stolen) is NULL but for
+ * ceased. */
 static void add_event(json_t *arr, const sim_scenario *s, const char *family, enum sim_event_type type,
-		      int64_t at_min, double before, double after)
+		      int64_t at_min, double before, double after, json_t *impact)
 {
 	char iso[TIME_ISO_LEN];
 	json_t *o = json_object();
@@ -1026,8 +1101,8 @@ static void add_event(json_t *arr, const sim_scenario *s, const char *family, en
 	json_object_set_new(o, "at", json_string(iso));
 	json_object_set_new(o, "before_rate_per_hour", json_real(before));
 	json_object_set_new(o, "after_rate_per_hour", json_real(after));
-	json_object_set_new(o, "confidence", json_integer(1));
-	json_object_set_new(o, "impact", json_null());
+	json_object_set_new(o, "confidence", json_real(1));
+	json_object_set_new(o, "impact", impact ? impact : json_null());
 	json_array_append_new(arr, o);
 }
 
@@ -1071,7 +1146,7 @@ json_t *sim_gen_events(const sim_gen *g)
 					break;
 				add_event(arr, s, src->info.label, p->factor < 1 ? SIM_DROP : SIM_SURGE, t1,
 					  rate_in(g, i, t1 - day > prev ? t1 - day : prev, t1),
-					  rate_in(g, i, t1, t1 + day < next ? t1 + day : next));
+					  rate_in(g, i, t1, t1 + day < next ? t1 + day : next), NULL);
 				prev = t1;
 				continue;
 			}
@@ -1092,7 +1167,8 @@ json_t *sim_gen_events(const sim_gen *g)
 			add_event(arr, s, src->info.label, SIM_CEASED, last,
 				  rate_in(g, i, last + 1 - day > prev ? last + 1 - day : prev, last + 1),
 				  rate_in(g, i, last + 1, p->type == PLAN_PAUSE ? (t2 < last + 1 + day ? t2 : last + 1 + day)
-									 : last + 1 + day));
+									 : last + 1 + day),
+				  truth_impact(g, i, last, level_at(src, p->t1 - 1), gen_end));
 			if (p->type != PLAN_PAUSE)
 				break;
 			for (m = t2; m < next && m < gen_end; m++)
@@ -1104,7 +1180,7 @@ json_t *sim_gen_events(const sim_gen *g)
 				break;
 			add_event(arr, s, src->info.label, SIM_RESUMED, first,
 				  rate_in(g, i, last + 1, first),
-				  rate_in(g, i, first, first + day < next ? first + day : next));
+				  rate_in(g, i, first, first + day < next ? first + day : next), NULL);
 			prev = first;
 		}
 	}

@@ -73,11 +73,13 @@ def check_report_schema(r, what="report"):
                                 "after_rate_per_hour", "confidence", "impact"},
               what + ": event keys %s" % sorted(e.keys()))
         check(e["type"] in ("ceased", "resumed", "drop", "surge"), what + ": event type")
-        if e["impact"] is not None:
-            check(set(e["impact"].keys()) == {"total_change_day_over_day",
+        if e["type"] == "ceased":
+            check(isinstance(e["impact"], dict) and
+                  set(e["impact"].keys()) == {"total_change_day_over_day",
                                               "total_change_vs_baseline", "lo95", "hi95"},
-                  what + ": impact keys")
-            check(e["type"] == "ceased", what + ": impact only for ceased")
+                  what + ": impact keys of a ceased")
+        else:
+            check(e["impact"] is None, what + ": impact only for ceased")
     names = [f["name"] for f in r["families"]]
     for d in r["daily"]:
         check(set(d.keys()) == {"date", "total", "change", "by_family"}, what + ": daily keys")

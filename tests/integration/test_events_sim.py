@@ -5,7 +5,8 @@ judged as if each came alone (seeds 2, 11, 31 and 35 of 35; and at 11, 31
 and 35 its drop was missed). The families are learnt from sandbox
 samples, the traffic ingested as an mbox, the report read as JSON: no
 false ceased or resumed, every true one and every drop or surge found;
-and report --alerts (the trap's budget and model) has every cessation and
+each cessation's impact on the total within 2 points of the truth; and
+report --alerts (the trap's budget and model) has every cessation and
 return the report has, at the same minute."""
 import datetime
 import json
@@ -58,6 +59,28 @@ for seed in SEEDS:
             check(near(e, truth), "seed %d: %s %s at %s is in the truth" % (seed, e["family"], e["type"], e["at"]))
     for t in truth:
         check(near(t, found), "seed %d: %s %s at %s found" % (seed, t["family"], t["type"], t["at"]))
+    # the impact of each cessation on the total, within 2 points of what
+    # the simulator knows it was (day over day: the same arithmetic on
+    # what was generated; against the baseline: the total against the same
+    # had the family gone on at its level); the truth inside the interval
+    for t in truth:
+        if t["type"] != "ceased" or t["impact"] is None:
+            continue
+        e = [x for x in found if x["type"] == "ceased" and near(x, [t])]
+        if not e:
+            continue
+        got, want = e[0]["impact"], t["impact"]
+        for key in ("total_change_day_over_day", "total_change_vs_baseline"):
+            if want[key] is None or got[key] is None:
+                continue
+            print("seed %d: %s ceased %s: %s %+.4f, truth %+.4f" % (seed, t["family"], t["at"], key, got[key],
+                                                                  want[key]))
+            check(abs(got[key] - want[key]) <= 0.02, "seed %d: %s impact %s %+.4f within 2 points of %+.4f" %
+                  (seed, t["family"], key, got[key], want[key]))
+        if want["total_change_vs_baseline"] is not None and got["lo95"] is not None:
+            check(got["lo95"] <= want["total_change_vs_baseline"] <= got["hi95"],
+                  "seed %d: %s impact interval [%+.4f, %+.4f] holds the truth" % (seed, t["family"], got["lo95"],
+                                                                                   got["hi95"]))
     # judged as the trap's alerts are (its budget, its model: sooner, less
     # sure): every cessation and return of the truth, at the same minute
     # as the report's

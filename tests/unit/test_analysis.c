@@ -676,8 +676,10 @@ static void test_consistency_family(void **state)
 
 static void test_impact(void **state)
 {
-	/* ten days of hourly totals, 100 an hour until 2011-03-08 13:00 and 80
-	 * after (two families, 60/40 and 40/40); the cessation at 12:00 */
+	/* ten days of hourly counts: family a sends 60 an hour until
+	 * 2011-03-08 13:00 and 40 after (its last message of the 60 in the
+	 * 12:00 slot), b 40 an hour until then and 50 after: a change of its
+	 * own, which a baseline of the total would count to a */
 	enum { H = 240 };
 	uint32_t a[H], b[H];
 	struct analysis_family fam[2] = { { .name = "a", .counts = a }, { .name = "b", .counts = b } };
@@ -685,40 +687,89 @@ static void test_impact(void **state)
 				     .families = fam };
 	struct analysis_impact im;
 	int64_t at = time_from_parts(2011, 3, 8, 12, 0, 0);
-	double q;
+	struct analysis_event earlier[2] = {
+		{ .family = 0, .type = ANALYSIS_EVENT_CEASED, .at = time_from_parts(2011, 3, 4, 23, 0, 0) },
+		{ .family = 0, .type = ANALYSIS_EVENT_RESUMED, .at = time_from_parts(2011, 3, 5, 2, 0, 0) },
+	};
+	double q, y[7], mean = 0, var = 0, base;
 	size_t i;
 
 	(void)state;
 	in.end = in.start + H * 3600;
 	for (i = 0; i < H; i++) {
 		a[i] = i < 7 * 24 + 13 ? 60 : 40;
-		b[i] = 40;
+		b[i] = i < 7 * 24 + 13 ? 40 : 50;
 	}
-	analysis_impact_compute(&in, at, &im);
-	/* the 8th: 13 hours of 100 and 11 of 80 = 2180; the 9th: 1920 */
-	close_to("day over day", im.total_change_day_over_day, 1920.0 / 2180 - 1, 1e-12);
-	/* 24 h after: 1920; the same hours of each of 7 days before: 2400;
-	 * no spread, so the interval is the Poisson noise of 1920 with the
-	 * t quantile for 6 degrees of freedom, 2.446911851 */
-	close_to("vs baseline", im.total_change_vs_baseline, -0.2, 1e-12);
-	q = 2.446911851 * sqrt(1.0 / 1920);
-	close_to("lo95", im.lo95, 0.8 * exp(-q) - 1, 1e-9);
-	close_to("hi95", im.hi95, 0.8 * exp(q) - 1, 1e-9);
+	analysis_impact_compute(&in, 0, at, NULL, 0, &im);
+	/* the 8th: 13 hours of 100 and 11 of 90 = 2290; the 9th: 2160 */
+	close_to("day over day", im.total_change_day_over_day, 2160.0 / 2290 - 1, 1e-12);
+	/* 24 h after: 2160, of which a sent 960; a's same hours of each of 7
+	 * days before: 1440, no spread, so the interval is the counting noise
+	 * of 1440 with the t quantile for 6 degrees of freedom, 2.446911851;
+	 * against the baseline: 2160 / (2160 - 960 + 1440) - 1 */
+	close_to("vs baseline", im.total_change_vs_baseline, 2160.0 / 2640 - 1, 1e-12);
+	q = 2.446911851 * sqrt(1.0 / 1440);
+	close_to("lo95", im.lo95, 2160 / (1200 + 1440 * exp(q)) - 1, 1e-9);
+	close_to("hi95", im.hi95, 2160 / (1200 + 1440 * exp(-q)) - 1, 1e-9);
+
+	/* a silence of a's on the 4th and 5th (23:00 to 02:00, with 0 from
+	 * the 5th's midnight): the window of 4 days before (from the 4th
+	 * 13:00) meets it */
+	for (i = 4 * 24; i < 4 * 24 + 2; i++)
+		a[i] = 0;
+	analysis_impact_compute(&in, 0, at, NULL, 0, &im);
+	/* without the events, the day with the silence counts: 1440 - 120 */
+	for (i = 0; i < 7; i++)
+		y[i] = log(i == 3 ? 1320 : 1440);
+	for (i = 0; i < 7; i++)
+		mean += y[i] / 7;
+	for (i = 0; i < 7; i++)
+		var += (y[i] - mean) * (y[i] - mean) / 6;
+	base = exp(mean);
+	close_to("vs baseline with a silence in it", im.total_change_vs_baseline, 2160 / (1200 + base) - 1, 1e-12);
+	q = 2.446911851 * sqrt(var * (1 + 1.0 / 7) + 1 / base);
+	close_to("lo95 with a silence in it", im.lo95, 2160 / (1200 + base * exp(q)) - 1, 1e-9);
+	analysis_impact_compute(&in, 0, at, earlier, 2, &im);
+	close_to("vs baseline, the silence left out", im.total_change_vs_baseline, 2160.0 / 2640 - 1, 1e-12);
+	/* left out with the days before it: its return is where its level
+	 * last changed, and three days since then are left (from the 5th,
+	 * 6th and 7th at 13:00): t quantile for 2 degrees of freedom */
+	q = 4.302652730 * sqrt(1.0 / 1440);
+	close_to("lo95, the silence left out", im.lo95, 2160 / (1200 + 1440 * exp(q)) - 1, 1e-9);
+	/* a's level changed (to 72 an hour) on the 6th at 00:00, read as a
+	 * surge: the two days since then are its baseline */
+	for (i = 5 * 24; i < 7 * 24 + 13; i++)
+		a[i] = 72;
+	earlier[1].type = ANALYSIS_EVENT_SURGE;
+	earlier[1].at = time_from_parts(2011, 3, 6, 0, 0, 0);
+	analysis_impact_compute(&in, 0, at, earlier + 1, 1, &im);
+	/* the days from the 6th 13:00 and the 7th 13:00: 24 x 72 each */
+	close_to("vs baseline since the surge", im.total_change_vs_baseline, 2160.0 / (1200 + 1728) - 1, 1e-12);
+	for (i = 5 * 24; i < 7 * 24 + 13; i++)
+		a[i] = 60;
+	for (i = 4 * 24; i < 4 * 24 + 2; i++)
+		a[i] = 60;
 
 	/* the day after is not in the period */
 	in.end = in.start + (7 * 24 + 20) * 3600;
-	analysis_impact_compute(&in, at, &im);
+	analysis_impact_compute(&in, 0, at, NULL, 0, &im);
 	is_nan("no day after", im.total_change_day_over_day);
-	close_to("7 hours after still against the baseline", im.total_change_vs_baseline, -0.2, 1e-12);
+	/* 7 hours after: 630, a's 280, its baseline 420 */
+	close_to("7 hours after still against the baseline", im.total_change_vs_baseline, 630.0 / 770 - 1, 1e-12);
 	/* fewer than two baseline days */
 	in.start = time_from_parts(2011, 3, 7, 0, 0, 0);
 	in.end = time_from_parts(2011, 3, 10, 0, 0, 0);
 	fam[0].counts = a + 6 * 24;
 	fam[1].counts = b + 6 * 24;
-	analysis_impact_compute(&in, at, &im);
+	analysis_impact_compute(&in, 0, at, NULL, 0, &im);
 	is_nan("one baseline day", im.total_change_vs_baseline);
 	is_nan("one baseline day lo", im.lo95);
-	close_to("day over day still", im.total_change_day_over_day, 1920.0 / 2180 - 1, 1e-12);
+	close_to("day over day still", im.total_change_day_over_day, 2160.0 / 2290 - 1, 1e-12);
+	/* a family out of range, a time outside the period */
+	analysis_impact_compute(&in, 2, at, NULL, 0, &im);
+	is_nan("no such family", im.total_change_day_over_day);
+	analysis_impact_compute(&in, 0, in.end, NULL, 0, &im);
+	is_nan("after the period", im.total_change_day_over_day);
 }
 
 /* the last message before a fall: a lull that stops is the family's own;

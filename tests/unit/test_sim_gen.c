@@ -4,6 +4,7 @@
  * headers, events at the minutes the messages show, sandbox mode, --max.
  * Uses the small built-in scenario three-day.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -172,6 +173,63 @@ static int collect(const struct sim_message *m, void *ctx)
 	return 0;
 }
 
+/* count_of: messages of source src (SIZE_MAX: all) in [from, to) UTC. */
+static double count_of(const struct check *c, size_t src, int64_t from, int64_t to)
+{
+	double n = 0;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		int64_t t = c->start + (int64_t)c->minutes[i] * 60;
+
+		if (t >= from && t < to && (src == SIZE_MAX || c->sources[i] == src))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * check_truth_impact: the impact of a ceased in the truth, worked out again
+ * from the messages collected: day over day exactly; against the baseline,
+ * the 24 hours after the last message against the same with the family's
+ * messages of the 24 hours before it in place of its own (the family sends
+ * the same shape every day here, so its count of the day before is its
+ * expected count, give or take its bursts). Returns 1 when checked.
+ */
+static int check_truth_impact(const struct check *c, size_t src, int64_t at, json_t *imp)
+{
+	const int64_t day = 86400;
+	int64_t from = at + 60, d0 = at - at % day;
+	json_t *dod, *vs;
+
+	if (json_is_null(imp))
+		return 0;
+	assert_true(json_is_object(imp));
+	assert_true(json_is_null(json_object_get(imp, "lo95")));
+	assert_true(json_is_null(json_object_get(imp, "hi95")));
+	dod = json_object_get(imp, "total_change_day_over_day");
+	vs = json_object_get(imp, "total_change_vs_baseline");
+	if (json_is_real(dod)) {
+		double a = count_of(c, SIZE_MAX, d0, d0 + day), b = count_of(c, SIZE_MAX, d0 + day, d0 + 2 * day);
+
+		printf("  day over day %.4f, by hand %.4f\n", json_real_value(dod), (b - a) / a);
+		assert_true(fabs(json_real_value(dod) - (b - a) / a) < 1e-9);
+	} else {
+		assert_true(json_is_null(dod));
+	}
+	if (json_is_real(vs)) {
+		double o = count_of(c, SIZE_MAX, from, from + day);
+		double cf = o - count_of(c, src, from, from + day) + count_of(c, src, from - day, from);
+
+		printf("  vs baseline %.4f, by hand %.4f\n", json_real_value(vs), o / cf - 1);
+		assert_true(json_real_value(vs) < 0 && json_real_value(vs) > -1);
+		assert_true(fabs(json_real_value(vs) - (o / cf - 1)) < 0.05);
+	} else {
+		assert_true(json_is_null(vs));
+	}
+	return 1;
+}
+
 static void test_stream_properties(void **state)
 {
 	sim_scenario *s = load("three-day");
@@ -181,6 +239,7 @@ static void test_stream_properties(void **state)
 	sim_gen *g = sim_gen_new(s, &o, err, sizeof(err));
 	json_t *events, *e;
 	size_t i, k;
+	int impact_checked = 0;
 
 	(void)state;
 	c.start = sim_scenario_start(s);
@@ -210,10 +269,13 @@ static void test_stream_properties(void **state)
 		json_t *n;
 
 		assert_true(time_parse_iso(json_string_value(json_object_get(e, "at")), &at));
-		assert_int_equal(json_integer_value(json_object_get(e, "confidence")), 1);
-		assert_true(json_is_null(json_object_get(e, "impact")));
-		if (strcmp(type, "ceased"))
+		assert_true(json_is_real(json_object_get(e, "confidence")));
+		assert_true(json_real_value(json_object_get(e, "confidence")) == 1.0);
+		if (strcmp(type, "ceased")) {
+			assert_true(json_is_null(json_object_get(e, "impact")));
 			continue;
+		}
+		impact_checked += check_truth_impact(&c, (size_t)src, at, json_object_get(e, "impact"));
 		for (j = k + 1; (n = json_array_get(events, j)); j++)
 			if (!strcmp(json_string_value(json_object_get(n, "family")), fam) &&
 			    !strcmp(json_string_value(json_object_get(n, "type")), "resumed")) {
@@ -235,6 +297,7 @@ static void test_stream_properties(void **state)
 		assert_int_equal(inside, 0);
 		assert_true(before > 0);
 	}
+	assert_true(impact_checked > 0);
 	json_decref(events);
 	for (i = 0; i < c.n; i++)
 		free(c.ids[i]);
