@@ -39,14 +39,16 @@ static void usage(FILE *out)
 	      "Exit status: 0 ok, 1 failure, 2 usage error, 3 some input not stored.\n", out);
 }
 
-/* finish_stdout: the command's status, or 1 if stdout could not be written. */
+/* finish_stdout: the command's status, or 1 if stdout could not be written
+ * (said once: a command that failed has said why already, a closed pipe
+ * included). */
 static int finish_stdout(int status)
 {
 	int bad = ferror(stdout);
 
 	if (fflush(stdout) != 0)
 		bad = 1;
-	if (bad) {
+	if (bad && status != CMD_FAIL) {
 		int err = errno;
 
 		fprintf(stderr, "spamtide: error: writing to standard output failed: %s\n",

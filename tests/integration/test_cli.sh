@@ -69,6 +69,15 @@ if [ -w /dev/full ]; then
 	expect_status 1
 	expect_stderr_has "standard output"
 fi
-# a closed pipe is reported too
+# a closed pipe is reported too, once, and fails
 run_sh "'$SPAMTIDE' --help | true"
+tmp=$(mktemp -d)
+"$SPAMTIDE" simulate --scenario three-day --out "$tmp/t.mbox" >/dev/null 2>&1 &&
+	"$SPAMTIDE" ingest --db "sqlite:$tmp/p.db" "$tmp/t.mbox" >/dev/null 2>&1 ||
+	fail "a store for the closed pipe"
+run_sh "set -o pipefail; '$SPAMTIDE' report --db 'sqlite:$tmp/p.db' --format csv --bucket 1m | head -1 >/dev/null"
+expect_status 1
+expect_stderr_has "Broken pipe"
+[ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "a closed pipe said more than once: $(cat "$TMP/err")"
+rm -rf "$tmp"
 finish
