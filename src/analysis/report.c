@@ -121,6 +121,12 @@ enum analysis_status analysis_report(const struct store_series *s,
 		fm[nf].in = nf;
 		nf++;
 	}
+	if (o->without) {
+		r->without_absent = true;
+		for (f = 0; f < nf; f++)
+			if (strcmp(fams[f].name, o->without) == 0)
+				r->without_absent = false;
+	}
 	r->hour0 = s->hour0;
 	in.start = s->from;
 	in.end = s->to;

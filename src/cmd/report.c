@@ -217,6 +217,14 @@ int cmd_report(int argc, char **argv)
 	r.from = from;
 	r.to = to;
 	r.has_period = have_from || have_to || !empty;
+	if (r.without && r.without_absent) {
+		/* a name mistyped, or a family of another period: said, not
+		 * fatal (the projection is the whole total's, which is true) */
+		fprintf(stderr, "spamtide report: note: --without %s: no message of it in the period (families:", r.without);
+		for (size_t f = 0; f < r.nfamilies; f++)
+			fprintf(stderr, " %s", r.families[f].name);
+		fprintf(stderr, "%s); the projection is of the whole total\n", r.nfamilies ? "" : " none");
+	}
 	store_series_free(&series);
 	store_close(st);
 

@@ -118,6 +118,7 @@ struct report {
 	const char *projection_unit;    /* "day" */
 	double scale;
 	char *without;                  /* NULL: all families */
+	bool without_absent;            /* it sent nothing in the period */
 	struct report_projection_point *projection;
 	size_t nprojection;
 };

@@ -79,5 +79,13 @@ run_sh "set -o pipefail; '$SPAMTIDE' report --db 'sqlite:$tmp/p.db' --format csv
 expect_status 1
 expect_stderr_has "Broken pipe"
 [ "$(wc -l <"$TMP/err")" -eq 1 ] || fail "a closed pipe said more than once: $(cat "$TMP/err")"
+# --without a family that sent nothing in the period (a typo): said, not fatal
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --format json --without nosuchfamily
+expect_status 0
+expect_stderr_has "--without nosuchfamily: no message of it in the period (families: unknown)"
+expect_stdout_has '"without": "nosuchfamily"'
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --format json --without unknown
+expect_status 0
+expect_stderr_lacks "no message of it"
 rm -rf "$tmp"
 finish
