@@ -75,7 +75,7 @@ static int read_digits(const char **p, int n, int *out)
 
 bool time_parse_iso(const char *s, int64_t *out)
 {
-	int y, mon, day, h = 0, mi = 0, sec = 0, zh = 0, zm = 0, sign = 0;
+	int y, mon, day, h = 0, mi = 0, sec = 0, zh = 0, zm = 0, sign = 0, up = 0;
 	const char *p = s;
 
 	if (!read_digits(&p, 4, &y) || *p++ != '-' || !read_digits(&p, 2, &mon) ||
@@ -89,6 +89,18 @@ bool time_parse_iso(const char *s, int64_t *out)
 			p++;
 			if (!read_digits(&p, 2, &sec))
 				return false;
+			/* a fraction (up to nanoseconds) rounds up: times are whole
+			 * seconds, and t >= A.f or t < B.f for a whole t means the
+			 * same with A.f, B.f rounded up */
+			if (*p == '.' || *p == ',') {
+				int nd = 0;
+
+				for (p++; *p >= '0' && *p <= '9'; p++, nd++)
+					if (*p != '0')
+						up = 1;
+				if (nd == 0 || nd > 9)
+					return false;
+			}
 		}
 		if (*p == 'Z') {
 			p++;
@@ -104,7 +116,7 @@ bool time_parse_iso(const char *s, int64_t *out)
 	}
 	if (*p != '\0' || !valid_parts(y, mon, day, h, mi, sec) || sec == 60)
 		return false;
-	*out = time_from_parts(y, mon, day, h, mi, sec) - sign * (zh * 3600 + zm * 60);
+	*out = time_from_parts(y, mon, day, h, mi, sec) + up - sign * (zh * 3600 + zm * 60);
 	return true;
 }
 

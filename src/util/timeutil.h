@@ -20,7 +20,9 @@ int64_t time_from_parts(int y, int mon, int day, int h, int mi, int s);
 /*
  * time_parse_iso: "2011-03-16T15:30:00Z", "2011-03-16T15:30Z",
  * "2011-03-16 15:30:00", or a bare date "2011-03-16" (its midnight).
- * A zone other than Z/+00:00 is applied. Returns false on anything else.
+ * A fraction of a second ("15:30:00.250Z", up to 9 digits) rounds up to the
+ * next whole second. A zone other than Z/+00:00 is applied. Returns false
+ * on anything else.
  */
 /* time_mono: monotonic seconds, for durations and deadlines. */
 double time_mono(void);
