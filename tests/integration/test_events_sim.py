@@ -5,9 +5,11 @@ judged as if each came alone (seeds 2, 11, 31 and 35 of 35; and at 11, 31
 and 35 its drop was missed). The families are learnt from sandbox
 samples, the traffic ingested as an mbox, the report read as JSON: no
 false ceased or resumed, every true one and every drop or surge found;
-each cessation's impact on the total within 2 points of the truth; and
+each cessation's impact on the total within 2 points of the truth, each
+family's share within 0.5 points of the labels; and
 report --alerts (the trap's budget and model) has every cessation and
 return the report has, at the same minute."""
+import collections
 import datetime
 import json
 import os
@@ -52,8 +54,21 @@ for seed in SEEDS:
     check(p.returncode == 0, "report seed %d" % seed, p)
     if p.returncode != 0:
         continue
-    found = json.loads(p.stdout)["events"]
+    report = json.loads(p.stdout)
+    found = report["events"]
     truth = json.load(open(traffic + ".events.json"))
+    # shares of the period within 0.5 percentage points of the labels
+    # (legitimate mail is no family's: unknown)
+    labels = collections.Counter()
+    for line in open(traffic + ".truth"):
+        label = line.rstrip("\n").split("\t")[1]
+        labels["unknown" if label == "legit" else label] += 1
+    n = sum(labels.values())
+    check(report["total"]["messages"] == n, "seed %d: %d messages stored of %d" % (seed, report["total"]["messages"], n))
+    shares = {f["name"]: f["share"] for f in report["families"]}
+    for name in set(labels) | set(shares):
+        check(abs(shares.get(name, 0) - labels[name] / n) <= 0.005, "seed %d: %s share %.4f, truth %.4f" %
+              (seed, name, shares.get(name, 0), labels[name] / n))
     for e in found:
         if e["type"] in ("ceased", "resumed"):
             check(near(e, truth), "seed %d: %s %s at %s is in the truth" % (seed, e["family"], e["type"], e["at"]))
