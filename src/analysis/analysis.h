@@ -338,6 +338,17 @@ enum analysis_status analysis_events_detect(const struct analysis_input *in,
 					    struct analysis_event **out, size_t *n_out,
 					    char *err, size_t errlen);
 
+/* analysis_event_minute: the minute of a ceased or resumed event found on
+ * coarser slots of `slot` seconds (its slot at). minutes[n] are the
+ * family's counts per minute from start, covering at least
+ * [at - slot, at + 2 slot). The change point is the minute that best
+ * splits them into two Poisson rates (most likely; the busier side first
+ * for ceased, last for resumed), so stragglers on the quiet side are not
+ * taken for the family: ceased is the last message before it, resumed the
+ * first from it. `at` itself when no message fits, or for any other type. */
+int64_t analysis_event_minute(enum analysis_event_type type, int64_t at, int slot, const uint32_t *minutes,
+			      int64_t start, size_t n);
+
 /* analysis_impact_compute: the impact on total spam of family's cessation
  * with its last message in the slot at (see docs/analysis.md for the
  * baseline and the interval). earlier[0..n_earlier): events before it,
@@ -448,5 +459,16 @@ struct analysis_report_options {
 enum analysis_status analysis_report(const struct store_series *s,
 				     const struct analysis_report_options *o, struct report *r,
 				     char *err, size_t errlen);
+
+/* analysis_report_event_minute: a ceased or resumed of a period judged per
+ * hour (a long one: store.h, STORE_MINUTE_DAYS), whose slot is the hour at,
+ * placed on the minute DESIGN.md asks for. w holds the minutes around it
+ * (step 60; two weeks before it and a few days after serve the profile):
+ * the family is judged there again by the same detector and options, and
+ * the event of the same type within two hours of its hour gives the
+ * minute; when that run finds none, the change point in the minutes of the
+ * hours around it (analysis_event_minute). Any other type: at. */
+int64_t analysis_report_event_minute(const struct store_series *w, const struct analysis_report_options *o,
+				     const char *family, const char *type, int64_t at);
 
 #endif

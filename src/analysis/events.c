@@ -684,6 +684,54 @@ static void impact_with_events(const struct analysis_input *in, const double *to
 	impact_of(in, tot, f, at, &h, out);
 }
 
+int64_t analysis_event_minute(enum analysis_event_type type, int64_t at, int slot, const uint32_t *minutes,
+			      int64_t start, size_t n)
+{
+	int64_t lo = (at - slot - start) / 60, hi = (at + 2 * (int64_t)slot - start) / 60, i, m, best_m = -1;
+	double total = 0, before = 0, best = -INFINITY;
+	bool ceased = type == ANALYSIS_EVENT_CEASED;
+
+	if (!ceased && type != ANALYSIS_EVENT_RESUMED)
+		return at;
+	if (lo < 0)
+		lo = 0;
+	if (hi > (int64_t)n)
+		hi = (int64_t)n;
+	if (hi - lo < 2)
+		return at;
+	for (i = lo; i < hi; i++)
+		total += minutes[i];
+	/* split at m: [lo, m) at rate before / (m - lo), [m, hi) at the rest;
+	 * the log-likelihood up to terms that do not depend on m */
+	for (m = lo + 1; m < hi; m++) {
+		double after, l1, l2, ll;
+
+		before += minutes[m - 1];
+		after = total - before;
+		l1 = before / (double)(m - lo);
+		l2 = after / (double)(hi - m);
+		if (ceased ? l1 <= l2 : l1 >= l2)
+			continue;   /* the busy side must be the family's */
+		ll = (before > 0 ? before * log(l1) : 0) + (after > 0 ? after * log(l2) : 0);
+		if (ll > best) {
+			best = ll;
+			best_m = m;
+		}
+	}
+	if (best_m < 0)
+		return at;
+	if (ceased) {
+		for (i = best_m - 1; i >= lo; i--)
+			if (minutes[i])
+				return start + i * 60;
+	} else {
+		for (i = best_m; i < hi; i++)
+			if (minutes[i])
+				return start + i * 60;
+	}
+	return at;
+}
+
 void analysis_impact_compute(const struct analysis_input *in, size_t family, int64_t at,
 			     const struct analysis_event *earlier, size_t n_earlier, struct analysis_impact *out)
 {

@@ -33,6 +33,74 @@ static int by_unit_desc(const void *x, const void *y)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
+/* the detector as the report's options ask for it */
+static void detector_config_of(const struct analysis_report_options *o, struct analysis_detector_config *cfg)
+{
+	analysis_detector_config_default(cfg);
+	if (o->alerts) {
+		cfg->false_alarms_per_year = ANALYSIS_ONLINE_FALSE_ALARMS;
+		cfg->bursts_once = true;
+	}
+	if (o->false_alarms > 0)
+		cfg->false_alarms_per_year = o->false_alarms;
+	if (o->threads > 1)
+		cfg->threads = o->threads;
+}
+
+#define MINUTE_MATCH_S (2 * 3600)   /* the minute run's event this near the hour's */
+
+int64_t analysis_report_event_minute(const struct store_series *w, const struct analysis_report_options *o,
+				     const char *family, const char *type, int64_t at)
+{
+	struct analysis_detector_config cfg;
+	struct analysis_family fam;
+	struct analysis_input in;
+	struct analysis_event *ev = NULL;
+	enum analysis_event_type t;
+	size_t f, n = 0, i;
+	int64_t best = at, off = INT64_MAX;
+
+	if (strcmp(type, "ceased") == 0)
+		t = ANALYSIS_EVENT_CEASED;
+	else if (strcmp(type, "resumed") == 0)
+		t = ANALYSIS_EVENT_RESUMED;
+	else
+		return at;
+	if (w->step != 60)
+		return at;
+	for (f = 0; f < w->families.count; f++)
+		if (w->families.name[f] && w->counts[f] && strcmp(w->families.name[f], family) == 0)
+			break;
+	if (f == w->families.count)
+		return at;
+	memset(&fam, 0, sizeof(fam));
+	fam.name = family;
+	fam.counts = w->counts[f];
+	memset(&in, 0, sizeof(in));
+	in.start = w->from;
+	in.end = w->to;
+	in.step = 60;
+	in.n_families = 1;
+	in.families = &fam;
+	in.gaps = w->gaps;
+	in.n_gaps = w->n_gaps;
+	detector_config_of(o, &cfg);
+	cfg.threads = 1;
+	if (analysis_events_detect(&in, &cfg, &ev, &n, NULL, 0) == ANALYSIS_OK)
+		for (i = 0; i < n; i++) {
+			int64_t d = llabs(ev[i].at - (at + 1800));
+
+			if (ev[i].type == t && d <= MINUTE_MATCH_S && d < off) {
+				off = d;
+				best = ev[i].at;
+			}
+		}
+	free(ev);
+	if (off == INT64_MAX)
+		best = analysis_event_minute(t, at, 3600, w->counts[f], w->from, w->nslots);
+	return best;
+}
+
 static uint64_t whole(double v)
 {
 	return isfinite(v) && v > 0 ? (uint64_t)llround(v) : 0;
@@ -236,15 +304,7 @@ enum analysis_status analysis_report(const struct store_series *s,
 	{
 		struct analysis_detector_config cfg;
 
-		analysis_detector_config_default(&cfg);
-		if (o->alerts) {
-			cfg.false_alarms_per_year = ANALYSIS_ONLINE_FALSE_ALARMS;
-			cfg.bursts_once = true;
-		}
-		if (o->false_alarms > 0)
-			cfg.false_alarms_per_year = o->false_alarms;
-		if (o->threads > 1)
-			cfg.threads = o->threads;
+		detector_config_of(o, &cfg);
 		if ((st = analysis_events_detect(&in, &cfg, &events, &nevents, err, errlen)) != ANALYSIS_OK)
 			goto done;
 	}

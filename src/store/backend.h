@@ -21,7 +21,7 @@ struct store_backend {
 				  char *err, size_t errlen);
 	enum store_status (*names)(void *impl, const char *table, struct store_names *out,
 				   char *err, size_t errlen);
-	enum store_status (*minutes)(void *impl, int64_t day_from, int64_t day_to,
+	enum store_status (*minutes)(void *impl, int64_t day_from, int64_t day_to, int family_id,
 				     store_minutes_fn *fn, void *ctx, char *err, size_t errlen);
 	enum store_status (*hours)(void *impl, int64_t hour_from, int64_t hour_to, int64_t bare_from,
 				   int64_t bare_to, store_hours_fn *fn, void *ctx, char *err, size_t errlen);

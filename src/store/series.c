@@ -206,8 +206,10 @@ static enum store_status load_gaps(store *st, struct store_series *s, char *err,
 	return STORE_OK;
 }
 
-enum store_status store_load_series(store *st, int64_t from, int64_t to, bool per_hour_clients,
-				    struct store_series *out, char *err, size_t errlen)
+/* load_series: store_load_series, or with counts_only the minute counts
+ * and the gaps alone (no hours, sketches or campaigns) */
+static enum store_status load_series(store *st, int64_t from, int64_t to, bool per_hour_clients, bool counts_only,
+				     const char *family, struct store_series *out, char *err, size_t errlen)
 {
 	struct load l = { out, per_hour_clients };
 	int64_t d0, d1;
@@ -248,13 +250,29 @@ enum store_status store_load_series(store *st, int64_t from, int64_t to, bool pe
 	 * their daily sketches, the hours of the days it cuts from theirs */
 	d0 = floor_div(out->hour0 + 23, 24);
 	d1 = floor_div(out->hour0 + (int64_t)out->nhours, 24);
+	if (counts_only) {
+		int id = 0;
+
+		for (f = 1; family && f < out->families.count; f++)
+			if (out->families.name[f] && strcmp(out->families.name[f], family) == 0)
+				id = (int)f;
+		/* a family the store does not know has no minutes to read */
+		if ((out->step == 60 && (!family || id) &&
+		     store_minutes(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1, id,
+				   on_minutes, &l, err, errlen) != STORE_OK) ||
+		    load_gaps(st, out, err, errlen) != STORE_OK) {
+			store_series_free(out);
+			return STORE_ERROR;
+		}
+		return STORE_OK;
+	}
 	if (!per_hour_clients && d1 > d0 &&
 	    store_day_clients(st, d0, d1, &by_day, on_day_clients, &l, err, errlen) != STORE_OK) {
 		store_series_free(out);
 		return STORE_ERROR;
 	}
 	if ((out->step == 60 &&
-	     store_minutes(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1,
+	     store_minutes(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1, 0,
 			   on_minutes, &l, err, errlen) != STORE_OK) ||
 	    store_hours(st, out->hour0, out->hour0 + (int64_t)out->nhours, by_day ? d0 * 24 : 0,
 			by_day ? d1 * 24 : 0, on_hour, &l, err, errlen) != STORE_OK ||
@@ -265,6 +283,20 @@ enum store_status store_load_series(store *st, int64_t from, int64_t to, bool pe
 		return STORE_ERROR;
 	}
 	return STORE_OK;
+}
+
+enum store_status store_load_series(store *st, int64_t from, int64_t to, bool per_hour_clients,
+				    struct store_series *out, char *err, size_t errlen)
+{
+	return load_series(st, from, to, per_hour_clients, false, NULL, out, err, errlen);
+}
+
+enum store_status store_load_minutes(store *st, int64_t from, int64_t to, const char *family,
+				     struct store_series *out, char *err, size_t errlen)
+{
+	if (to - from > (int64_t)STORE_MINUTE_DAYS * 86400)
+		to = from + (int64_t)STORE_MINUTE_DAYS * 86400;
+	return load_series(st, from, to, false, true, family, out, err, errlen);
 }
 
 void store_series_free(struct store_series *s)

@@ -929,7 +929,7 @@ static enum store_status sq_names(void *impl, const char *table, struct store_na
 	return STORE_OK;
 }
 
-static enum store_status sq_minutes(void *impl, int64_t day_from, int64_t day_to,
+static enum store_status sq_minutes(void *impl, int64_t day_from, int64_t day_to, int family_id,
 				    store_minutes_fn *fn, void *ctx, char *err, size_t errlen)
 {
 	struct sq *s = impl;
@@ -937,11 +937,14 @@ static enum store_status sq_minutes(void *impl, int64_t day_from, int64_t day_to
 	uint32_t counts[1440];
 	int rc, k;
 
+	/* one family's: the other rows' counts (overflow pages) are not read */
 	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, day, counts FROM minute_counts"
-			       " WHERE day >= ?1 AND day < ?2", -1, &st, NULL) != SQLITE_OK)
+			       " WHERE day >= ?1 AND day < ?2 AND (?3 <= 0 OR family_id = ?3)", -1, &st,
+			       NULL) != SQLITE_OK)
 		return fail(s, err, errlen, "reading minute counts");
 	sqlite3_bind_int64(st, 1, day_from);
 	sqlite3_bind_int64(st, 2, day_to);
+	sqlite3_bind_int(st, 3, family_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *b = sqlite3_column_blob(st, 3);
 

@@ -105,10 +105,10 @@ void store_names_free(struct store_names *n)
 	n->count = 0;
 }
 
-enum store_status store_minutes(store *st, int64_t day_from, int64_t day_to,
+enum store_status store_minutes(store *st, int64_t day_from, int64_t day_to, int family_id,
 				store_minutes_fn *fn, void *ctx, char *err, size_t errlen)
 {
-	return st->be->minutes(st->impl, day_from, day_to, fn, ctx, err, errlen);
+	return st->be->minutes(st->impl, day_from, day_to, family_id, fn, ctx, err, errlen);
 }
 
 enum store_status store_hours(store *st, int64_t hour_from, int64_t hour_to, int64_t bare_from,

@@ -102,8 +102,9 @@ void store_names_free(struct store_names *n);
 /* Minute counts of one (sensor, family, day): counts[1440]. */
 typedef void store_minutes_fn(void *ctx, int sensor_id, int family_id, int64_t day,
 			      const uint32_t *counts);
-/* store_minutes: every row with day in [day_from, day_to), any order. */
-enum store_status store_minutes(store *st, int64_t day_from, int64_t day_to,
+/* store_minutes: every row with day in [day_from, day_to) (of family_id
+ * alone when it is > 0), any order. */
+enum store_status store_minutes(store *st, int64_t day_from, int64_t day_to, int family_id,
 				store_minutes_fn *fn, void *ctx, char *err, size_t errlen);
 
 /* Hourly rollup row; hour = unix time / 3600. */
@@ -248,6 +249,12 @@ struct store_series {
  * family and hour. */
 enum store_status store_load_series(store *st, int64_t from, int64_t to, bool per_hour_clients,
 				    struct store_series *out, char *err, size_t errlen);
+/* store_load_minutes: the messages per minute of [from, to) (at most
+ * STORE_MINUTE_DAYS days: cut there) of the family named (NULL: all) and
+ * the gaps, alone: other families' counts, the hourly arrays are zeros, no
+ * sketch, no campaign. For a window around one event of a long period. */
+enum store_status store_load_minutes(store *st, int64_t from, int64_t to, const char *family,
+				     struct store_series *out, char *err, size_t errlen);
 void store_series_free(struct store_series *s);
 
 #endif

@@ -772,6 +772,43 @@ static void test_impact(void **state)
 	is_nan("after the period", im.total_change_day_over_day);
 }
 
+/* an event judged per hour, put on the minute by the change point of the
+ * hours around it */
+static void test_event_minute(void **state)
+{
+	enum { N = 180 };   /* three hours of minutes from 10:00 */
+	uint32_t m[N];
+	int64_t start = time_from_parts(2011, 3, 16, 10, 0, 0), hour = start + 3600;
+	size_t i;
+
+	(void)state;
+	/* 2 a minute until 11:29 (the last at 11:29), then stragglers at
+	 * 11:51 and 12:40: ceased at 11:29, not at the straggler */
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < 90; i++)
+		m[i] = 2;
+	m[111] = 1;
+	m[160] = 1;
+	assert_int_equal(analysis_event_minute(ANALYSIS_EVENT_CEASED, hour, 3600, m, start, N), start + 89 * 60);
+	/* no straggler: the last message of the hour */
+	m[111] = m[160] = 0;
+	assert_int_equal(analysis_event_minute(ANALYSIS_EVENT_CEASED, hour, 3600, m, start, N), start + 89 * 60);
+	/* a return at 10:50 (stragglers at 10:05 and 10:20 before it), found
+	 * in the hour from 11:00: resumed at 10:50 */
+	memset(m, 0, sizeof(m));
+	m[5] = m[20] = 1;
+	for (i = 50; i < N; i++)
+		m[i] = 3;
+	assert_int_equal(analysis_event_minute(ANALYSIS_EVENT_RESUMED, hour, 3600, m, start, N), start + 50 * 60);
+	/* nothing in the hours: at itself; a drop is not moved */
+	memset(m, 0, sizeof(m));
+	assert_int_equal(analysis_event_minute(ANALYSIS_EVENT_CEASED, hour, 3600, m, start, N), hour);
+	m[70] = 4;
+	assert_int_equal(analysis_event_minute(ANALYSIS_EVENT_DROP, hour, 3600, m, start, N), hour);
+	/* the minutes cut short: still inside them */
+	assert_int_equal(analysis_event_minute(ANALYSIS_EVENT_RESUMED, hour, 3600, m, start, 80), start + 70 * 60);
+}
+
 /* the last message before a fall: a lull that stops is the family's own;
  * isolated stragglers after the fall are not */
 static void test_cease_last(void **state)
@@ -858,6 +895,7 @@ int main(void)
 		cmocka_unit_test(test_consistency),
 		cmocka_unit_test(test_consistency_family),
 		cmocka_unit_test(test_impact),
+		cmocka_unit_test(test_event_minute),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
