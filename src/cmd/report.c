@@ -249,6 +249,12 @@ int cmd_report(int argc, char **argv)
 		}
 		if (empty || hi <= lo)
 			lo = hi = from;
+		if (ro.bucket < 3600 && hi - lo > (int64_t)STORE_MINUTE_DAYS * 86400) {
+			store_close(st);
+			return cmd_usage_error("report", "--bucket 1m: a period over %d days is read per hour; "
+					       "use --bucket 1h or 1d, or a shorter period (--from, --to)",
+					       STORE_MINUTE_DAYS);
+		}
 		if (store_load_series(st, lo, hi, ro.unit == ANALYSIS_UNIT_CLIENTS, &series, err,
 				      sizeof(err)) != STORE_OK) {
 			store_close(st);

@@ -54,6 +54,11 @@ def main():
             check(false == 0 and found == truth, "long periods, %s: %d of %d found in time, %d false" %
                   (t, found, truth, false), proc)
         print(proc.stdout)
+        # minute buckets of such a period: a usage error that says what to do
+        proc = subprocess.run([SPAMTIDE, "report", "--db", "sqlite:" + env["BENCH_EVENTS_DB"], "--format", "csv",
+                               "--bucket", "1m"], capture_output=True, text=True)
+        check(proc.returncode == 2 and "use --bucket 1h or 1d" in proc.stderr,
+              "--bucket 1m over 200 days: exit 2 with advice", proc)
     finish()
 
 
