@@ -410,6 +410,47 @@ static int64_t truth_event(json_t *events, const char *family, const char *type,
 	return best;
 }
 
+/* the truth's impact of the cessation of family at `at` (events.json), or
+ * NULL */
+static json_t *truth_impact(json_t *events, const char *family, int64_t at)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(events, i, e) {
+		const char *f = json_string_value(json_object_get(e, "family"));
+		const char *ty = json_string_value(json_object_get(e, "type"));
+		int64_t t;
+
+		if (f && ty && strcmp(f, family) == 0 && strcmp(ty, "ceased") == 0 &&
+		    time_parse_iso(json_string_value(json_object_get(e, "at")), &t) && t == at)
+			return json_object_get(e, "impact");
+	}
+	return NULL;
+}
+
+/* the impact of a cessation found, beside what the simulator knows it did:
+ * within 2 points (the issue's bar), the truth inside the interval */
+static void check_impact(struct demo *d, const struct sim_claim *c, json_t *events, const struct report_event *e,
+			 int64_t real)
+{
+	json_t *ti = truth_impact(events, c->family, real), *tv;
+	char found[400], truth[200];
+	double v;
+
+	if (!ti || !json_is_number(tv = json_object_get(ti, "total_change_vs_baseline")) || !e->impact.known ||
+	    !isfinite(e->impact.vs_baseline))
+		return;
+	v = json_number_value(tv);
+	snprintf(found, sizeof(found), "in the 24 h after %s ceased, total spam was %+.1f %% against had it "
+		 "sent as usual (95 %% interval %+.1f %% to %+.1f %%)", c->family, 100 * e->impact.vs_baseline,
+		 100 * e->impact.lo95, 100 * e->impact.hi95);
+	snprintf(truth, sizeof(truth), "%+.1f %% (the traffic, against %s going on at its level)", 100 * v,
+		 c->family);
+	finding(d, c, fabs(e->impact.vs_baseline - v) <= 0.02 && e->impact.lo95 <= v && v <= e->impact.hi95, found,
+		truth);
+}
+
 static void check_claim(struct demo *d, store *st, const struct report *whole, json_t *events,
 			const struct sim_claim *c)
 {
@@ -515,6 +556,8 @@ static void check_claim(struct demo *d, store *st, const struct report *whole, j
 		snprintf(truth, sizeof(truth), "%s at %s in the traffic (scenario: about %s; %s)", type,
 			 real ? time_format_human(real, t2) : "-", time_format_human(c->at, t1), c->text);
 		finding(d, c, e && real && fabs((double)(e->at - real)) <= 60 * tol, found, truth);
+		if (c->kind == SIM_CLAIM_CEASED && e && real)
+			check_impact(d, c, events, e, real);
 		break;
 	}
 	case SIM_CLAIM_RATE:

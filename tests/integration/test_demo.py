@@ -21,6 +21,7 @@ check(len(findings) >= 3, "at least 3 findings (%d)" % len(findings), p)
 check(all(" | truth: " in l and l.endswith("[agrees]") for l in findings),
       "every finding is printed beside its truth and agrees", p)
 check(any("ceased at" in l for l in findings), "the takedown is a finding", p)
+check(any("in the 24 h after kestrel ceased" in l for l in findings), "so is its impact", p)
 
 for name in ("report.html", "report.json", "spamtide.db", "traffic.mbox", "traffic.mbox.truth",
              "traffic.mbox.events.json", "kb"):
