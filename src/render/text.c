@@ -18,7 +18,8 @@ static void sentence_event(const struct report_event *e, struct buf *out)
 	time_format_human(e->at, at);
 	if (strcmp(e->type, "ceased") == 0) {
 		buf_printf(out, "%s ceased at %s (last message", e->family, at);
-		if (e->p_value > 0 && e->p_value < 1e-9)
+		/* 0 when 1 - confidence rounds to nothing: surer still */
+		if (e->p_value >= 0 && e->p_value < 1e-9)
 			buf_addstr(out, "; silence this long had probability < 1e-9 at its usual rate");
 		else if (e->p_value > 0)
 			buf_printf(out, "; silence this long had probability %.2g at its usual rate",

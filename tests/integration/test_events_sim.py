@@ -96,6 +96,13 @@ for seed in SEEDS:
             check(got["lo95"] <= want["total_change_vs_baseline"] <= got["hi95"],
                   "seed %d: %s impact interval [%+.4f, %+.4f] holds the truth" % (seed, t["family"], got["lo95"],
                                                                                    got["hi95"]))
+    # the text says each cessation in a sentence, with how unlikely its
+    # silence was and what it did to the total
+    p = run("report", "--db", db)
+    check(p.returncode == 0 and
+          "kestrel ceased at 2011-02-10 16:" in p.stdout and
+          "(last message; silence this long had probability" in p.stdout and
+          "In the 24 hours after, total spam was" in p.stdout, "seed %d: the text report's sentence" % seed, p)
     # judged as the trap's alerts are (its budget, its model: sooner, less
     # sure): every cessation and return of the truth, at the same minute
     # as the report's
