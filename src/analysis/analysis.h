@@ -239,6 +239,9 @@ struct analysis_impact {
 					       family's usual messages of those
 					       hours (the same hours before) */
 	double lo95, hi95;                  /* interval of the latter */
+	double hours;                       /* the hours after it weighed: 24, or
+					       fewer (6 at least) where the
+					       period ends sooner */
 };
 
 struct analysis_event {
@@ -460,15 +463,24 @@ enum analysis_status analysis_report(const struct store_series *s,
 				     const struct analysis_report_options *o, struct report *r,
 				     char *err, size_t errlen);
 
-/* analysis_report_event_minute: a ceased or resumed of a period judged per
- * hour (a long one: store.h, STORE_MINUTE_DAYS), whose slot is the hour at,
- * placed on the minute DESIGN.md asks for. w holds the minutes around it
- * (step 60; two weeks before it and a few days after serve the profile):
- * the family is judged there again by the same detector and options, and
- * the event of the same type within two hours of its hour gives the
- * minute; when that run finds none, the change point in the minutes of the
- * hours around it (analysis_event_minute). Any other type: at. */
-int64_t analysis_report_event_minute(const struct store_series *w, const struct analysis_report_options *o,
-				     const char *family, const char *type, int64_t at);
+/* analysis_minutes_fn: the shell's loader of one family's minutes over
+ * [from, to) into w (step 60; store.h's store_load_minutes); false with err
+ * filled when they cannot be read. */
+typedef bool analysis_minutes_fn(void *ctx, const char *family, int64_t from, int64_t to,
+				 struct store_series *w, char *err, size_t errlen);
+
+/* analysis_report_events_to_minute: r's ceased and resumed, found per hour
+ * over a long period [from, to) (store.h, STORE_MINUTE_DAYS), each put on
+ * the minute DESIGN.md asks for: the family's minutes from 14 days before
+ * its day to 3 after, inside the period, that load gives, are judged again
+ * by the same detector and options, and the event of the same type within
+ * two hours of its hour gives the minute; when that run finds none, the
+ * change point of the minutes of the hours around it
+ * (analysis_event_minute). Then in time order again (ties as they were).
+ * *unplaced counts those whose minutes held none of the family's messages
+ * (their hour stays). ANALYSIS_EINVAL with err when load fails. */
+enum analysis_status analysis_report_events_to_minute(struct report *r, const struct analysis_report_options *o,
+						      int64_t from, int64_t to, analysis_minutes_fn *load, void *ctx,
+						      size_t *unplaced, char *err, size_t errlen);
 
 #endif

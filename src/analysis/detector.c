@@ -1394,7 +1394,7 @@ static struct queued *queue_event(struct analysis_detector *d, size_t fi, enum a
 	qe->ev.type = type;
 	qe->ev.impact.total_change_day_over_day = NAN;
 	qe->ev.impact.total_change_vs_baseline = NAN;
-	qe->ev.impact.lo95 = qe->ev.impact.hi95 = NAN;
+	qe->ev.impact.lo95 = qe->ev.impact.hi95 = qe->ev.impact.hours = NAN;
 	qe->ex.fed_slot = d->next_slot;
 	return qe;
 }

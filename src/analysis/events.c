@@ -15,11 +15,13 @@
  *
  * Impact (docs/analysis.md): day over day, the UTC day after the event's
  * day against the event's day (both wholly inside the period); against the
- * baseline, the total in the 24 h after `at` against the same hours on each
- * of the previous 7 days (those inside the period, at least two), on a log
- * scale: the point is O / geometric mean - 1, the 95 % interval uses the
+ * baseline, the total O of the 24 h after `at` against the same had the
+ * family sent its usual messages of those hours, the others as they were:
+ * O / (O - F + B) - 1, F its own messages there, B the geometric mean of
+ * its messages in the same hours of up to 7 days before (impact_of says
+ * which days); the 95 % interval puts B x exp(+-q) in its place, q from the
  * t quantile of the baseline days' spread (a prediction interval for one
- * more day) plus the Poisson noise of O.
+ * more day) and B's counting noise.
  */
 #include <math.h>
 #include <pthread.h>
@@ -615,7 +617,7 @@ static void impact_of(const struct analysis_input *in, const double *tot, size_t
 	int n = 0, k = 0, m = 0, i;
 
 	out->total_change_day_over_day = out->total_change_vs_baseline = NAN;
-	out->lo95 = out->hi95 = NAN;
+	out->lo95 = out->hi95 = out->hours = NAN;
 	if (day >= in->start && day + 2 * AN_DAY <= in->end && !meets_gap(in, day, day + 2 * AN_DAY)) {
 		double d0 = total_between(in, tot, day, day + AN_DAY);
 		double d1 = total_between(in, tot, day + AN_DAY, day + 2 * AN_DAY);
@@ -647,13 +649,14 @@ static void impact_of(const struct analysis_input *in, const double *tot, size_t
 	for (i = 0, k = k >= 2 ? k : 0; i < n; i++)
 		if (!k || bf[i] >= h->since)
 			y[m++] = log(family_between(in, f, bf[i], bf[i] + len));
-	if (m < 2 || o <= 0)
-		return;
+	if (m < 2)
+		return;   /* o may be 0: the family was all there was, -100 % */
 	for (i = 0; i < m; i++)
 		mean += y[i] / m;
 	for (i = 0; i < m; i++)
 		var += (y[i] - mean) * (y[i] - mean) / (m - 1);
 	b = exp(mean);
+	out->hours = (double)len / AN_HOUR;
 	out->total_change_vs_baseline = o / (o - fa + b) - 1;
 	q = gsl_cdf_tdist_Pinv(0.975, m - 1) * sqrt(var * (1 + 1.0 / m) + 1 / b);
 	out->lo95 = o / (o - fa + b * exp(q)) - 1;
@@ -741,7 +744,7 @@ void analysis_impact_compute(const struct analysis_input *in, size_t family, int
 	if (analysis_input_check(in, NULL, 0) != ANALYSIS_OK || family >= in->n_families || at < in->start ||
 	    at >= in->end) {
 		out->total_change_day_over_day = out->total_change_vs_baseline = NAN;
-		out->lo95 = out->hi95 = NAN;
+		out->lo95 = out->hi95 = out->hours = NAN;
 		return;
 	}
 	tot = an_total_slots(in, (size_t)-1);

@@ -48,9 +48,15 @@ static void detector_config_of(const struct analysis_report_options *o, struct a
 }
 
 #define MINUTE_MATCH_S (2 * 3600)   /* the minute run's event this near the hour's */
+#define MINUTE_WINDOW_BEFORE 14     /* days: a profile and a weekly rhythm */
+#define MINUTE_WINDOW_AFTER 3
 
-int64_t analysis_report_event_minute(const struct store_series *w, const struct analysis_report_options *o,
-				     const char *family, const char *type, int64_t at)
+/* minute_of: the minute of one ceased or resumed found per hour (at: its
+ * hour), from the family's minutes in w (analysis.h,
+ * analysis_report_events_to_minute); *placed when they held any of its
+ * messages to place it by */
+static int64_t minute_of(const struct store_series *w, const struct analysis_report_options *o,
+			 const char *family, const char *type, int64_t at, bool *placed)
 {
 	struct analysis_detector_config cfg;
 	struct analysis_family fam;
@@ -60,6 +66,7 @@ int64_t analysis_report_event_minute(const struct store_series *w, const struct 
 	size_t f, n = 0, i;
 	int64_t best = at, off = INT64_MAX;
 
+	*placed = false;
 	if (strcmp(type, "ceased") == 0)
 		t = ANALYSIS_EVENT_CEASED;
 	else if (strcmp(type, "resumed") == 0)
@@ -73,6 +80,11 @@ int64_t analysis_report_event_minute(const struct store_series *w, const struct 
 			break;
 	if (f == w->families.count)
 		return at;
+	for (i = 0; i < w->nslots && !w->counts[f][i]; i++)
+		;
+	if (i == w->nslots)
+		return at;   /* no minute counts there (a store kept per hour) */
+	*placed = true;
 	memset(&fam, 0, sizeof(fam));
 	fam.name = family;
 	fam.counts = w->counts[f];
@@ -99,6 +111,45 @@ int64_t analysis_report_event_minute(const struct store_series *w, const struct 
 	if (off == INT64_MAX)
 		best = analysis_event_minute(t, at, 3600, w->counts[f], w->from, w->nslots);
 	return best;
+}
+
+enum analysis_status analysis_report_events_to_minute(struct report *r, const struct analysis_report_options *o,
+						      int64_t from, int64_t to, analysis_minutes_fn *load, void *ctx,
+						      size_t *unplaced, char *err, size_t errlen)
+{
+	size_t i, j;
+
+	*unplaced = 0;
+	for (i = 0; i < r->nevents; i++) {
+		struct report_event *e = &r->events[i];
+		struct store_series w;
+		int64_t day = e->at - ((e->at % 86400) + 86400) % 86400;
+		int64_t lo = day - MINUTE_WINDOW_BEFORE * 86400, hi = day + MINUTE_WINDOW_AFTER * 86400;
+		bool placed;
+
+		if (strcmp(e->type, "ceased") != 0 && strcmp(e->type, "resumed") != 0)
+			continue;
+		if (lo < from)
+			lo = from;
+		if (hi > to)
+			hi = to;
+		if (!load(ctx, e->family, lo, hi, &w, err, errlen))
+			return ANALYSIS_EINVAL;
+		e->at = minute_of(&w, o, e->family, e->type, e->at, &placed);
+		if (!placed)
+			(*unplaced)++;
+		store_series_free(&w);
+	}
+	/* in time order again, ties as they were (two families' events of
+	 * one hour may swap; the order within a minute is the detector's) */
+	for (i = 1; i < r->nevents; i++) {
+		struct report_event e = r->events[i];
+
+		for (j = i; j > 0 && r->events[j - 1].at > e.at; j--)
+			r->events[j] = r->events[j - 1];
+		r->events[j] = e;
+	}
+	return ANALYSIS_OK;
 }
 
 static uint64_t whole(double v)
@@ -326,6 +377,7 @@ enum analysis_status analysis_report(const struct store_series *s,
 		re->impact.vs_baseline = e->impact.total_change_vs_baseline;
 		re->impact.lo95 = e->impact.lo95;
 		re->impact.hi95 = e->impact.hi95;
+		re->impact.hours = e->impact.hours;
 	}
 
 	/* the projection */

@@ -438,15 +438,19 @@ static void check_impact(struct demo *d, const struct sim_claim *c, json_t *even
 	char found[400], truth[200];
 	double v;
 
-	if (!ti || !json_is_number(tv = json_object_get(ti, "total_change_vs_baseline")) || !e->impact.known ||
-	    !isfinite(e->impact.vs_baseline))
-		return;
+	if (!ti || !json_is_number(tv = json_object_get(ti, "total_change_vs_baseline")))
+		return;   /* the truth has none to hold it against */
 	v = json_number_value(tv);
-	snprintf(found, sizeof(found), "in the 24 h after %s ceased, total spam was %+.1f %% against had it "
-		 "sent as usual (95 %% interval %+.1f %% to %+.1f %%)", c->family, 100 * e->impact.vs_baseline,
-		 100 * e->impact.lo95, 100 * e->impact.hi95);
 	snprintf(truth, sizeof(truth), "%+.1f %% (the traffic, against %s going on at its level)", 100 * v,
 		 c->family);
+	if (!e->impact.known || !isfinite(e->impact.vs_baseline)) {
+		snprintf(found, sizeof(found), "no impact of %s's cessation against its usual level", c->family);
+		finding(d, c, false, found, truth);
+		return;
+	}
+	snprintf(found, sizeof(found), "in the %.0f h after %s ceased, total spam was %+.1f %% against had it "
+		 "sent as usual (95 %% interval %+.1f %% to %+.1f %%)", e->impact.hours, c->family,
+		 100 * e->impact.vs_baseline, 100 * e->impact.lo95, 100 * e->impact.hi95);
 	finding(d, c, fabs(e->impact.vs_baseline - v) <= 0.02 && e->impact.lo95 <= v && v <= e->impact.hi95, found,
 		truth);
 }

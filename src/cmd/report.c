@@ -56,52 +56,12 @@ static int64_t floor_to(int64_t t, int64_t step)
 	return t >= 0 ? t / step * step : -((-t + step - 1) / step) * step;
 }
 
-static int cmp_report_event(const void *pa, const void *pb)
+/* the store's minute rollup of one family, for events put on the minute
+ * over long periods (analysis_minutes_fn) */
+static bool load_minutes(void *ctx, const char *family, int64_t from, int64_t to, struct store_series *w,
+			 char *err, size_t errlen)
 {
-	const struct report_event *a = pa, *b = pb;
-	int c;
-
-	if (a->at != b->at)
-		return a->at < b->at ? -1 : 1;
-	c = strcmp(a->family, b->family);
-	return c ? c : strcmp(a->type, b->type);
-}
-
-/*
- * events_to_the_minute: a long period is judged per hour (STORE_MINUTE_DAYS),
- * but DESIGN.md times events to the minute whatever the bucket: each
- * ceased and resumed is judged again on the minutes of a window around it
- * (MINUTE_WINDOW_BEFORE days before its day, MINUTE_WINDOW_AFTER after,
- * inside the period), read from the minute rollup for those days alone.
- */
-#define MINUTE_WINDOW_BEFORE 14   /* days: a profile and a weekly rhythm */
-#define MINUTE_WINDOW_AFTER 3
-
-static int events_to_the_minute(store *st, const struct store_series *series,
-				const struct analysis_report_options *ro, struct report *r, char *err, size_t errlen)
-{
-	size_t i;
-
-	for (i = 0; i < r->nevents; i++) {
-		struct report_event *e = &r->events[i];
-		struct store_series w;
-		int64_t day = floor_to(e->at, 86400), lo = day - MINUTE_WINDOW_BEFORE * 86400,
-			hi = day + MINUTE_WINDOW_AFTER * 86400;
-
-		if (strcmp(e->type, "ceased") != 0 && strcmp(e->type, "resumed") != 0)
-			continue;
-		if (lo < series->from)
-			lo = series->from;
-		if (hi > series->to)
-			hi = series->to;
-		if (store_load_minutes(st, lo, hi, e->family, &w, err, errlen) != STORE_OK)
-			return -1;
-		e->at = analysis_report_event_minute(&w, ro, e->family, e->type, e->at);
-		store_series_free(&w);
-	}
-	/* in time order again (two families' events in one hour may swap) */
-	qsort(r->events, r->nevents, sizeof(*r->events), cmp_report_event);
-	return 0;
+	return store_load_minutes(ctx, from, to, family, w, err, errlen) == STORE_OK;
 }
 
 int cmd_report(int argc, char **argv)
@@ -269,11 +229,21 @@ int cmd_report(int argc, char **argv)
 		store_close(st);
 		return cmd_error("report", "%s", err);
 	}
-	if (series.step > 60 && events_to_the_minute(st, &series, &ro, &r, err, sizeof(err)) != 0) {
-		report_free(&r);
-		store_series_free(&series);
-		store_close(st);
-		return cmd_error("report", "%s", err);
+	/* a long period was judged per hour: its cessations and returns are
+	 * put on the minute from the minutes around each */
+	if (series.step > 60) {
+		size_t unplaced;
+
+		if (analysis_report_events_to_minute(&r, &ro, series.from, series.to, load_minutes, st, &unplaced, err,
+						     sizeof(err)) != ANALYSIS_OK) {
+			report_free(&r);
+			store_series_free(&series);
+			store_close(st);
+			return cmd_error("report", "%s", err);
+		}
+		if (unplaced)
+			fprintf(stderr, "spamtide report: note: %zu cessation(s) or return(s) timed to the hour: "
+				"the store holds no minute counts around them\n", unplaced);
 	}
 	r.from = from;
 	r.to = to;

@@ -138,7 +138,7 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 	} else {
 		buf_addstr(&h, "<table><tr><th>family</th><th>event</th><th>at (UTC)</th>"
 			       "<th>before /h</th><th>after /h</th><th>confidence</th>"
-			       "<th>total, day over day</th><th>24 h after, vs as usual</th><th>95 % interval</th></tr>\n");
+			       "<th>total, day over day</th><th>the day after, vs as usual</th><th>95 % interval</th></tr>\n");
 		for (i = 0; i < r->nevents; i++) {
 			const struct report_event *e = &r->events[i];
 			char at[24];
@@ -153,8 +153,9 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 			else
 				buf_addstr(&h, "<td>-</td>");
 			if (e->impact.known && isfinite(e->impact.vs_baseline))
-				buf_printf(&h, "<td>%+.1f %%</td><td>%+.1f %% to %+.1f %%</td>",
-					   100 * e->impact.vs_baseline, 100 * e->impact.lo95, 100 * e->impact.hi95);
+				buf_printf(&h, "<td>%+.1f %% (%.0f h)</td><td>%+.1f %% to %+.1f %%</td>",
+					   100 * e->impact.vs_baseline, e->impact.hours, 100 * e->impact.lo95,
+					   100 * e->impact.hi95);
 			else
 				buf_addstr(&h, "<td>-</td><td>-</td>");
 			buf_addstr(&h, "</tr>\n");

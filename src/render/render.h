@@ -48,6 +48,7 @@ struct report_family {
 struct report_impact {
 	bool known;
 	double day_over_day, vs_baseline, lo95, hi95;
+	double hours;            /* the hours after the event vs_baseline weighed */
 };
 
 struct report_event {

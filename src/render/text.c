@@ -29,10 +29,10 @@ static void sentence_event(const struct report_event *e, struct buf *out)
 			buf_printf(out, " Total spam changed by %+.1f %% from that day to the next.",
 				   100 * e->impact.day_over_day);
 		if (e->impact.known && isfinite(e->impact.vs_baseline))
-			buf_printf(out, " In the 24 hours after, total spam was %+.1f %% against what it "
+			buf_printf(out, " In the %.0f hours after, total spam was %+.1f %% against what it "
 				   "would have been had %s sent as usual in those hours (95 %% interval "
-				   "%+.1f %% to %+.1f %%).", 100 * e->impact.vs_baseline, e->family,
-				   100 * e->impact.lo95, 100 * e->impact.hi95);
+				   "%+.1f %% to %+.1f %%).", e->impact.hours, 100 * e->impact.vs_baseline,
+				   e->family, 100 * e->impact.lo95, 100 * e->impact.hi95);
 	} else if (strcmp(e->type, "resumed") == 0) {
 		buf_printf(out, "%s resumed at %s (first message of the return), at %.0f an hour.",
 			   e->family, at, e->after_rate_per_hour);

@@ -1054,7 +1054,7 @@ static double expected_in(const sim_gen *g, size_t src, double level, int64_t fr
  * the 24 hours after the last message (at least 6 of them generated)
  * against the same total had the family gone on at its level, the other
  * sources as they were. The truth is known, so it has no interval: lo95
- * and hi95 are null. NULL when neither can be had.
+ * and hi95 are null; so is a field whose days were not generated.
  */
 static json_t *truth_impact(const sim_gen *g, size_t src, int64_t last, double level, int64_t gen_end)
 {
@@ -1077,8 +1077,6 @@ static json_t *truth_impact(const sim_gen *g, size_t src, int64_t last, double l
 		if (cf > 0)
 			vs = o_all / cf - 1;
 	}
-	if (isnan(dod) && isnan(vs))
-		return json_null();
 	o = json_object();
 	json_object_set_new(o, "total_change_day_over_day", isnan(dod) ? json_null() : json_real(dod));
 	json_object_set_new(o, "total_change_vs_baseline", isnan(vs) ? json_null() : json_real(vs));
@@ -1087,8 +1085,8 @@ static json_t *truth_impact(const sim_gen *g, size_t src, int64_t last, double l
 	return o;
 }
 
-/* add_event: one event of the truth; impact (stolen) is NULL but for
- * ceased. */
+/* add_event: one event of the truth; impact (a reference stolen) is NULL
+ * but for ceased. */
 static void add_event(json_t *arr, const sim_scenario *s, const char *family, enum sim_event_type type,
 		      int64_t at_min, double before, double after, json_t *impact)
 {

@@ -7,6 +7,7 @@ resumed; every ceased and resumed found within DESIGN.md's tolerance
 200 days, judged per hour and put on the minute: every one in time."""
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,15 @@ def main():
                                "--bucket", "1m"], capture_output=True, text=True)
         check(proc.returncode == 2 and "use --bucket 1h or 1d" in proc.stderr,
               "--bucket 1m over 200 days: exit 2 with advice", proc)
+        # a store kept per hour only: its events stay on the hour, said so
+        con = sqlite3.connect(env["BENCH_EVENTS_DB"])
+        con.execute("DELETE FROM minute_counts")
+        con.commit()
+        con.close()
+        proc = subprocess.run([SPAMTIDE, "report", "--db", "sqlite:" + env["BENCH_EVENTS_DB"], "--format", "json"],
+                              capture_output=True, text=True)
+        check(proc.returncode == 0 and "timed to the hour: the store holds no minute counts" in proc.stderr,
+              "no minute counts: a note", proc)
     finish()
 
 

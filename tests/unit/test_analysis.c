@@ -708,6 +708,7 @@ static void test_impact(void **state)
 	 * of 1440 with the t quantile for 6 degrees of freedom, 2.446911851;
 	 * against the baseline: 2160 / (2160 - 960 + 1440) - 1 */
 	close_to("vs baseline", im.total_change_vs_baseline, 2160.0 / 2640 - 1, 1e-12);
+	close_to("hours weighed", im.hours, 24, 0);
 	q = 2.446911851 * sqrt(1.0 / 1440);
 	close_to("lo95", im.lo95, 2160 / (1200 + 1440 * exp(q)) - 1, 1e-9);
 	close_to("hi95", im.hi95, 2160 / (1200 + 1440 * exp(-q)) - 1, 1e-9);
@@ -756,6 +757,18 @@ static void test_impact(void **state)
 	is_nan("no day after", im.total_change_day_over_day);
 	/* 7 hours after: 630, a's 280, its baseline 420 */
 	close_to("7 hours after still against the baseline", im.total_change_vs_baseline, 630.0 / 770 - 1, 1e-12);
+	close_to("7 hours weighed", im.hours, 7, 0);
+	/* the family was all there was, and nothing came after: -100 % */
+	for (i = 7 * 24 + 13; i < 7 * 24 + 20; i++)
+		a[i] = b[i] = 0;
+	analysis_impact_compute(&in, 0, at, NULL, 0, &im);
+	close_to("nothing after", im.total_change_vs_baseline, -1, 1e-12);
+	close_to("nothing after, lo95", im.lo95, -1, 1e-12);
+	close_to("nothing after, hi95", im.hi95, -1, 1e-12);
+	for (i = 7 * 24 + 13; i < 7 * 24 + 20; i++) {
+		a[i] = 40;
+		b[i] = 50;
+	}
 	/* fewer than two baseline days */
 	in.start = time_from_parts(2011, 3, 7, 0, 0, 0);
 	in.end = time_from_parts(2011, 3, 10, 0, 0, 0);
