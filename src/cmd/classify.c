@@ -121,6 +121,7 @@ static bool not_mail(struct classify *c, const char *name)
 {
 	inputs_note(&c->in, "%s: not a mail message (no header fields); skipped", name);
 	c->in.skipped++;
+	supervised_partial(c->sv);   /* a next child passes over its answer */
 	return true;
 }
 

@@ -94,8 +94,15 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 	bool go_on = true;
 	int i;
 
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	/* a hangup ends the reading as an interrupt does (what was read is
+	 * kept); a signal ignored when we started (nohup, a background job)
+	 * stays ignored */
+	if (signal(SIGINT, on_signal) == SIG_IGN)
+		signal(SIGINT, SIG_IGN);
+	if (signal(SIGTERM, on_signal) == SIG_IGN)
+		signal(SIGTERM, SIG_IGN);
+	if (signal(SIGHUP, on_signal) == SIG_IGN)
+		signal(SIGHUP, SIG_IGN);
 	if (in->progress)
 		for (i = 0; i < npaths; i++)
 			total += source_size_estimate(paths[i]);

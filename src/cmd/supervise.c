@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +19,9 @@
 #include "util/banned.h"
 
 #define MAX_RUNS (2 * SUPERVISE_MAX_SKIPS + 2)
+/* suspects at once: each death adds at most a slot's worth; a suspect
+ * skipped leaves */
+#define SUSPECTS_MAX (SUPERVISE_MAX_SKIPS + INFLIGHT_SLOTS)
 
 static volatile sig_atomic_t child_pid;
 static volatile sig_atomic_t passed_on;   /* a signal the parent passed on */
@@ -39,13 +43,19 @@ static bool listed(char (*names)[INFLIGHT_NAME], int n, const char *name)
 	return false;
 }
 
+void supervised_partial(struct supervised *sv)
+{
+	if (sv)
+		sv->partial = true;
+}
+
 bool supervised_skip(const struct supervised *sv, const char *name)
 {
 	int i;
 
-	if (!sv || sv->nskip == 0)
+	if (!sv || sv->nskip <= 0)
 		return false;
-	for (i = 0; i < sv->nskip; i++)
+	for (i = 0; i < sv->nskip && i < SUPERVISE_MAX_SKIPS; i++)
 		if (strncmp(sv->skip[i], name, INFLIGHT_NAME - 1) == 0)
 			return true;
 	return false;
@@ -70,22 +80,35 @@ static bool died(const char *cmd, const char *note, struct supervised *sv,
 	bool any = false, skipped = false;
 	size_t i;
 
+
 	if (isatty(STDERR_FILENO))
 		fputs("\r\033[K", stderr);    /* the dead child's progress line */
 	fprintf(stderr, "spamtide %s: the parser died of signal %d (%s)", cmd, sig, strsignal(sig));
+	/* the shared state is the dead child's too: what it says is bounded */
+	if (sv->nskip < 0 || sv->nskip > SUPERVISE_MAX_SKIPS)
+		sv->nskip = SUPERVISE_MAX_SKIPS;
 	for (i = 0; i < INFLIGHT_SLOTS; i++) {
-		const char *name = sv->inflight.slot[i].name;
+		char *name = sv->inflight.slot[i].name;
+		int k;
 
 		if (!__atomic_load_n(&sv->inflight.slot[i].busy, __ATOMIC_ACQUIRE))
 			continue;
+		name[INFLIGHT_NAME - 1] = '\0';
 		fprintf(stderr, "%s %s", any ? "," : " while reading", name);
 		any = true;
 		sv->inflight.slot[i].busy = 0;
 		if (!listed(suspects, *nsuspect, name)) {
-			if (*nsuspect < SUPERVISE_MAX_SKIPS)
+			if (*nsuspect < SUSPECTS_MAX)
 				snprintf(suspects[(*nsuspect)++], INFLIGHT_NAME, "%s", name);
 			continue;
 		}
+		/* a suspect no more: a skip (its place goes to the next) */
+		for (k = 0; k < *nsuspect; k++)
+			if (strcmp(suspects[k], name) == 0) {
+				memmove(suspects[k], suspects[*nsuspect - 1], INFLIGHT_NAME);
+				(*nsuspect)--;
+				break;
+			}
 		/* in flight at two deaths: not read again */
 		if (sv->nskip == SUPERVISE_MAX_SKIPS) {
 			fprintf(stderr, "\nspamtide %s: error: the parser died on %d messages; "
@@ -165,6 +188,7 @@ static void relay(int fd, struct supervised *sv)
 	struct buf in = BUF_INIT;
 	char chunk[65536];
 	size_t off;
+	bool bad = false;
 
 	for (;;) {
 		ssize_t r = read(fd, chunk, sizeof(chunk));
@@ -182,15 +206,21 @@ static void relay(int fd, struct supervised *sv)
 			memcpy(&len, in.data + off, sizeof(len));
 			if (in.len - off - sizeof(len) < len)
 				break;
-			if (len)
-				fwrite(in.data + off + sizeof(len), 1, len, stdout);
+			if (len && fwrite(in.data + off + sizeof(len), 1, len, stdout) != len) {
+				bad = true;
+				break;
+			}
 			off += sizeof(len) + len;
 			sv->answered++;
 		}
 		memmove(in.data, in.data + off, in.len - off);
 		buf_setlen(&in, in.len - off);
-		if (fflush(stdout) != 0 || ferror(stdout))
-			break;      /* the child's next send fails, and it stops */
+		if (bad || fflush(stdout) != 0 || ferror(stdout)) {
+			/* said here; the child's next send fails, and it stops */
+			fprintf(stderr, "spamtide: error: writing to standard output failed: %s\n",
+				strerror(errno ? errno : EIO));
+			break;
+		}
 	}
 	buf_free(&in);
 }
@@ -199,10 +229,12 @@ bool supervise(const char *cmd, const struct supervise_options *o, struct superv
 	       int *status)
 {
 	static const int passed[] = { SIGINT, SIGTERM, SIGHUP };
-	static char suspects[SUPERVISE_MAX_SKIPS][INFLIGHT_NAME];
+	static char suspects[SUSPECTS_MAX][INFLIGHT_NAME];
 	struct supervised *sv;
-	struct sigaction sa, old[3];
+	struct sigaction sa, old[3], dfl;
+	sigset_t block, prev;
 	int nsuspect = 0, runs, st = -1;
+	pid_t parent = getpid();
 	size_t i;
 
 	*out = NULL;
@@ -212,15 +244,34 @@ bool supervise(const char *cmd, const struct supervise_options *o, struct superv
 			cmd, strerror(errno));
 		return true;
 	}
+	/* the children are waited for here: not if SIGCHLD came ignored */
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, NULL);
+	/* passed on from before the first fork to after the last wait (a
+	 * signal between would end the parent alone); one ignored when we
+	 * started stays so. Blocked across each fork: the child starts with
+	 * the handlers it had. SA_RESTART: the relay's writes go on. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = pass_on;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (i = 0; i < 3; i++) {
+		sigaction(passed[i], NULL, &old[i]);
+		sigaddset(&block, passed[i]);
+		if (old[i].sa_handler != SIG_IGN)
+			sigaction(passed[i], &sa, NULL);
+	}
 	for (runs = 0; runs < MAX_RUNS; runs++) {
 		int pipefd[2] = { -1, -1 };
 		pid_t pid;
 
 		fflush(NULL);    /* nothing buffered is written twice */
+		sigprocmask(SIG_BLOCK, &block, &prev);
 		if ((o->relay && pipe2(pipefd, O_CLOEXEC) < 0) || (pid = fork()) < 0) {
+			sigprocmask(SIG_SETMASK, &prev, NULL);
 			if (pipefd[0] >= 0) {
 				close(pipefd[0]);
 				close(pipefd[1]);
@@ -228,6 +279,8 @@ bool supervise(const char *cmd, const struct supervise_options *o, struct superv
 			if (runs == 0) {
 				fprintf(stderr, "spamtide %s: warning: cannot start the reading process "
 					"(%s): read in this process\n", cmd, strerror(errno));
+				for (i = 0; i < 3; i++)
+					sigaction(passed[i], &old[i], NULL);
 				munmap(sv, sizeof(*sv));
 				return true;
 			}
@@ -236,6 +289,13 @@ bool supervise(const char *cmd, const struct supervise_options *o, struct superv
 			return false;
 		}
 		if (pid == 0) {
+			for (i = 0; i < 3; i++)
+				sigaction(passed[i], &old[i], NULL);
+			sigprocmask(SIG_SETMASK, &prev, NULL);
+			/* no reading goes on once the parent is gone */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != parent)
+				raise(SIGTERM);
 			if (o->relay) {
 				close(pipefd[0]);
 				relay_fd = pipefd[1];
@@ -244,8 +304,7 @@ bool supervise(const char *cmd, const struct supervise_options *o, struct superv
 			return true;
 		}
 		child_pid = pid;
-		for (i = 0; i < 3; i++)
-			sigaction(passed[i], &sa, &old[i]);
+		sigprocmask(SIG_SETMASK, &prev, NULL);
 		if (o->relay) {
 			close(pipefd[1]);
 			relay(pipefd[0], sv);
@@ -253,23 +312,26 @@ bool supervise(const char *cmd, const struct supervise_options *o, struct superv
 		}
 		st = wait_child(pid);
 		child_pid = 0;
-		for (i = 0; i < 3; i++)
-			sigaction(passed[i], &old[i], NULL);
 		if (st == -1) {
 			*status = cmd_error(cmd, "lost the reading process: %s", strerror(errno));
-			return false;
+			break;
 		}
 		if (WIFEXITED(st)) {
 			*status = WEXITSTATUS(st);
-			if (*status == CMD_OK && sv->nskip > 0)
+			if (*status == CMD_OK && (sv->nskip > 0 || sv->partial))
 				*status = CMD_PARTIAL;
-			return false;
-		}
-		if (passed_on || !died(cmd, o->note, sv, suspects, &nsuspect, WTERMSIG(st)))
 			break;
+		}
+		if (passed_on || !died(cmd, o->note, sv, suspects, &nsuspect, WTERMSIG(st))) {
+			*status = passed_on ? 128 + passed_on : CMD_FAIL;
+			break;
+		}
 	}
-	if (runs == MAX_RUNS)
+	if (runs == MAX_RUNS) {
 		fprintf(stderr, "spamtide %s: error: read %d times; stopped\n", cmd, MAX_RUNS);
-	*status = passed_on ? 128 + passed_on : CMD_FAIL;
+		*status = passed_on ? 128 + passed_on : CMD_FAIL;
+	}
+	for (i = 0; i < 3; i++)
+		sigaction(passed[i], &old[i], NULL);
 	return false;
 }

@@ -17,7 +17,9 @@
  *
  * SIGINT, SIGTERM and SIGHUP sent to the parent are passed on to the
  * child, which ends as it would have alone; a child ended so, or one that
- * dies outside any message, is not run again.
+ * dies outside any message, is not run again. A signal the parent was
+ * started ignoring stays ignored. A child whose parent dies gets SIGTERM
+ * (it stops reading, keeps what it stored): no reading goes on unwatched.
  */
 #ifndef SPAMTIDE_CMD_SUPERVISE_H
 #define SPAMTIDE_CMD_SUPERVISE_H
@@ -34,6 +36,9 @@ struct supervised {
 	bool one_thread;            /* a child died: read on one thread */
 	unsigned long long answered; /* messages whose answer the parent wrote
 				      * (relay); the next child passes over them */
+	bool partial;               /* a child skipped input: exit 3 at least
+				     * (an answered message's skip is not
+				     * seen again by the next child) */
 	int nskip;
 	char skip[SUPERVISE_MAX_SKIPS][INFLIGHT_NAME];
 };
@@ -67,5 +72,7 @@ bool supervised_answer(struct supervised *sv, const void *p, size_t n);
 bool supervised_flush(struct supervised *sv);
 /* supervised_skip: name was skipped (store it unparsed, do not read it) */
 bool supervised_skip(const struct supervised *sv, const char *name);
+/* supervised_partial: the child skipped some input (sv may be NULL) */
+void supervised_partial(struct supervised *sv);
 
 #endif

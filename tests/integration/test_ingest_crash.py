@@ -9,13 +9,16 @@ child process; its supervisor runs the reading again on one thread:
   stores nothing new;
 - a message that crashed it once is read on the second run, exit 0;
 - SIGTERM to `ingest` reaches the reading process: it stops as it would
-  alone (exit 1, "interrupted"), and is not run again;
+  alone (exit 1, "interrupted"), and is not run again; SIGHUP likewise;
+  the parent killed outright, the reading process ends too; SIGCHLD
+  ignored by whoever started it changes nothing;
 - with --jobs 2 (workers in flight beside the crash) and --jobs 1;
 - `learn` from the same samples: the poison left out (exit 3), the rule
   written from the others;
 - `classify` (text and JSON Lines, --jobs 1 and 2): one answer per message
   but the poison, in order, none twice and none cut, exit 3; the same
-  answers as without the crash.
+  answers as without the crash; a message not mail answered before a
+  death still makes the exit 3.
 """
 import difflib
 import os
@@ -173,6 +176,61 @@ def main():
     check(proc.returncode == 1 and "interrupted" in out,
           "SIGTERM: the reading stopped as it would alone: %d %r %r" % (proc.returncode, out, err))
     check("died" not in err, "SIGTERM: not taken for a crash: %r" % err)
+
+    # SIGHUP (a closed terminal): the same, not a death with nothing kept
+    db = os.path.join(d, "hup.db")
+    proc = subprocess.Popen([SPAMTIDE, "ingest", "--quiet", "--jobs", "1", "--db",
+                             "sqlite:" + db, box], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env())
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGHUP)
+    out, err = proc.communicate(timeout=60)
+    check(proc.returncode == 1 and "interrupted" in out and len(rows(db)) >= 1,
+          "SIGHUP: stopped as for SIGTERM, what was read kept: %d %r %r" % (proc.returncode, out, err))
+
+    # the parent killed outright: the reading process does not go on alone
+    db = os.path.join(d, "orphan.db")
+    proc = subprocess.Popen([SPAMTIDE, "ingest", "--quiet", "--jobs", "1", "--db",
+                             "sqlite:" + db, box], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env())
+    time.sleep(1.5)
+    kids = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    proc.kill()
+    proc.communicate(timeout=60)
+    deadline = time.time() + 10
+    while kids and time.time() < deadline:
+        kids = [k for k in kids if os.path.exists("/proc/%s" % k) and
+                open("/proc/%s/stat" % k).read().split(")")[-1].split()[0] != "Z"]
+        time.sleep(0.1)
+    check(not kids, "the parent killed: its reading process ended too (left: %r)" % kids)
+
+    # SIGCHLD ignored by whoever started us: the reading process is still
+    # waited for (it was "lost", exit 1, every message stored)
+    box = mbox(os.path.join(d, "chld.mbox"), [None, None, None])
+    db = os.path.join(d, "chld.db")
+    p = subprocess.run([SPAMTIDE, "ingest", "--quiet", "--db", "sqlite:" + db, box], capture_output=True,
+                       text=True, timeout=300, env=env(),
+                       preexec_fn=lambda: signal.signal(signal.SIGCHLD, signal.SIG_IGN))
+    check(p.returncode == 0 and "lost" not in p.stderr and len(rows(db)) == 3,
+          "SIGCHLD ignored: exit 0, three rows", p)
+
+    # classify: a message not mail, answered before a death (its answer
+    # relayed: past the child's 64 KiB of answers), still makes the exit 3
+    # after the run again
+    marks = [None] * 1500
+    marks[1400] = "once"
+    box = mbox(os.path.join(d, "notmail.mbox"), marks)
+    with open(box, "rb") as f:
+        data = f.read()
+    first = data.index(b"From: bot1@")
+    end = data.index(b"\nFrom bot@", first)
+    data = data[:first] + b"\x01\x02 no header here\n" + data[end:]
+    with open(box, "wb") as f:
+        f.write(data)
+    p = subprocess.run([SPAMTIDE, "classify", "--jobs", "1", box], capture_output=True, text=True,
+                       timeout=300, env=env({"PARSER_TEST_ONCE": os.path.join(d, "notmail.flag")}))
+    check(p.returncode == 3 and "not a mail message" in p.stderr and "while reading" in p.stderr,
+          "classify: a skip before a death still exits 3", p)
     finish()
 
 
