@@ -51,12 +51,14 @@ void supervised_partial(struct supervised *sv)
 
 bool supervised_skip(const struct supervised *sv, const char *name)
 {
+	char key[INFLIGHT_NAME];
 	int i;
 
 	if (!sv || sv->nskip <= 0)
 		return false;
+	inflight_key(name, key);
 	for (i = 0; i < sv->nskip && i < SUPERVISE_MAX_SKIPS; i++)
-		if (strncmp(sv->skip[i], name, INFLIGHT_NAME - 1) == 0)
+		if (strcmp(sv->skip[i], key) == 0)
 			return true;
 	return false;
 }

@@ -19,7 +19,7 @@
 #include "pipeline/workers.h"
 
 #define INFLIGHT_SLOTS (WORKERS_MAX + 1)
-#define INFLIGHT_NAME 1024    /* a name longer than this is cut */
+#define INFLIGHT_NAME 1024    /* a name longer than this keeps its end */
 
 struct inflight {
 	struct {
@@ -28,16 +28,27 @@ struct inflight {
 	} slot[INFLIGHT_SLOTS];
 };
 
+/* inflight_key: name as a slot holds it: whole, or "..." and its end when
+ * too long (the end, "#N", tells the messages of one long path apart) */
+static inline void inflight_key(const char *name, char out[INFLIGHT_NAME])
+{
+	size_t n = strlen(name);
+
+	if (n < INFLIGHT_NAME) {
+		memcpy(out, name, n + 1);
+		return;
+	}
+	memcpy(out, "...", 3);
+	memcpy(out + 3, name + n - (INFLIGHT_NAME - 4), INFLIGHT_NAME - 4);
+	out[INFLIGHT_NAME - 1] = '\0';
+}
+
 /* inflight_begin: slot i reads name now (f may be NULL: not supervised) */
 static inline void inflight_begin(struct inflight *f, size_t i, const char *name)
 {
-	size_t n;
-
 	if (!f || i >= INFLIGHT_SLOTS)
 		return;
-	n = strnlen(name, INFLIGHT_NAME - 1);
-	memcpy(f->slot[i].name, name, n);
-	f->slot[i].name[n] = '\0';
+	inflight_key(name, f->slot[i].name);
 	/* the name is whole before the slot says busy */
 	__atomic_store_n(&f->slot[i].busy, 1, __ATOMIC_RELEASE);
 }

@@ -117,6 +117,19 @@ def main():
     for jobs in (1, 2):
         check_poison(d, jobs)
 
+    # a path longer than a slot holds: the messages of it are still told
+    # apart (only the poison stored unparsed)
+    deep = os.path.join(d, *(["x" * 200] * 6))
+    os.makedirs(deep, exist_ok=True)
+    box = mbox(os.path.join(deep, "long.mbox"), [None, None, "segv", None, None, None, None, None])
+    db = os.path.join(d, "long.db")
+    p = ingest(db, box, 1)
+    r = rows(db)
+    check(p.returncode == 3 and len(r) == 8 and
+          sum(1 for _, (subject, warnings, _) in r.items() if warnings & UNPARSED) == 1,
+          "a long path: one message stored unparsed, seven read: %r" %
+          sorted((k[-8:], v[0], v[1]) for k, v in r.items()), p)
+
     # a message that crashed the parser once is read the second time
     box = mbox(os.path.join(d, "once.mbox"), [None, "once", None])
     db = os.path.join(d, "once.db")
