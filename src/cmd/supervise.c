@@ -63,11 +63,18 @@ bool supervised_skip(const struct supervised *sv, const char *name)
 	return false;
 }
 
-/* wait_child: how pid ended, waiting through the signals passed on */
+/* wait_child: how pid ended, waiting through the signals passed on. It is
+ * no more passed any once it has ended, before it is reaped: until then
+ * its pid cannot be another process's. */
 static int wait_child(pid_t pid)
 {
+	siginfo_t info;
 	int status;
 
+	while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR)
+			return -1;
+	child_pid = 0;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;

@@ -326,7 +326,15 @@ static int become_helper(int fd, pid_t parent)
 			_exit(1);
 		fd = CHILD_FD;
 	}
-	close_range(CHILD_FD + 1, ~0u, 0);
+	/* nothing of the trap's but the socket: one by one where the kernel
+	 * has no close_range (before 5.9) */
+	if (close_range(CHILD_FD + 1, ~0u, 0) != 0) {
+		long max = sysconf(_SC_OPEN_MAX);
+		int k;
+
+		for (k = CHILD_FD + 1; k < (max > 0 && max < 65536 ? max : 65536); k++)
+			close(k);
+	}
 	return fd;
 }
 
