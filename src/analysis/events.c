@@ -612,9 +612,10 @@ static void impact_of(const struct analysis_input *in, const double *tot, size_t
 		      const struct impact_history *h, struct analysis_impact *out)
 {
 	int64_t day = an_floor(at, AN_DAY), from = at + in->step, len, to;
-	double o, fa, b, y[BASELINE_DAYS], mean = 0, var = 0, q;
+	double o, fa, b, y[BASELINE_DAYS], cnt[BASELINE_DAYS], mean = 0, var = 0, q;
 	int64_t bf[BASELINE_DAYS];
 	int n = 0, k = 0, m = 0, i;
+	bool recent;
 
 	out->total_change_day_over_day = out->total_change_vs_baseline = NAN;
 	out->lo95 = out->hi95 = out->hours = NAN;
@@ -638,17 +639,20 @@ static void impact_of(const struct analysis_input *in, const double *tot, size_t
 
 		if (t < in->start)
 			break;
-		if (meets_gap(in, t, t + len) || meets_silence(h, t, t + len) ||
-		    family_between(in, f, t, t + len) <= 0)
+		if (meets_gap(in, t, t + len) || meets_silence(h, t, t + len))
+			continue;
+		cnt[n] = family_between(in, f, t, t + len);
+		if (cnt[n] <= 0)
 			continue;
 		bf[n++] = t;
 		if (h && t >= h->since)
 			k++;
 	}
 	/* the days since the level last changed, when there are two */
-	for (i = 0, k = k >= 2 ? k : 0; i < n; i++)
-		if (!k || bf[i] >= h->since)
-			y[m++] = log(family_between(in, f, bf[i], bf[i] + len));
+	recent = k >= 2;
+	for (i = 0; i < n; i++)
+		if (!recent || bf[i] >= h->since)
+			y[m++] = log(cnt[i]);
 	if (m < 2)
 		return;   /* o may be 0: the family was all there was, -100 % */
 	for (i = 0; i < m; i++)

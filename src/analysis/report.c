@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "analysis/analysis.h"
+#include "analysis/internal.h"
 #include "attrib/attrib.h"
 #include "render/render.h"
 #include "store/store.h"
@@ -56,23 +57,16 @@ static void detector_config_of(const struct analysis_report_options *o, struct a
  * analysis_report_events_to_minute); *placed when they held any of its
  * messages to place it by */
 static int64_t minute_of(const struct store_series *w, const struct analysis_report_options *o,
-			 const char *family, const char *type, int64_t at, bool *placed)
+			 const char *family, enum analysis_event_type t, int64_t at, bool *placed)
 {
 	struct analysis_detector_config cfg;
 	struct analysis_family fam;
 	struct analysis_input in;
 	struct analysis_event *ev = NULL;
-	enum analysis_event_type t;
 	size_t f, n = 0, i;
 	int64_t best = at, off = INT64_MAX;
 
 	*placed = false;
-	if (strcmp(type, "ceased") == 0)
-		t = ANALYSIS_EVENT_CEASED;
-	else if (strcmp(type, "resumed") == 0)
-		t = ANALYSIS_EVENT_RESUMED;
-	else
-		return at;
 	if (w->step != 60)
 		return at;
 	for (f = 0; f < w->families.count; f++)
@@ -123,11 +117,16 @@ enum analysis_status analysis_report_events_to_minute(struct report *r, const st
 	for (i = 0; i < r->nevents; i++) {
 		struct report_event *e = &r->events[i];
 		struct store_series w;
-		int64_t day = e->at - ((e->at % 86400) + 86400) % 86400;
-		int64_t lo = day - MINUTE_WINDOW_BEFORE * 86400, hi = day + MINUTE_WINDOW_AFTER * 86400;
+		int64_t day = an_floor(e->at, AN_DAY);
+		int64_t lo = day - MINUTE_WINDOW_BEFORE * AN_DAY, hi = day + MINUTE_WINDOW_AFTER * AN_DAY;
+		enum analysis_event_type t;
 		bool placed;
 
-		if (strcmp(e->type, "ceased") != 0 && strcmp(e->type, "resumed") != 0)
+		if (strcmp(e->type, "ceased") == 0)
+			t = ANALYSIS_EVENT_CEASED;
+		else if (strcmp(e->type, "resumed") == 0)
+			t = ANALYSIS_EVENT_RESUMED;
+		else
 			continue;
 		if (lo < from)
 			lo = from;
@@ -135,7 +134,7 @@ enum analysis_status analysis_report_events_to_minute(struct report *r, const st
 			hi = to;
 		if (!load(ctx, e->family, lo, hi, &w, err, errlen))
 			return ANALYSIS_EINVAL;
-		e->at = minute_of(&w, o, e->family, e->type, e->at, &placed);
+		e->at = minute_of(&w, o, e->family, t, e->at, &placed);
 		if (!placed)
 			(*unplaced)++;
 		store_series_free(&w);
