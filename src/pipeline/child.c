@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -533,15 +534,27 @@ static bool zygote_call(pipeline_child *c, int op, int pid, struct zreply *rep, 
 			      .msg_controllen = sizeof(u.buf) };
 	struct pollfd pf;
 	struct cmsghdr *cm;
+	double deadline;
 	ssize_t r;
+	int ready = 0;
 
 	if (fd)
 		*fd = -1;
 	if (c->zpid <= 0)
 		return false;
 	pf = (struct pollfd){ .fd = c->ctl, .events = POLLIN };
-	if (send(c->ctl, &cmd, sizeof(cmd), MSG_NOSIGNAL) != sizeof(cmd) || poll(&pf, 1, 5000) != 1 ||
-	    (r = recvmsg(c->ctl, &msg, MSG_CMSG_CLOEXEC)) != (ssize_t)sizeof(*rep)) {
+	/* a signal (a second SIGTERM while the trap drains) is no silence of
+	 * the zygote's: the call goes on, within its 5 s */
+	deadline = time_mono() + 5;
+	while ((r = send(c->ctl, &cmd, sizeof(cmd), MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (r == (ssize_t)sizeof(cmd))
+		while ((ready = poll(&pf, 1, (int)fmax(0, (deadline - time_mono()) * 1000))) < 0 && errno == EINTR)
+			;
+	if (r == (ssize_t)sizeof(cmd) && ready == 1)
+		while ((r = recvmsg(c->ctl, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+			;
+	if (ready != 1 || r != (ssize_t)sizeof(*rep)) {
 		log_error("parser: the process that starts parser children stopped answering; "
 			  "messages are read in this process from now on");
 		zygote_end(c);
