@@ -389,13 +389,14 @@ static const struct report_event *nearest_event(const struct report *r, const ch
 	return best;
 }
 
-/* the generated traffic's own event time (events.json), 0 when none */
-static int64_t truth_event(json_t *events, const char *family, const char *type, int64_t when)
+/* the generated traffic's own event of family and type (events.json)
+ * nearest to when, and its time in *at; NULL when none */
+static json_t *truth_event(json_t *events, const char *family, const char *type, int64_t when, int64_t *at)
 {
 	size_t i;
-	json_t *e;
-	int64_t best = 0;
+	json_t *e, *best = NULL;
 
+	*at = 0;
 	json_array_foreach(events, i, e) {
 		const char *f = json_string_value(json_object_get(e, "family"));
 		const char *ty = json_string_value(json_object_get(e, "type"));
@@ -404,37 +405,19 @@ static int64_t truth_event(json_t *events, const char *family, const char *type,
 
 		if (!f || !ty || !a || strcmp(f, family) || strcmp(ty, type) || !time_parse_iso(a, &t))
 			continue;
-		if (!best || llabs(t - when) < llabs(best - when))
-			best = t;
+		if (!best || llabs(t - when) < llabs(*at - when)) {
+			best = e;
+			*at = t;
+		}
 	}
 	return best;
 }
 
-/* the truth's impact of the cessation of family at `at` (events.json), or
- * NULL */
-static json_t *truth_impact(json_t *events, const char *family, int64_t at)
-{
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(events, i, e) {
-		const char *f = json_string_value(json_object_get(e, "family"));
-		const char *ty = json_string_value(json_object_get(e, "type"));
-		int64_t t;
-
-		if (f && ty && strcmp(f, family) == 0 && strcmp(ty, "ceased") == 0 &&
-		    time_parse_iso(json_string_value(json_object_get(e, "at")), &t) && t == at)
-			return json_object_get(e, "impact");
-	}
-	return NULL;
-}
-
 /* the impact of a cessation found, beside what the simulator knows it did:
  * within 2 points (the issue's bar), the truth inside the interval */
-static void check_impact(struct demo *d, const struct sim_claim *c, json_t *events, const struct report_event *e,
-			 int64_t real)
+static void check_impact(struct demo *d, const struct sim_claim *c, json_t *real, const struct report_event *e)
 {
-	json_t *ti = truth_impact(events, c->family, real), *tv;
+	json_t *ti = json_object_get(real, "impact"), *tv;
 	char found[400], truth[200];
 	double v;
 
@@ -548,7 +531,8 @@ static void check_claim(struct demo *d, store *st, const struct report *whole, j
 	case SIM_CLAIM_RESUMED: {
 		const char *type = c->kind == SIM_CLAIM_CEASED ? "ceased" : "resumed";
 		const struct report_event *e = nearest_event(whole, c->family, type, c->at);
-		int64_t real = truth_event(events, c->family, type, c->at);
+		int64_t real;
+		json_t *te = truth_event(events, c->family, type, c->at, &real);
 		/* DESIGN.md: within 15 minutes for a family at 30 messages an hour */
 		double tol = c->tolerance < 15 ? c->tolerance : 15;
 
@@ -560,8 +544,8 @@ static void check_claim(struct demo *d, store *st, const struct report *whole, j
 		snprintf(truth, sizeof(truth), "%s at %s in the traffic (scenario: about %s; %s)", type,
 			 real ? time_format_human(real, t2) : "-", time_format_human(c->at, t1), c->text);
 		finding(d, c, e && real && fabs((double)(e->at - real)) <= 60 * tol, found, truth);
-		if (c->kind == SIM_CLAIM_CEASED && e && real)
-			check_impact(d, c, events, e, real);
+		if (c->kind == SIM_CLAIM_CEASED && e && te)
+			check_impact(d, c, te, e);
 		break;
 	}
 	case SIM_CLAIM_RATE:

@@ -1014,15 +1014,16 @@ static double rate_in(const sim_gen *g, size_t src, int64_t from_min, int64_t to
 		     (double)(to_min - from_min)) / 10.0;
 }
 
-/* all_in: messages of every source (what a report's total counts) in
- * [from, to) minutes. */
-static uint64_t all_in(const sim_gen *g, int64_t from, int64_t to)
+/* messages_in: messages of every source in [from, to) minutes, legitimate
+ * mail too or not (a report's total counts it; the claims on spam do not) */
+static uint64_t messages_in(const sim_gen *g, int64_t from, int64_t to, bool legit_too)
 {
 	uint64_t n = 0;
 	size_t i;
 
 	for (i = 0; i < g->s->nsources; i++)
-		n += count_range(g, i, from, to);
+		if (legit_too || g->s->sources[i].info.kind != SIM_LEGIT)
+			n += count_range(g, i, from, to);
 	return n;
 }
 
@@ -1065,13 +1066,13 @@ static json_t *truth_impact(const sim_gen *g, size_t src, int64_t last, double l
 	double dod = NAN, vs = NAN;
 
 	if (d0 >= 0 && d0 + 2 * day <= gen_end) {
-		uint64_t a = all_in(g, d0, d0 + day), b = all_in(g, d0 + day, d0 + 2 * day);
+		uint64_t a = messages_in(g, d0, d0 + day, true), b = messages_in(g, d0 + day, d0 + 2 * day, true);
 
 		if (a)
 			dod = ((double)b - (double)a) / (double)a;
 	}
 	if (to - from >= 6 * 60) {
-		double o_all = (double)all_in(g, from, to);
+		double o_all = (double)messages_in(g, from, to, true);
 		double cf = o_all - (double)count_range(g, src, from, to) + expected_in(g, src, level, from, to);
 
 		if (cf > 0)
@@ -1209,17 +1210,7 @@ static int64_t minute_of(const sim_gen *g, int64_t t)
 	return m;
 }
 
-/* spam_in: messages of every source but legit in [from, to) minutes. */
-static uint64_t spam_in(const sim_gen *g, int64_t from, int64_t to)
-{
-	uint64_t n = 0;
-	size_t i;
 
-	for (i = 0; i < g->s->nsources; i++)
-		if (g->s->sources[i].info.kind != SIM_LEGIT)
-			n += count_range(g, i, from, to);
-	return n;
-}
 
 static bool hourly_cv(const sim_gen *g, size_t src, int64_t from, int64_t to, double *cv)
 {
@@ -1248,7 +1239,7 @@ bool sim_gen_claim_value(const sim_gen *g, const struct sim_claim *c, double *va
 
 	switch (c->kind) {
 	case SIM_CLAIM_SHARE: {
-		uint64_t all = spam_in(g, from, to);
+		uint64_t all = messages_in(g, from, to, false);
 
 		if (fi < 0 || !all)
 			return false;
@@ -1256,7 +1247,7 @@ bool sim_gen_claim_value(const sim_gen *g, const struct sim_claim *c, double *va
 		return true;
 	}
 	case SIM_CLAIM_CHANGE: {
-		uint64_t a = spam_in(g, from, from + 1440), b = spam_in(g, to, to + 1440);
+		uint64_t a = messages_in(g, from, from + 1440, false), b = messages_in(g, to, to + 1440, false);
 
 		if (!a)
 			return false;

@@ -214,7 +214,7 @@ static enum store_status load_series(store *st, int64_t from, int64_t to, bool p
 	struct load l = { out, per_hour_clients };
 	int64_t d0, d1;
 	bool by_day = false;
-	size_t f;
+	size_t f, id = 0;
 
 	memset(out, 0, sizeof(*out));
 	out->step = to - from > (int64_t)STORE_MINUTE_DAYS * 86400 ? 3600 : 60;
@@ -237,9 +237,19 @@ static enum store_status load_series(store *st, int64_t from, int64_t to, bool p
 	if (per_hour_clients)
 		out->hour_clients = xcalloc(out->families.count + 1, sizeof(struct analysis_hll **));
 	out->sensor_messages = xcalloc(out->sensors.count + 1, sizeof(uint64_t));
+	/* counts alone, of one family: no other family's array (on_minutes
+	 * passes over those rows), no hourly ones */
+	for (f = 1; counts_only && family && f < out->families.count; f++)
+		if (out->families.name[f] && strcmp(out->families.name[f], family) == 0)
+			id = f;
 	for (f = 1; f < out->families.count; f++) {
 		if (!out->families.name[f])
 			continue;
+		if (counts_only) {
+			if (!family || f == id)
+				out->counts[f] = xcalloc(out->nslots + 1, sizeof(uint32_t));
+			continue;
+		}
 		out->counts[f] = xcalloc(out->nslots + 1, sizeof(uint32_t));
 		out->hour_recipients[f] = xcalloc(out->nhours + 1, sizeof(uint64_t));
 		out->hour_bytes[f] = xcalloc(out->nhours + 1, sizeof(uint64_t));
@@ -251,14 +261,9 @@ static enum store_status load_series(store *st, int64_t from, int64_t to, bool p
 	d0 = floor_div(out->hour0 + 23, 24);
 	d1 = floor_div(out->hour0 + (int64_t)out->nhours, 24);
 	if (counts_only) {
-		int id = 0;
-
-		for (f = 1; family && f < out->families.count; f++)
-			if (out->families.name[f] && strcmp(out->families.name[f], family) == 0)
-				id = (int)f;
 		/* a family the store does not know has no minutes to read */
 		if ((out->step == 60 && (!family || id) &&
-		     store_minutes(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1, id,
+		     store_minutes(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1, (int)id,
 				   on_minutes, &l, err, errlen) != STORE_OK) ||
 		    load_gaps(st, out, err, errlen) != STORE_OK) {
 			store_series_free(out);

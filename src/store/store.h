@@ -251,8 +251,8 @@ enum store_status store_load_series(store *st, int64_t from, int64_t to, bool pe
 				    struct store_series *out, char *err, size_t errlen);
 /* store_load_minutes: the messages per minute of [from, to) (at most
  * STORE_MINUTE_DAYS days: cut there) of the family named (NULL: all) and
- * the gaps, alone: other families' counts, the hourly arrays are zeros, no
- * sketch, no campaign. For a window around one event of a long period. */
+ * the gaps, alone: other families' counts and the hourly arrays are NULL,
+ * no sketch, no campaign. For a window around one event of a long period. */
 enum store_status store_load_minutes(store *st, int64_t from, int64_t to, const char *family,
 				     struct store_series *out, char *err, size_t errlen);
 void store_series_free(struct store_series *s);
