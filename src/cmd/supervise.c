@@ -33,14 +33,15 @@ static void pass_on(int sig)
 		kill((pid_t)child_pid, sig);
 }
 
-static bool listed(char (*names)[INFLIGHT_NAME], int n, const char *name)
+/* where name is among names[0..n), or -1 */
+static int find(char (*names)[INFLIGHT_NAME], int n, const char *name)
 {
 	int i;
 
 	for (i = 0; i < n; i++)
 		if (strcmp(names[i], name) == 0)
-			return true;
-	return false;
+			return i;
+	return -1;
 }
 
 void supervised_partial(struct supervised *sv)
@@ -106,25 +107,21 @@ static bool died(const char *cmd, const char *note, struct supervised *sv,
 		fprintf(stderr, "%s %s", any ? "," : " while reading", name);
 		any = true;
 		sv->inflight.slot[i].busy = 0;
-		if (!listed(suspects, *nsuspect, name)) {
+		if ((k = find(suspects, *nsuspect, name)) < 0) {
 			if (*nsuspect < SUSPECTS_MAX)
 				snprintf(suspects[(*nsuspect)++], INFLIGHT_NAME, "%s", name);
 			continue;
 		}
 		/* a suspect no more: a skip (its place goes to the next) */
-		for (k = 0; k < *nsuspect; k++)
-			if (strcmp(suspects[k], name) == 0) {
-				memmove(suspects[k], suspects[*nsuspect - 1], INFLIGHT_NAME);
-				(*nsuspect)--;
-				break;
-			}
+		memmove(suspects[k], suspects[*nsuspect - 1], INFLIGHT_NAME);
+		(*nsuspect)--;
 		/* in flight at two deaths: not read again */
 		if (sv->nskip == SUPERVISE_MAX_SKIPS) {
 			fprintf(stderr, "\nspamtide %s: error: the parser died on %d messages; "
 				"stopped\n", cmd, SUPERVISE_MAX_SKIPS);
 			return false;
 		}
-		if (!listed(sv->skip, sv->nskip, name))
+		if (find(sv->skip, sv->nskip, name) < 0)
 			snprintf(sv->skip[sv->nskip++], INFLIGHT_NAME, "%s", name);
 		fprintf(stderr, " (the second time: it is not read again)");
 		skipped = true;
