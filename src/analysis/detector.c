@@ -244,6 +244,9 @@ struct analysis_detector {
 	int64_t first_slot, next_slot;
 	bool sensor_started;          /* a message of any family has come in */
 	int64_t late_start_day;       /* the day it came after its first hour, or INT64_MIN */
+	int64_t first_msg_slot;       /* the sensor's first message */
+	double first_day_msgs;        /* the sensor's messages of that day since */
+	bool first_day_judged;        /* whether that day was seen whole is known */
 	double decay, fast_decay;
 	size_t n_fam, cap_fam;
 	struct fam **fam;
@@ -2212,7 +2215,39 @@ static bool next_slot_at(const struct analysis_detector *d, int64_t t, int64_t *
 
 /* slot k (aligned, not before the next) fed; any: a message of any of
  * the sensor's families came in it (which may be more families than d's) */
-static void feed_slot(struct analysis_detector *d, int64_t k, const uint32_t *counts, bool any)
+/*
+ * The sensor's first day, judged at its end: its first message came within
+ * the first hour, but later than the day's own rate makes likely (an
+ * archive that begins at 00:58 with 200 messages an hour): the minutes
+ * before it were not watched, and the day leaves the history as a late
+ * start's does (else its first hour teaches the profile a lull, and a
+ * silence at that hour five days on is no surprise).
+ */
+#define LATE_START_GAPS 20.0   /* expected arrivals missing before the first: e^-20 */
+
+static void judge_first_day(struct analysis_detector *d, const struct slot *sl)
+{
+	int64_t day = floor_div(d->first_msg_slot, d->spd), m0 = mod_pos(d->first_msg_slot, d->spd);
+	size_t i;
+
+	if (d->first_day_judged || !d->sensor_started || sl->day == day)
+		return;
+	d->first_day_judged = true;
+	if (m0 == 0 || m0 >= d->sph || d->late_start_day == day ||
+	    d->first_day_msgs / (double)(d->spd - m0) * (double)m0 < LATE_START_GAPS)
+		return;
+	for (i = 0; i < d->n_fam; i++) {
+		struct fam *f = d->fam[i];
+
+		if (f->day != day)
+			continue;
+		f->cur_excluded = f->cur_partial = true;
+		if (f->r0 < sl->hour)
+			f->r0 = sl->hour;
+	}
+}
+
+static void feed_slot(struct analysis_detector *d, int64_t k, const uint32_t *counts, bool any, double sensor_msgs)
 {
 	struct slot sl;
 	size_t i;
@@ -2220,16 +2255,21 @@ static void feed_slot(struct analysis_detector *d, int64_t k, const uint32_t *co
 	/* slots skipped count as silent */
 	for (; d->next_slot < k; d->next_slot++) {
 		slot_of(d, d->next_slot, &sl);
+		judge_first_day(d, &sl);
 		for (i = 0; i < d->n_fam; i++)
 			step_family(d, i, &sl, 0);
 	}
 	slot_of(d, k, &sl);
+	judge_first_day(d, &sl);
 	if (any && !d->sensor_started) {
 		d->sensor_started = true;
+		d->first_msg_slot = k;
 		/* the sensor's first message, after the first hour of its day:
 		 * that day was only partly watched, for every family */
 		d->late_start_day = mod_pos(k, d->spd) >= d->sph ? sl.day : INT64_MIN;
 	}
+	if (d->sensor_started && !d->first_day_judged)
+		d->first_day_msgs += sensor_msgs;
 	for (i = 0; i < d->n_fam; i++)
 		step_family(d, i, &sl, counts ? counts[i] : 0);
 	d->next_slot = k + 1;
@@ -2244,9 +2284,12 @@ enum analysis_status analysis_detector_feed(struct analysis_detector *d, int64_t
 
 	if (!next_slot_at(d, t, &k, err, errlen))
 		return ANALYSIS_EINVAL;
-	for (i = 0; counts && !d->sensor_started && !any && i < d->n_fam; i++)
-		any = counts[i] > 0;
-	feed_slot(d, k, counts, any);
+	double msgs = 0;
+
+	for (i = 0; counts && i < d->n_fam; i++)
+		msgs += counts[i];
+	any = msgs > 0;
+	feed_slot(d, k, counts, any, msgs);
 	return ANALYSIS_OK;
 }
 
@@ -2313,6 +2356,7 @@ void an_detector_feed_input(struct analysis_detector *d, const struct analysis_i
 	for (i = 0; i < n; i++) {
 		int64_t t = in->start + (int64_t)i * d->step;
 		bool any = false;
+		double msgs;
 
 		if (g < in->n_gaps && t == in->gaps[g].from) {
 			/* the sensor was down: skipped, not silent */
@@ -2323,9 +2367,13 @@ void an_detector_feed_input(struct analysis_detector *d, const struct analysis_i
 		}
 		for (f = 0; f < d->n_fam; f++)
 			row[f] = in->families[f].counts[i];
-		for (f = 0; !d->sensor_started && !any && f < sensor->n_families; f++)
-			any = sensor->families[f].counts[i] > 0;
-		feed_slot(d, t / d->step, row, any);
+		/* the whole sensor's, until its first day is judged (the same
+		 * in every part of a threaded run) */
+		msgs = 0;
+		for (f = 0; !d->first_day_judged && f < sensor->n_families; f++)
+			msgs += sensor->families[f].counts[i];
+		any = msgs > 0;
+		feed_slot(d, t / d->step, row, any, msgs);
 	}
 	free(row);
 }

@@ -158,7 +158,8 @@ def ceased_in_report(db, *extra):
 # before any trap ran on it, the store was watched up to its last message
 # (an archive's end is no family's cessation): the two hours since are no
 # silence of egret's; ibis, which stopped an hour before the end, ceased
-check(ceased_in_report(db2) == ["ibis"], "without uptime, the store ends with its last message")
+got_ceased = ceased_in_report(db2)
+check(got_ceased == ["ibis"], "without uptime, the store ends with its last message: %r" % got_ceased)
 got, log = states(db2, "down for two hours")
 check(got["egret"] == 1, "after two hours down, egret is active, not ceased (%r)" % got)
 check(got["ibis"] == 2, "ibis, which stopped before the trap did, has ceased (%r)" % got)
@@ -166,7 +167,8 @@ check(got["ibis"] == 2, "ibis, which stopped before the trap did, has ceased (%r
 # The trap recorded its run (store_mark_up): from its last archived message
 # to its start nothing watched, so `report` skips those two hours, as the
 # trap's own detector did; only ibis ceased. The text says so.
-check(ceased_in_report(db2) == ["ibis"], "with the trap's uptime, only ibis ceased")
+got_ceased = ceased_in_report(db2)
+check(got_ceased == ["ibis"], "with the trap's uptime, only ibis ceased: %r" % got_ceased)
 p = run("report", "--db", "sqlite:" + db2)
 check(p.returncode == 0 and re.search(r"No trap watched for 2\.\d hours of this period \(1 stretch\)",
                                       p.stdout) is not None,
