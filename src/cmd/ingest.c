@@ -37,7 +37,10 @@ static const char usage_text[] =
 	"  --help            this text\n"
 	"\n"
 	"A message that crashes the parser does not end the run: the reading starts\n"
-	"again without it, and it is stored from its size alone (unparsed).\n"
+	"again without it, and it is stored from its size alone (unparsed). A crash\n"
+	"between messages (splitting an mbox, reassembling a capture) that comes back\n"
+	"at the same place leaves the rest of that file, said with the last message\n"
+	"stored; the other files are read.\n"
 	"\n"
 	"Exit status: 0 all stored; 1 the store failed; 2 usage; 3 some input could\n"
 	"not be stored, or was stored unparsed (each reported on stderr with file\n"
@@ -176,6 +179,7 @@ int cmd_ingest(int argc, char **argv)
 		inputs_free(&g.in);     /* the parent: the children did the work */
 		return c;
 	}
+	g.in.sv = g.sv;
 	if (g.sv && g.sv->one_thread)
 		jobs = 1;
 	kb = attrib_kb_load(kbdir, g.err, sizeof(g.err));

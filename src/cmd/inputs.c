@@ -9,6 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/inputs.h"
+#include "cmd/supervise.h"
 #include "source/pcapsrc.h"
 #include "pipeline/workers.h"
 #include "util/buf.h"
@@ -87,9 +88,38 @@ bool inputs_skipped(void *p, const char *account)
 	return true;
 }
 
+/* ---- where the reading is, for the supervisor ---- */
+
+struct reading {
+	struct inputs *in;
+	struct buf key;     /* "path#K+": in path, after its message K */
+};
+
+/* at: the reading is in path after its message index (reading: in the
+ * middle of source_next, the slot says so); true when the supervisor says
+ * the rest of it is not to be read (it died there twice) */
+static bool at(struct reading *r, const char *path, unsigned long index, bool reading)
+{
+	struct inflight *f = &r->in->sv->inflight;
+
+	inflight_end(f, INFLIGHT_READ);
+	buf_reset(&r->key);
+	buf_printf(&r->key, "%s#%lu+", path, index);
+	if (reading)
+		inflight_begin(f, INFLIGHT_READ, r->key.data);
+	return supervised_skip(r->in->sv, r->key.data);
+}
+
+static bool at_file(void *ctx, const char *path)
+{
+	return !at(ctx, path, 0, true);
+}
+
 bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, void *ctx)
 {
 	struct buf err = BUF_INIT, name = BUF_INIT;
+	struct reading r = { .in = in, .key = BUF_INIT };
+	struct inflight *f = in->sv ? &in->sv->inflight : NULL;
 	uint64_t total = 0, done = 0, items = 0;
 	bool go_on = true;
 	int i;
@@ -106,13 +136,28 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 	if (in->progress)
 		for (i = 0; i < npaths; i++)
 			total += source_size_estimate(paths[i]);
+	if (in->sv) {
+		in->sopt.on_file = at_file;
+		in->sopt.on_file_ctx = &r;
+	}
 	progress_start(&in->prog, in->progress && isatty(STDERR_FILENO), total);
 	for (i = 0; i < npaths && go_on && !interrupted; i++) {
 		source *src = source_open(paths[i], &in->sopt);
 		struct source_item item;
 		enum source_status st;
 
-		while (go_on && !interrupted && (st = source_next(src, &item, &err)) != SOURCE_END) {
+		if (in->sv)
+			at(&r, paths[i], 0, false);
+		for (;;) {
+			bool rest_skipped = false;
+
+			if (!go_on || interrupted)
+				break;
+			inflight_begin(f, INFLIGHT_READ, r.key.data);
+			st = source_next(src, &item, &err);
+			inflight_end(f, INFLIGHT_READ);
+			if (st == SOURCE_END)
+				break;
 			progress_update(&in->prog, done + source_bytes_read(src), ++items);
 			if (st == SOURCE_SKIP) {
 				go_on = in->workers ? workers_note(in->workers, err.data)
@@ -123,8 +168,22 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 			item.ctx.ntrusted = in->ntrusted;
 			buf_reset(&name);
 			buf_printf(&name, "%s#%lu", item.path, item.index);
+			if (in->sv && at(&r, item.path, item.index, false)) {
+				/* the message is whole; what comes after it killed the reader */
+				buf_reset(&err);
+				buf_printf(&err, "%s: reading it crashed twice after message %lu (at byte "
+					   "%llu); the rest of the file is not read", item.path,
+					   item.index, (unsigned long long)item.offset);
+				rest_skipped = true;
+			}
 			go_on = in->workers ? workers_push(in->workers, &item, name.data)
 					    : fn(ctx, &item, name.data);
+			if (rest_skipped) {
+				source_skip_file(src);
+				if (go_on)
+					go_on = in->workers ? workers_note(in->workers, err.data)
+							    : inputs_skipped(in, err.data);
+			}
 		}
 		done += source_bytes_read(src);
 		source_close(src);
@@ -132,6 +191,7 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 	progress_finish(&in->prog);
 	buf_free(&err);
 	buf_free(&name);
+	buf_free(&r.key);
 	return go_on && !interrupted;
 }
 

@@ -13,6 +13,7 @@
 #include "source/source.h"
 #include "util/ip.h"
 
+struct supervised;
 struct workers;
 
 struct inputs {
@@ -24,6 +25,9 @@ struct inputs {
 	struct source_options sopt;
 	struct ip_cidr *trusted;
 	size_t ntrusted;
+	struct supervised *sv;            /* the supervisor's shared state, or
+					   * NULL: where the reading is, and the
+					   * files whose rest is not read */
 	bool progress;                    /* a progress line on a terminal */
 	uint64_t skipped;                 /* inputs reported and skipped */
 	struct progress prog;

@@ -82,18 +82,44 @@ static int wait_child(pid_t pid)
 	return status;
 }
 
-/* died: what a death while reading names: messages in flight become
- * suspects, suspects skips; false when there is nothing to run again */
+/* a place in a file ("path#K+", pipeline/inflight.h), not a message */
+static bool is_place(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 2 && name[n - 1] == '+' && strrchr(name, '#');
+}
+
+/* say: name as said at a death: a message, or where the reading was */
+static void say(const char *name)
+{
+	size_t n = strlen(name);
+	const char *hash = strrchr(name, '#');
+
+	if (!is_place(name)) {
+		fputs(name, stderr);
+		return;
+	}
+	if (strcmp(hash, "#0+") == 0)
+		fprintf(stderr, "%.*s at its start", (int)(hash - name), name);
+	else
+		fprintf(stderr, "%.*s after message %.*s", (int)(hash - name), name,
+			(int)(name + n - 1 - hash - 1), hash + 1);
+}
+
+/* died: what a death while reading names: messages (or places in a file)
+ * in flight become suspects, suspects skips; false when there is nothing
+ * to run again */
 static bool died(const char *cmd, const char *note, struct supervised *sv,
 		 char (*suspects)[INFLIGHT_NAME], int *nsuspect, int sig)
 {
-	bool any = false, skipped = false;
+	bool any = false, skipped = false, again = false;
 	size_t i;
-
 
 	if (isatty(STDERR_FILENO))
 		fputs("\r\033[K", stderr);    /* the dead child's progress line */
-	fprintf(stderr, "spamtide %s: the parser died of signal %d (%s)", cmd, sig, strsignal(sig));
+	fprintf(stderr, "spamtide %s: the reading process died of signal %d (%s)", cmd, sig,
+		strsignal(sig));
 	/* the shared state is the dead child's too: what it says is bounded */
 	if (sv->nskip < 0 || sv->nskip > SUPERVISE_MAX_SKIPS)
 		sv->nskip = SUPERVISE_MAX_SKIPS;
@@ -104,9 +130,15 @@ static bool died(const char *cmd, const char *note, struct supervised *sv,
 		if (!__atomic_load_n(&sv->inflight.slot[i].busy, __ATOMIC_ACQUIRE))
 			continue;
 		name[INFLIGHT_NAME - 1] = '\0';
-		fprintf(stderr, "%s %s", any ? "," : " while reading", name);
+		fputs(any ? ", " : " while reading ", stderr);
+		say(name);
 		any = true;
 		sv->inflight.slot[i].busy = 0;
+		if (find(sv->skip, sv->nskip, name) >= 0) {
+			/* skipped, and still it died there: skipping is not enough */
+			again = true;
+			continue;
+		}
 		if ((k = find(suspects, *nsuspect, name)) < 0) {
 			if (*nsuspect < SUSPECTS_MAX)
 				snprintf(suspects[(*nsuspect)++], INFLIGHT_NAME, "%s", name);
@@ -121,13 +153,18 @@ static bool died(const char *cmd, const char *note, struct supervised *sv,
 				"stopped\n", cmd, SUPERVISE_MAX_SKIPS);
 			return false;
 		}
-		if (find(sv->skip, sv->nskip, name) < 0)
-			snprintf(sv->skip[sv->nskip++], INFLIGHT_NAME, "%s", name);
-		fprintf(stderr, " (the second time: it is not read again)");
+		snprintf(sv->skip[sv->nskip++], INFLIGHT_NAME, "%s", name);
+		fprintf(stderr, is_place(name) ? " (the second time: the rest of the file is not read)"
+					       : " (the second time: it is not read again)");
 		skipped = true;
 	}
 	if (!any) {
 		fprintf(stderr, " outside any message%s%s\n", note ? "; " : "", note ? note : "");
+		return false;
+	}
+	if (again && !skipped) {
+		fprintf(stderr, "\nspamtide %s: error: it died there again with what killed it "
+			"skipped; stopped%s%s\n", cmd, note ? "; " : "", note ? note : "");
 		return false;
 	}
 	fprintf(stderr, "\nspamtide %s: reading again from the start on one thread%s%s%s\n", cmd,

@@ -15,9 +15,17 @@
  * are duplicates to the next (ingest de-duplicates by their bytes), so
  * nothing is stored twice and nothing committed is lost.
  *
+ * A death in the reading itself (an mbox split, a capture's reassembly:
+ * between messages) names where in which file the reading was, after which
+ * message (cmd/inputs.c); that place is a suspect as a message is, and
+ * twice there, the next child stores the messages before it and leaves the
+ * rest of that file (said on stderr with the file and the last message),
+ * then reads on with the next file.
+ *
  * SIGINT, SIGTERM and SIGHUP sent to the parent are passed on to the
- * child, which ends as it would have alone; a child ended so, or one that
- * dies outside any message, is not run again. A signal the parent was
+ * child, which ends as it would have alone; a child ended so, one that
+ * dies with nothing in flight, or one that dies again where it was told to
+ * skip, is not run again. A signal the parent was
  * started ignoring stays ignored. A child whose parent dies gets SIGTERM
  * (it stops reading, keeps what it stored): no reading goes on unwatched.
  */

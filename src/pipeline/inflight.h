@@ -9,6 +9,10 @@
  * the reading again without them. The slots live in memory shared with
  * that process (mmap, MAP_SHARED); a thread writes only its own slot.
  * Slot 0 is the reading thread's (one thread), slot 1 + i worker i's.
+ * Slot INFLIGHT_READ says where in its input the reading thread is while
+ * it reads the next message out of it (an mbox split, a capture's TCP
+ * reassembly): "path#K+", the file and the last message it gave (0: at its
+ * start); no message's name ("path#K") ends so.
  */
 #ifndef SPAMTIDE_PIPELINE_INFLIGHT_H
 #define SPAMTIDE_PIPELINE_INFLIGHT_H
@@ -18,7 +22,8 @@
 
 #include "pipeline/workers.h"
 
-#define INFLIGHT_SLOTS (WORKERS_MAX + 1)
+#define INFLIGHT_SLOTS (WORKERS_MAX + 2)
+#define INFLIGHT_READ (WORKERS_MAX + 1)
 #define INFLIGHT_NAME 1024    /* a name longer than this keeps its end */
 
 struct inflight {

@@ -154,6 +154,12 @@ void source_close(source *s)
 	free(s);
 }
 
+void source_skip_file(source *s)
+{
+	file_close(s);
+	capture_close(s);
+}
+
 uint64_t source_bytes_read(const source *s)
 {
 	return s->bytes_before + (s->file.open ? s->file.r.consumed : 0) +
@@ -287,6 +293,11 @@ static enum source_status open_file(source *s, const char *path, bool single, st
 	}
 	if (st.st_size == 0) {
 		buf_printf(err, "%s: empty file; skipped", path);
+		close(fd);
+		return SOURCE_SKIP;
+	}
+	if (s->opt.on_file && !s->opt.on_file(s->opt.on_file_ctx, path)) {
+		buf_printf(err, "%s: the reader died in it twice at its start; not read", path);
 		close(fd);
 		return SOURCE_SKIP;
 	}

@@ -71,6 +71,10 @@ enum source_status {
 
 struct source_options {
 	const char *smtp_ports;      /* captures: "25,587,2525" (NULL: default) */
+	/* called as each file is opened, before a byte of it is read; false
+	 * skips it (SOURCE_SKIP, err saying so) */
+	bool (*on_file)(void *ctx, const char *path);
+	void *on_file_ctx;
 };
 
 typedef struct source source;
@@ -78,6 +82,9 @@ typedef struct source source;
 source *source_open(const char *path, const struct source_options *opt);
 /* source_next: the next message; err (reset first) explains a SOURCE_SKIP. */
 enum source_status source_next(source *s, struct source_item *item, struct buf *err);
+/* source_skip_file: leave the rest of the file being read (its next
+ * messages are not returned); the walk goes on with the next file. */
+void source_skip_file(source *s);
 /* source_bytes_read: bytes consumed so far (for progress). */
 uint64_t source_bytes_read(const source *s);
 /* source_size_estimate: bytes of the regular files under path (progress). */

@@ -18,7 +18,14 @@ child process; its supervisor runs the reading again on one thread:
 - `classify` (text and JSON Lines, --jobs 1 and 2): one answer per message
   but the poison, in order, none twice and none cut, exit 3; the same
   answers as without the crash; a message not mail answered before a
-  death still makes the exit 3.
+  death still makes the exit 3;
+- a crash in the reading itself (the mbox split: parser_crash.c's read(2)),
+  outside any message: where in the file it came is the suspect; twice
+  there, the messages before it are stored and the rest of that file is
+  not read (said, with the last message and its byte), the next file is,
+  exit 3, none stored twice; once, all is read (exit 0); at the file's
+  start, the file is skipped; classify answers the messages before it,
+  once each, in order.
 """
 import difflib
 import os
@@ -111,11 +118,86 @@ def check_poison(d, jobs):
     check(len(rows(db)) == 8, what + "again: still eight rows")
 
 
+def big_mbox(path, n):
+    """an mbox of n messages, larger than the reader's 256 KB buffer"""
+    with open(path, "wb") as f:
+        for i in range(n):
+            f.write(b"From bot@example.org Wed Mar 16 16:%02d:00 2011\n" % (i % 60))
+            f.write(b"From: big%d@example.org\nTo: victim@example.com\n" % i)
+            f.write(b"Subject: big %d\nMessage-ID: <%d.big@example.org>\n" % (i, i))
+            f.write(b"Date: Wed, 16 Mar 2011 16:%02d:00 +0000\n" % (i % 60))
+            f.write(b"\ncheap pills http://example.net/%d\n%s\n\n" % (i, b"x" * 400))
+    return path
+
+
+def check_reader_crash(d):
+    big = big_mbox(os.path.join(d, "reader-crash.mbox"), 1000)
+    other = mbox(os.path.join(d, "after.mbox"), [None] * 4)
+    crash = {"READER_CRASH": "reader-crash", "READER_CRASH_AT": str(256 * 1024)}
+    for jobs in (1, 2):
+        what = "reader crash, --jobs %d: " % jobs
+        db = os.path.join(d, "reader%d.db" % jobs)
+        args = [SPAMTIDE, "ingest", "--quiet", "--jobs", str(jobs), "--db", "sqlite:" + db,
+                big, other]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env(crash))
+        check(p.returncode == 3, what + "exit 3", p)
+        check("reader-crash.mbox after message" in p.stderr and
+              "(the second time: the rest of the file is not read)" in p.stderr,
+              what + "the place said twice, then left", p)
+        note = [x for x in p.stderr.splitlines() if "the rest of the file is not read" in x
+                and "reading it crashed twice after message" in x]
+        check(len(note) == 1, what + "one note of what was not read", p)
+        last = int(note[0].split("after message ")[1].split()[0])
+        r = rows(db)
+        big_rows = sorted(int(k.rsplit("#", 1)[1]) for k in r if "reader-crash" in k)
+        check(0 < last < 1000 and big_rows == list(range(1, last + 1)),
+              what + "messages 1..%d of the file stored, once each: %d rows" %
+              (last, len(big_rows)))
+        check(sum(1 for k in r if k.startswith(other)) == 4, what + "the next file read", p)
+        check(all(not w & UNPARSED for _, w, _ in r.values()), what + "nothing unparsed")
+        p = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env(crash))
+        check(p.returncode == 3 and "0 stored," in p.stdout and len(rows(db)) == last + 4,
+              what + "again: nothing new", p)
+
+    db = os.path.join(d, "reader-once.db")
+    p = subprocess.run([SPAMTIDE, "ingest", "--quiet", "--db", "sqlite:" + db, big, other],
+                       capture_output=True, text=True, timeout=300,
+                       env=env(dict(crash, READER_CRASH_ONCE=os.path.join(d, "reader.flag"))))
+    check(p.returncode == 0 and "died" in p.stderr and len(rows(db)) == 1004,
+          "reader crash once: all read, exit 0 (%d rows)" % len(rows(db)), p)
+
+    db = os.path.join(d, "reader-start.db")
+    p = subprocess.run([SPAMTIDE, "ingest", "--quiet", "--db", "sqlite:" + db, big, other],
+                       capture_output=True, text=True, timeout=300,
+                       env=env(dict(crash, READER_CRASH_AT="0")))
+    check(p.returncode == 3 and "reader-crash.mbox at its start" in p.stderr and
+          "reader-crash.mbox: the reader died in it twice at its start; not read" in p.stderr and
+          len(rows(db)) == 4, "reader crash at the start: the file skipped, the next read", p)
+
+    for jobs in (1, 2):
+        what = "classify, reader crash, --jobs %d: " % jobs
+        args = [SPAMTIDE, "classify", "--format", "json", "--jobs", str(jobs), big, other]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env(crash))
+        ref = subprocess.run(args, capture_output=True, text=True, timeout=300)
+        got = p.stdout.splitlines()
+        note = [x for x in p.stderr.splitlines() if "the rest of the file is not read" in x
+                and "reading it crashed twice after message" in x]
+        check(p.returncode == 3 and len(note) == 1, what + "exit 3, the rest said", p)
+        last = int(note[0].split("after message ")[1].split()[0])
+        want = [a for a in ref.stdout.splitlines()
+                if "reader-crash.mbox#" not in a or
+                int(a.split("reader-crash.mbox#")[1].split('"')[0]) <= last]
+        check(len(want) == last + 4 and got == want,
+              what + "the answers before it and the next file's, once, in order:\n%s" %
+              "\n".join(list(difflib.unified_diff(want, got, lineterm=""))[:20]))
+
+
 def main():
     d = tmpdir()
     check(os.path.exists(SHIM), "the preloaded parser bug is built: %s" % SHIM)
     for jobs in (1, 2):
         check_poison(d, jobs)
+    check_reader_crash(d)
 
     # a path longer than a slot holds: the messages of it are still told
     # apart (only the poison stored unparsed)
