@@ -71,12 +71,16 @@ void inputs_note(struct inputs *in, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (in->sv && in->notes++ < in->sv->noted)
+		return;
 	progress_clear(&in->prog);
 	fprintf(stderr, "spamtide %s: ", in->cmd);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	if (in->sv)
+		in->sv->noted = in->notes;
 }
 
 bool inputs_skipped(void *p, const char *account)

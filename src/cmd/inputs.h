@@ -30,6 +30,7 @@ struct inputs {
 					   * files whose rest is not read */
 	bool progress;                    /* a progress line on a terminal */
 	uint64_t skipped;                 /* inputs reported and skipped */
+	uint64_t notes;                   /* inputs_note calls */
 	struct progress prog;
 };
 
@@ -52,7 +53,9 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 /* inputs_skipped: an input the source skipped (its account), said and
  * counted; a workers_note_fn, ctx the struct inputs. */
 bool inputs_skipped(void *in, const char *account);
-/* inputs_note: print a line on stderr without breaking the progress line. */
+/* inputs_note: print a line on stderr without breaking the progress line;
+ * under a supervisor, not one an earlier reading process said (a reading
+ * again from the start comes to the same notes in the same order) */
 void inputs_note(struct inputs *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void inputs_free(struct inputs *in);
 /* inputs_interrupted: SIGINT or SIGTERM arrived during a walk. */

@@ -47,6 +47,9 @@ struct supervised {
 	bool partial;               /* a child skipped input: exit 3 at least
 				     * (an answered message's skip is not
 				     * seen again by the next child) */
+	unsigned long long noted;   /* notes on stderr (cmd/inputs.h) the
+				     * children said; the next one says only
+				     * those after them */
 	int nskip;
 	char skip[SUPERVISE_MAX_SKIPS][INFLIGHT_NAME];
 };

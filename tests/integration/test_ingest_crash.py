@@ -25,7 +25,8 @@ child process; its supervisor runs the reading again on one thread:
   not read (said, with the last message and its byte), the next file is,
   exit 3, none stored twice; once, all is read (exit 0); at the file's
   start, the file is skipped; classify answers the messages before it,
-  once each, in order.
+  once each, in order; a note on an input is said once, not by each
+  reading process again.
 """
 import difflib
 import os
@@ -133,14 +134,18 @@ def big_mbox(path, n):
 def check_reader_crash(d):
     big = big_mbox(os.path.join(d, "reader-crash.mbox"), 1000)
     other = mbox(os.path.join(d, "after.mbox"), [None] * 4)
+    empty = os.path.join(d, "empty.eml")
+    open(empty, "wb").close()
     crash = {"READER_CRASH": "reader-crash", "READER_CRASH_AT": str(256 * 1024)}
     for jobs in (1, 2):
         what = "reader crash, --jobs %d: " % jobs
         db = os.path.join(d, "reader%d.db" % jobs)
         args = [SPAMTIDE, "ingest", "--quiet", "--jobs", str(jobs), "--db", "sqlite:" + db,
-                big, other]
+                empty, big, other]
         p = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env(crash))
         check(p.returncode == 3, what + "exit 3", p)
+        check(p.stderr.count("empty.eml: empty file; skipped") == 1,
+              what + "a note said once, not again by each reading process", p)
         check("reader-crash.mbox after message" in p.stderr and
               "(the second time: the rest of the file is not read)" in p.stderr,
               what + "the place said twice, then left", p)
