@@ -45,6 +45,8 @@ struct pipeline_child {
 				  * child can be forked */
 	pid_t pid;               /* the parser child; 0: none */
 	int fd;
+	bool reaped;             /* pid was reaped with its zygote's group */
+	int reaped_status;       /* then: how it ended, as waitpid gives it */
 	pid_t zpid;              /* the zygote (below); 0: none */
 	int ctl;
 	struct buf out, in;
@@ -414,6 +416,9 @@ static void __attribute__((noreturn)) zygote_main(pipeline_child *c, int ctl, pi
 	attrib_kb *kb = NULL;    /* a reloaded one, this process's own */
 
 	ctl = become_helper(ctl, parent);
+	/* its own process group, which its children join: should it die, the
+	 * trap reaps the orphans it left by the group (zygote_end) */
+	setpgid(0, 0);
 	for (;;) {
 		struct zcmd cmd;
 		struct zreply rep;
@@ -502,20 +507,38 @@ static bool zygote_start(pipeline_child *c)
 		close(sv[0]);
 		zygote_main(c, sv[1], parent);
 	}
+	setpgid(pid, pid);       /* both ask: whichever comes first */
 	close(sv[1]);
 	c->zpid = pid;
 	c->ctl = sv[0];
 	return true;
 }
 
+/* zygote_end: the zygote ended and reaped, and with it the children it
+ * had: one it forked but had not handed over yet (it died between) would
+ * come to this process, the subreaper, and stay a zombie, its pid known to
+ * no one here. The current child's end is kept for end_child. */
 static void zygote_end(pipeline_child *c)
 {
+	bool group;
+	int status;
+	pid_t pid;
+
 	if (c->zpid <= 0)
 		return;
 	close(c->ctl);           /* it exits at the end of its socket */
-	kill(c->zpid, SIGKILL);  /* or now, if it hangs */
+	/* or now, if it hangs; its children die with it (PR_SET_PDEATHSIG) */
+	group = kill(-c->zpid, SIGKILL) == 0;
+	if (!group)
+		kill(c->zpid, SIGKILL);
 	while (waitpid(c->zpid, NULL, 0) < 0 && errno == EINTR)
 		;
+	/* its orphans are this process's children once it is reaped */
+	while (group && ((pid = waitpid(-c->zpid, &status, 0)) > 0 || errno == EINTR))
+		if (pid > 0 && pid == c->pid) {
+			c->reaped = true;
+			c->reaped_status = status;
+		}
 	c->zpid = 0;
 	c->ctl = -1;
 }
@@ -612,13 +635,18 @@ static void end_child(pipeline_child *c, char *how, size_t howlen)
 
 	if (c->pid <= 0)
 		return;
-	kill(c->pid, SIGKILL);
+	if (!c->reaped)
+		kill(c->pid, SIGKILL);
 	close(c->fd);
 	snprintf(how, howlen, "ended");
 	status = -1;
-	if (zygote_call(c, 'W', c->pid, &rep, NULL)) {
+	if (c->reaped) {
+		status = c->reaped_status;       /* its zygote's end took it */
+	} else if (zygote_call(c, 'W', c->pid, &rep, NULL)) {
 		if (rep.ok)
 			status = rep.status;
+	} else if (c->reaped) {
+		status = c->reaped_status;       /* reaped as the call ended it */
 	} else {
 		/* the zygote is gone: its orphan came to us (the subreaper) */
 		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
@@ -633,6 +661,7 @@ static void end_child(pipeline_child *c, char *how, size_t howlen)
 	}
 	c->pid = 0;
 	c->fd = -1;
+	c->reaped = false;
 }
 
 /* answer: the row in c->in, for m (the child found no mail in it and it

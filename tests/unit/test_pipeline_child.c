@@ -5,6 +5,7 @@
  * answers nothing: each stored from its session alone, and the next
  * message read by a new child.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -46,10 +48,20 @@ static const char message[] =
 static char marker[256];     /* a file: the first child that sees it missing dies */
 static pid_t test_pid;       /* this process, which the children may stop */
 static char nofork[256];     /* a file: while it is there, forks fail */
+static char zdies[256];      /* a file: the zygote forks, then dies */
 
 /* in the zygote */
 static bool refuse_fork(void)
 {
+	if (access(zdies, F_OK) == 0) {
+		/* a process of its forking that it dies before handing over */
+		if (fork() == 0) {
+			close_range(3, ~0u, 0);
+			for (;;)
+				pause();
+		}
+		raise(SIGKILL);
+	}
 	return access(nofork, F_OK) == 0;
 }
 
@@ -123,6 +135,8 @@ static int setup(void **state)
 	unlink(nofork);
 	snprintf(marker, sizeof(marker), "/tmp/test_pipeline_child.%ld", (long)getpid());
 	unlink(marker);
+	snprintf(zdies, sizeof(zdies), "/tmp/test_pipeline_child.%ld.zdies", (long)getpid());
+	unlink(zdies);
 	*state = fx;
 	return 0;
 }
@@ -135,6 +149,7 @@ static int teardown(void **state)
 	attrib_kb_free(fx->kb);
 	unlink(marker);
 	unlink(nofork);
+	unlink(zdies);
 	free(fx);
 	return 0;
 }
@@ -529,6 +544,38 @@ static void test_no_new_child(void **state)
 	assert_next_read(fx, 0);
 }
 
+/* the zygote dies between forking a process and handing it over: that
+ * orphan comes to this process (the subreaper), and is ended and reaped
+ * with the zygote, not left running or a zombie no one reaps; the
+ * messages are read here from then on */
+static void test_zygote_dies(void **state)
+{
+	struct fixture *fx = *state;
+	enum pipeline_child_failure why;
+	struct pipeline_row *row;
+	FILE *f;
+	int status;
+
+	pipeline_row_free(pipeline_child_row(fx->c, message_with(fx, "warm"), &why));
+	assert_int_equal(why, PIPELINE_CHILD_OK);
+	f = fopen(zdies, "w");
+	assert_non_null(f);
+	fclose(f);
+	/* the child dies on it; the next is asked of the zygote, which dies */
+	row = pipeline_child_row(fx->c, message_with(fx, "POISON"), &why);
+	assert_int_equal(why, PIPELINE_CHILD_DIED);
+	pipeline_row_free(row);
+	unlink(zdies);
+	errno = 0;
+	assert_int_equal(waitpid(-1, &status, WNOHANG), -1);
+	assert_int_equal(errno, ECHILD);
+	row = pipeline_child_row(fx->c, message_with(fx, "after"), &why);
+	assert_int_equal(why, PIPELINE_CHILD_OK);
+	assert_string_equal(row_message(row)->subject, "after");
+	assert_int_equal(pipeline_child_pid(fx->c), 0);
+	pipeline_row_free(row);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +589,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_broken_pipe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_new_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zygote_dies, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
