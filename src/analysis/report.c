@@ -156,6 +156,12 @@ static uint64_t whole(double v)
 	return isfinite(v) && v > 0 ? (uint64_t)llround(v) : 0;
 }
 
+/* not_tiny: a projected count, with what smoothing leaves of zero (1e-161) as 0 */
+static double not_tiny(double v)
+{
+	return fabs(v) < 1e-6 ? 0 : v;
+}
+
 static double unit_of(const struct analysis_amounts *a, enum analysis_unit u)
 {
 	switch (u) {
@@ -313,6 +319,7 @@ enum analysis_status analysis_report(const struct store_series *s,
 		r->days[i].total = whole(daily.days[i].total);
 		r->days[i].has_change = isfinite(daily.days[i].change);
 		r->days[i].change = daily.days[i].change;
+		r->days[i].partial = daily.days[i].partial;
 		r->days[i].by_family = xcalloc(nf + 1, sizeof(uint64_t));
 		for (f = 0; f < nf; f++)
 			r->days[i].by_family[order_of_in[f]] = whole(daily.by_family[i * nf + f]);
@@ -394,11 +401,11 @@ enum analysis_status analysis_report(const struct store_series *s,
 		r->projection = xcalloc(proj.n_points + 1, sizeof(*r->projection));
 		for (i = 0; i < proj.n_points; i++) {
 			r->projection[i].date = proj.points[i].date;
-			r->projection[i].total = proj.points[i].total;
-			r->projection[i].lo80 = proj.points[i].lo80;
-			r->projection[i].hi80 = proj.points[i].hi80;
-			r->projection[i].lo95 = proj.points[i].lo95;
-			r->projection[i].hi95 = proj.points[i].hi95;
+			r->projection[i].total = not_tiny(proj.points[i].total);
+			r->projection[i].lo80 = not_tiny(proj.points[i].lo80);
+			r->projection[i].hi80 = not_tiny(proj.points[i].hi80);
+			r->projection[i].lo95 = not_tiny(proj.points[i].lo95);
+			r->projection[i].hi95 = not_tiny(proj.points[i].hi95);
 		}
 	}
 

@@ -52,6 +52,8 @@ bool cmd_parse_positive(const char *cmd, const char *opt, const char *value, dou
 bool cmd_apply_limit(const char *cmd, const char *value);
 /* cmd_valid_name: a sensor or family name: [A-Za-z0-9._-]{1,64}. */
 bool cmd_valid_name(const char *s);
+/* cmd_valid_family: a family name: a lower-case word, [a-z0-9_-]{1,64}. */
+bool cmd_valid_family(const char *s);
 /* cmd_default_db: the --db default, "sqlite:./spamtide.db". */
 extern const char cmd_default_db[];
 extern const char cmd_default_kb[];

@@ -88,6 +88,17 @@ bool cmd_valid_name(const char *s)
 	return n > 0 && n <= 64;
 }
 
+bool cmd_valid_family(const char *s)
+{
+	size_t n = 0;
+
+	for (; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_' ||
+		      s[n] == '-'))
+			return false;
+	return n > 0 && n <= 64;
+}
+
 bool cmd_parse_jobs(const char *cmd, const char *value, size_t *out)
 {
 	unsigned long n;

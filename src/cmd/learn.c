@@ -181,13 +181,11 @@ int cmd_learn(int argc, char **argv)
 		inputs_free(&l.in);
 		return cmd_usage_error("learn", "--family NAME is required");
 	}
-	for (const char *q = family; *q; q++)
-		if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_' || *q == '-') ||
-		    q - family > 63) {
-			inputs_free(&l.in);
-			return cmd_usage_error("learn", "--family '%s': a lower-case word ([a-z0-9_-])",
-					       family);
-		}
+	if (!cmd_valid_family(family)) {
+		inputs_free(&l.in);
+		return cmd_usage_error("learn", "--family '%s': a lower-case word ([a-z0-9_-], at most "
+				       "64)", family);
+	}
 	if (strcmp(family, ATTRIB_UNKNOWN) == 0) {
 		inputs_free(&l.in);
 		return cmd_usage_error("learn", "'unknown' is not a family name");

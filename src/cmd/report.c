@@ -133,6 +133,9 @@ int cmd_report(int argc, char **argv)
 		case 's':
 			if (!cmd_parse_positive("report", "--scale", optarg, &ro.scale))
 				return CMD_USAGE;
+			/* a trap sees at least one message in a trillion */
+			if (ro.scale > 1e12)
+				return cmd_usage_error("report", "--scale %s: at most 1e12", optarg);
 			break;
 		case 'a':
 			if (!cmd_parse_positive("report", "--false-alarms", optarg, &ro.false_alarms))
@@ -143,7 +146,12 @@ int cmd_report(int argc, char **argv)
 			if (!cmd_parse_jobs("report", optarg, &jobs))
 				return CMD_USAGE;
 			break;
-		case 'w': ro.without = optarg; break;
+		case 'w':
+			if (!cmd_valid_family(optarg))
+				return cmd_usage_error("report", "--without '%s': not a family name (a "
+						       "lower-case word, [a-z0-9_-])", optarg);
+			ro.without = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return CMD_OK;

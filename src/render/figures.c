@@ -265,7 +265,7 @@ size_t figures_build(const struct report *r, struct figure *out)
 		snprintf(f->title, sizeof(f->title), "Projected total spam%s%s", r->without ? " without " : "",
 			 r->without ? r->without : "");
 		snprintf(f->subtitle, sizeof(f->subtitle), "Messages per day%s, with 80 %% and 95 %% "
-			 "prediction intervals", r->scale > 1 ? " (scaled to global volume)" : "");
+			 "prediction intervals", r->scale != 1 ? " (scaled to global volume)" : "");
 		snprintf(f->y_label, sizeof(f->y_label), "messages per day");
 		snprintf(f->caption, sizeof(f->caption), "The last four weeks as observed, then the "
 			 "projection: 80 %% of the coming days should fall in the darker band, 95 %% in the lighter one.");

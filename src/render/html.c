@@ -17,6 +17,17 @@
 #include "util/timeutil.h"
 #include "util/banned.h"
 
+/* num_cell: a number's cell, or "-" when it is not one (NaN: too few hours) */
+static void num_cell(struct buf *h, const char *fmt, double v)
+{
+	buf_addstr(h, "<td>");
+	if (isfinite(v))
+		buf_printf(h, fmt, v);
+	else
+		buf_addstr(h, "-");
+	buf_addstr(h, "</td>");
+}
+
 static void esc(struct buf *b, const char *s)
 {
 	for (; *s; s++) {
@@ -177,18 +188,21 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 		pct(&h, f->share);
 		buf_printf(&h, "<td>%s</td><td>%s</td><td>%s</td>", render_grouped(f->t.recipients, b2, sizeof(b2)),
 			   render_grouped(f->t.bytes, b3, sizeof(b3)), render_grouped(f->t.clients, b4, sizeof(b4)));
-		if (f->consistency.known)
-			buf_printf(&h, "<td>%.2f</td><td>%.1f</td><td>%.2f</td>", f->consistency.cv_hourly,
-				   f->consistency.peak_to_median, f->consistency.diurnal_acf);
-		else
+		if (f->consistency.known) {
+			num_cell(&h, "%.2f", f->consistency.cv_hourly);
+			num_cell(&h, "%.1f", f->consistency.peak_to_median);
+			num_cell(&h, "%.2f", f->consistency.diurnal_acf);
+		} else {
 			buf_addstr(&h, "<td>-</td><td>-</td><td>-</td>");
+		}
 		buf_addstr(&h, "</tr>\n");
 	}
 	buf_addstr(&h, "</table>\n");
 
 	/* daily table */
-	buf_addstr(&h, "<h2>Daily volume</h2><table><tr><th>date</th><th>total</th><th>change</th>");
-	for (k = 0; k < r->nfamilies && k < 8; k++) {
+	buf_addstr(&h, "<h2>Daily volume (messages)</h2><table><tr><th>date</th><th>total</th>"
+		       "<th>change</th>");
+	for (k = 0; k < r->nfamilies; k++) {
 		buf_addstr(&h, "<th>");
 		esc(&h, r->families[k].name);
 		buf_addstr(&h, "</th>");
@@ -198,13 +212,13 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 		const struct report_day *d = &r->days[i];
 		char dt[11];
 
-		buf_printf(&h, "<tr><td>%s</td><td>%s</td>", time_format_date(d->date, dt),
-			   render_grouped(d->total, b1, sizeof(b1)));
-		if (d->has_change)
+		buf_printf(&h, "<tr><td>%s%s</td><td>%s</td>", time_format_date(d->date, dt),
+			   d->partial ? " (part of the day)" : "", render_grouped(d->total, b1, sizeof(b1)));
+		if (d->has_change && isfinite(d->change))
 			buf_printf(&h, "<td>%+.1f %%</td>", 100 * d->change);
 		else
 			buf_addstr(&h, "<td>-</td>");
-		for (k = 0; k < r->nfamilies && k < 8; k++)
+		for (k = 0; k < r->nfamilies; k++)
 			buf_printf(&h, "<td>%s</td>", render_grouped(d->by_family[k], b1, sizeof(b1)));
 		buf_addstr(&h, "</tr>\n");
 	}
@@ -235,10 +249,10 @@ int render_html(const struct report *r, const char *dir, char *err, size_t errle
 
 	/* projection */
 	if (r->nprojection) {
-		buf_printf(&h, "<h2>Projection</h2><p>Total %s per day%s%s%s.</p><table><tr><th>date</th>"
-			       "<th>expected</th><th>80 %% interval</th><th>95 %% interval</th></tr>\n",
-			   analysis_unit_name(r->unit), r->without ? " without " : "",
-			   r->without ? r->without : "", r->scale > 1 ? ", scaled to global volume" : "");
+		buf_printf(&h, "<h2>Projection</h2><p>Total messages per day%s%s%s.</p><table><tr>"
+			       "<th>date</th><th>expected</th><th>80 %% interval</th><th>95 %% interval</th>"
+			       "</tr>\n", r->without ? " without " : "",
+			   r->without ? r->without : "", r->scale != 1 ? ", scaled to global volume" : "");
 		for (i = 0; i < r->nprojection; i++) {
 			const struct report_projection_point *p = &r->projection[i];
 			char dt[11];

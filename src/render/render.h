@@ -66,6 +66,7 @@ struct report_day {
 	uint64_t total;
 	bool has_change;
 	double change;
+	bool partial;            /* the period covers only part of it */
 	uint64_t *by_family;     /* [nfamilies], in families[] order */
 };
 

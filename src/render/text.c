@@ -11,6 +11,17 @@
 #include "util/timeutil.h"
 #include "util/banned.h"
 
+#define DAILY_COLUMNS 8     /* families in the daily table: it stays in 100 columns */
+
+/* num: a number in its column, or "-" when it is not one (NaN: too few hours) */
+static void num(FILE *out, const char *fmt, double v)
+{
+	if (isfinite(v))
+		fprintf(out, fmt, v);
+	else
+		fputs("        -", out);
+}
+
 static void sentence_event(const struct report_event *e, struct buf *out)
 {
 	char at[24];
@@ -100,17 +111,17 @@ void report_summary(const struct report *r, struct buf *out)
 		const struct report_projection_point *p = &r->projection[r->nprojection - 1];
 		char d[11];
 
-		buf_printf(out, "Projected total %s%s%s on %s: %.0f a day (95 %% interval %.0f to "
-			   "%.0f)%s.\n", analysis_unit_name(r->unit), r->without ? " without " : "",
+		buf_printf(out, "Projected total messages%s%s on %s: %.0f a day (95 %% interval %.0f to "
+			   "%.0f)%s.\n", r->without ? " without " : "",
 			   r->without ? r->without : "", time_format_date(p->date, d), p->total,
-			   p->lo95, p->hi95, r->scale > 1 ? ", scaled to global volume" : "");
+			   p->lo95, p->hi95, r->scale != 1 ? ", scaled to global volume" : "");
 	}
 }
 
 int render_text(const struct report *r, FILE *out)
 {
 	char from[24], to[24], b1[32], b2[32];
-	size_t i, k;
+	size_t i, k, partial = 0;
 
 
 	if (r->has_period) {
@@ -140,11 +151,14 @@ int render_text(const struct report *r, FILE *out)
 			render_grouped(f->t.messages, m, sizeof(m)), 100 * f->share,
 			render_grouped(f->t.recipients, rc, sizeof(rc)), render_grouped(f->t.bytes, by, sizeof(by)),
 			render_grouped(f->t.clients, cl, sizeof(cl)));
-		if (f->consistency.known)
-			fprintf(out, " %8.2f %8.1f %8.2f\n", f->consistency.cv_hourly,
-				f->consistency.peak_to_median, f->consistency.diurnal_acf);
-		else
+		if (f->consistency.known) {
+			num(out, "%9.2f", f->consistency.cv_hourly);
+			num(out, "%9.1f", f->consistency.peak_to_median);
+			num(out, "%9.2f", f->consistency.diurnal_acf);
+			fputc('\n', out);
+		} else {
 			fputs("        -        -        -\n", out);
+		}
 	}
 
 	fputs("\nSensors:\n", out);
@@ -152,25 +166,31 @@ int render_text(const struct report *r, FILE *out)
 		fprintf(out, "  %-24.24s %12s\n", r->sensors[i].name,
 			render_grouped(r->sensors[i].messages, b1, sizeof(b1)));
 
-	fputs("\nDaily totals:\n", out);
+	fprintf(out, "\nDaily totals (messages%s):\n",
+		r->nfamilies > DAILY_COLUMNS ? "; the largest families: all are in --format json, csv "
+		"or html" : "");
 	fprintf(out, "  %-10s %10s %8s", "date", "total", "change");
-	for (k = 0; k < r->nfamilies && k < 8; k++)
+	for (k = 0; k < r->nfamilies && k < DAILY_COLUMNS; k++)
 		fprintf(out, " %10.10s", r->families[k].name);
 	fputc('\n', out);
 	for (i = 0; i < r->ndays; i++) {
 		const struct report_day *d = &r->days[i];
 		char dt[11];
 
-		fprintf(out, "  %-10s %10s", time_format_date(d->date, dt),
+		fprintf(out, "  %-10s%c%10s", time_format_date(d->date, dt), d->partial ? '*' : ' ',
 			render_grouped(d->total, b1, sizeof(b1)));
+		partial += d->partial;
 		if (d->has_change && isfinite(d->change))
 			fprintf(out, " %+7.1f%%", 100 * d->change);
 		else
 			fputs("        -", out);
-		for (k = 0; k < r->nfamilies && k < 8; k++)
+		for (k = 0; k < r->nfamilies && k < DAILY_COLUMNS; k++)
 			fprintf(out, " %10s", render_grouped(d->by_family[k], b2, sizeof(b2)));
 		fputc('\n', out);
 	}
+	if (partial)
+		fputs("  * part of the day: the period begins or ends in it (its change is not a "
+		      "whole day's)\n", out);
 
 	if (r->ncampaigns) {
 		fputs("\nLargest campaigns:\n", out);
@@ -185,9 +205,9 @@ int render_text(const struct report *r, FILE *out)
 		}
 	}
 	if (r->nprojection) {
-		fprintf(out, "\nProjection of total %s per day%s%s%s", analysis_unit_name(r->unit),
+		fprintf(out, "\nProjection of total messages per day%s%s%s",
 			r->without ? " without " : "", r->without ? r->without : "",
-			r->scale > 1 ? " (scaled to global volume)" : "");
+			r->scale != 1 ? " (scaled to global volume)" : "");
 		fputs(":\n", out);
 		fprintf(out, "  %-10s %12s %25s %25s\n", "date", "expected", "80% interval", "95% interval");
 		for (i = 0; i < r->nprojection; i++) {

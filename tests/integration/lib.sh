@@ -37,6 +37,10 @@ expect_stderr_has() {
 	grep -qF -- "$1" "$TMP/err" || fail "stderr lacks '$1'"
 }
 
+expect_stdout_lacks() {
+	! grep -qF -- "$1" "$TMP/out" || fail "stdout has '$1'"
+}
+
 expect_stderr_lacks() {
 	! grep -qF -- "$1" "$TMP/err" || fail "stderr has '$1'"
 }

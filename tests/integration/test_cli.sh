@@ -87,5 +87,32 @@ expect_stdout_has '"without": "nosuchfamily"'
 run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --format json --without unknown
 expect_status 0
 expect_stderr_lacks "no message of it"
+# not a family's name at all: a usage error
+for v in NOSUCH "" "two words"; do
+	run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --without "$v"
+	expect_status 2
+	expect_stderr_has "not a family name"
+done
+run "$SPAMTIDE" learn --family "" "$tmp/t.mbox"
+expect_status 2
+expect_stderr_has "a lower-case word"
+# a scale beyond any trap's (its projection would print inf)
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --scale 1e13
+expect_status 2
+expect_stderr_has "at most 1e12"
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --scale 0.5
+expect_status 0
+expect_stdout_has "scaled to global volume"
+# a period of part of a day: marked; a number too few hours give is "-", never nan
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --from 2011-03-02T10:00:00Z --to 2011-03-02T14:00:00Z
+expect_status 0
+expect_stdout_has "2011-03-02*"
+expect_stdout_has "* part of the day"
+expect_stdout_lacks "nan"
+# the projection counts messages whatever unit the shares are in
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --unit bytes
+expect_status 0
+expect_stdout_has "Families (share of bytes)"
+expect_stdout_has "Projection of total messages per day"
 rm -rf "$tmp"
 finish
