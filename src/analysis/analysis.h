@@ -454,6 +454,14 @@ struct analysis_report_options {
 					its budget (unless false_alarms) and
 					model (bursts_once) */
 	int threads;                 /* events judged in this many threads; 0: 1 */
+	/* the minutes the events are judged on, when they reach back before
+	 * the period (the days before it are the families' history: "three
+	 * days of history before an event are enough to judge it", and a
+	 * period begun the day before a takedown has one): counts of every
+	 * family, step 60, ending where the period ends (store.h,
+	 * store_load_minutes). NULL: the period's own. Only the events in
+	 * the period are reported. */
+	const struct store_series *events_from;
 };
 
 /* analysis_report: fills r (which owns copies of every name); r->from and

@@ -173,6 +173,49 @@ static double unit_of(const struct analysis_amounts *a, enum analysis_unit u)
 	return 0;
 }
 
+/* events_with_history: the events of h (analysis_report_options.events_from)
+ * at or after from; *fams the families their indexes name (names borrowed
+ * from h) */
+static enum analysis_status events_with_history(const struct store_series *h, int64_t from,
+						const struct analysis_detector_config *cfg,
+						struct analysis_event **events, size_t *nevents,
+						struct analysis_family **fams, char *err, size_t errlen)
+{
+	struct analysis_input in = { 0 };
+	enum analysis_status st;
+	size_t f, i, n = 0, kept = 0;
+
+	*fams = xcalloc(h->families.count + 1, sizeof(**fams));
+	for (f = 1; f < h->families.count; f++) {
+		if (!h->counts[f] || !h->families.name[f])
+			continue;
+		for (i = 0; i < h->nslots && !h->counts[f][i]; i++)
+			;
+		if (i == h->nslots)
+			continue;
+		(*fams)[n].name = h->families.name[f];
+		(*fams)[n].no_events = strcmp(h->families.name[f], ATTRIB_UNKNOWN) == 0;
+		(*fams)[n].counts = h->counts[f];
+		n++;
+	}
+	in.start = h->from;
+	in.end = h->to;
+	in.step = h->step;
+	in.n_families = n;
+	in.families = *fams;
+	in.gaps = h->gaps;
+	in.n_gaps = h->n_gaps;
+	if (n == 0)
+		return ANALYSIS_OK;
+	if ((st = analysis_events_detect(&in, cfg, events, nevents, err, errlen)) != ANALYSIS_OK)
+		return st;
+	for (i = 0; i < *nevents; i++)
+		if ((*events)[i].at >= from)
+			(*events)[kept++] = (*events)[i];
+	*nevents = kept;
+	return ANALYSIS_OK;
+}
+
 enum analysis_status analysis_report(const struct store_series *s,
 				     const struct analysis_report_options *o, struct report *r,
 				     char *err, size_t errlen)
@@ -186,6 +229,7 @@ enum analysis_status analysis_report(const struct store_series *s,
 	struct analysis_daily daily = { 0 };
 	struct analysis_series series = { 0 }, hourly = { 0 };
 	struct analysis_event *events = NULL;
+	struct analysis_family *ev_fams = NULL;   /* events_from's families */
 	size_t nevents = 0;
 	struct analysis_projection proj = { 0 };
 	struct analysis_projection_config pc;
@@ -362,7 +406,12 @@ enum analysis_status analysis_report(const struct store_series *s,
 		struct analysis_detector_config cfg;
 
 		detector_config_of(o, &cfg);
-		if ((st = analysis_events_detect(&in, &cfg, &events, &nevents, err, errlen)) != ANALYSIS_OK)
+		if (o->events_from)
+			st = events_with_history(o->events_from, s->from, &cfg, &events, &nevents,
+						 &ev_fams, err, errlen);
+		else
+			st = analysis_events_detect(&in, &cfg, &events, &nevents, err, errlen);
+		if (st != ANALYSIS_OK)
 			goto done;
 	}
 	r->nevents = nevents;
@@ -371,7 +420,7 @@ enum analysis_status analysis_report(const struct store_series *s,
 		const struct analysis_event *e = &events[i];
 		struct report_event *re = &r->events[i];
 
-		re->family = xstrdup(fams[e->family].name);
+		re->family = xstrdup(ev_fams ? ev_fams[e->family].name : fams[e->family].name);
 		re->type = xstrdup(analysis_event_type_name(e->type));
 		re->at = e->at;
 		re->before_rate_per_hour = e->before_rate_per_hour;
@@ -437,6 +486,7 @@ done:
 	free(period_clients);
 	free(order_of_in);
 	free(fams);
+	free(ev_fams);
 	free(fm);
 	free(events);
 	analysis_shares_free(&shares);

@@ -337,7 +337,7 @@ static bool window_report(store *st, int64_t from, int64_t to, struct report *r,
 			  size_t errlen)
 {
 	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, true, 0, false,
-					      (int)workers_count() };
+					      (int)workers_count(), NULL };
 	struct store_series s;
 	bool ok;
 

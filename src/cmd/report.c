@@ -24,7 +24,8 @@ static const char usage_text[] =
 	"\n"
 	"  --db URL             store (default sqlite:./spamtide.db), opened read-only\n"
 	"  --from T, --to T     period, half-open, ISO 8601 UTC (default: the days\n"
-	"                       stored, up to now at most)\n"
+	"                       stored, up to now at most); events are judged with\n"
+	"                       up to 28 days stored before it as history\n"
 	"  --bucket 1m|1h|1d    bucket of the series printed (default 1h; 1m over at\n"
 	"                       most 200 days)\n"
 	"  --unit U             messages (default), recipients, bytes or clients\n"
@@ -50,6 +51,10 @@ static void latest_run(void *ctx, const struct store_run *r)
 	if (r->last > *seen)
 		*seen = r->last;
 }
+
+/* days before a period its events are judged by, when the store holds
+ * them: the trap seeds its detector with as many */
+#define HISTORY_DAYS 28
 
 static int64_t floor_to(int64_t t, int64_t step)
 {
@@ -83,13 +88,14 @@ int cmd_report(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *db = cmd_default_db, *format = "text", *outdir = "./spamtide-report";
-	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false, 0, false, 0 };
+	struct analysis_report_options ro = { ANALYSIS_UNIT_MESSAGES, 3600, 1, NULL, 0, false, 0, false, 0, NULL };
 	size_t jobs = 0;
 	int64_t from = 0, to = 0, first, last, seen;
 	bool have_from = false, have_to = false, empty;
 	char err[1024];
 	store *st = NULL;
-	struct store_series series;
+	struct store_series series, history;
+	bool with_history = false;
 	struct report r;
 	int c, rc;
 
@@ -229,9 +235,38 @@ int cmd_report(int argc, char **argv)
 			store_close(st);
 			return cmd_error("report", "%s", err);
 		}
+		/* a period that begins after the store does: the days before it
+		 * are the families' history, which its events are judged by
+		 * (the minutes of all families; a period read per hour has 200
+		 * days of its own) */
+		if (!empty && series.step == 60 && hi > lo) {
+			int64_t h0 = lo - (int64_t)HISTORY_DAYS * 86400;
+
+			if (h0 < floor_to(first, 86400))
+				h0 = floor_to(first, 86400);
+			if (h0 < hi - (int64_t)STORE_MINUTE_DAYS * 86400)
+				h0 = hi - (int64_t)STORE_MINUTE_DAYS * 86400;
+			h0 = floor_to(h0, 60);
+			if (h0 < lo) {
+				if (store_load_minutes(st, h0, hi, NULL, &history, err, sizeof(err)) !=
+				    STORE_OK) {
+					store_series_free(&series);
+					store_close(st);
+					return cmd_error("report", "%s", err);
+				}
+				with_history = history.step == 60 && history.to == series.to;
+				if (with_history)
+					ro.events_from = &history;
+				else
+					store_series_free(&history);
+			}
+		}
 	}
 	ro.hourly = strcmp(format, "html") == 0;
-	if (analysis_report(&series, &ro, &r, err, sizeof(err)) != ANALYSIS_OK) {
+	rc = analysis_report(&series, &ro, &r, err, sizeof(err));
+	if (with_history)
+		store_series_free(&history);
+	if (rc != ANALYSIS_OK) {
 		report_free(&r);
 		store_series_free(&series);
 		store_close(st);

@@ -103,6 +103,23 @@ for seed in SEEDS:
           "kestrel ceased at 2011-02-10 16:" in p.stdout and
           "(last message; silence this long had probability" in p.stdout and
           "In the 24 hours after, total spam was" in p.stdout, "seed %d: the text report's sentence" % seed, p)
+    # a period that begins a day before each cessation: the days stored
+    # before it are the families' history, and its ceased is found at the
+    # same minute as over the whole store (and nothing before the period)
+    for e in found:
+        if e["type"] != "ceased":
+            continue
+        day = datetime.datetime.strptime(e["at"][:10], "%Y-%m-%d")
+        a = (day - datetime.timedelta(days=1)).strftime("%Y-%m-%d")
+        b = (day + datetime.timedelta(days=2)).strftime("%Y-%m-%d")
+        p = run("report", "--db", db, "--format", "json", "--from", a, "--to", b)
+        check(p.returncode == 0, "report seed %d --from %s" % (seed, a), p)
+        if p.returncode != 0:
+            continue
+        window = json.loads(p.stdout)["events"]
+        check(any(w["family"] == e["family"] and w["type"] == "ceased" and w["at"] == e["at"] for w in window),
+              "seed %d: --from %s --to %s finds %s ceased at %s: %r" % (seed, a, b, e["family"], e["at"], window))
+        check(all(a <= w["at"][:10] < b for w in window), "seed %d: events outside the period: %r" % (seed, window))
     # judged as the trap's alerts are (its budget, its model: sooner, less
     # sure): every cessation and return of the truth, at the same minute
     # as the report's
