@@ -27,8 +27,10 @@ struct store_backend {
 				   int64_t bare_to, store_hours_fn *fn, void *ctx, char *err, size_t errlen);
 	enum store_status (*day_clients)(void *impl, int64_t day_from, int64_t day_to, bool *have,
 					 store_day_clients_fn *fn, void *ctx, char *err, size_t errlen);
-	enum store_status (*campaigns)(void *impl, int64_t day_from, int64_t day_to, size_t top,
+	enum store_status (*campaigns)(void *impl, int64_t from, int64_t to, size_t top,
 				       store_campaigns_fn *fn, void *ctx, char *err, size_t errlen);
+	enum store_status (*briefs)(void *impl, int64_t from, int64_t to, store_briefs_fn *fn, void *ctx,
+				    char *err, size_t errlen);
 	enum store_status (*rows)(void *impl, int64_t from, int64_t to, int64_t after_id, size_t max,
 				  store_rows_fn *fn, void *ctx, char *err, size_t errlen);
 	enum store_status (*set_family)(void *impl, int64_t id, const char *family, double confidence,

@@ -17,7 +17,17 @@ static int64_t floor_div(int64_t a, int64_t b)
 struct load {
 	struct store_series *s;
 	bool per_hour;
+	/* the period cuts its first (last) hour: the rollup's row for it is
+	 * not used, its messages are read one by one (on_brief) */
+	bool cut_first, cut_last;
+	size_t hour;          /* on_brief: the hour index its messages go to */
 };
+
+/* a cut hour: its row is the whole hour's */
+static bool cut(const struct load *l, size_t i)
+{
+	return (l->cut_first && i == 0) || (l->cut_last && i + 1 == l->s->nhours);
+}
 
 static void on_minutes(void *ctx, int sensor_id, int family_id, int64_t day,
 		       const uint32_t *counts)
@@ -71,7 +81,7 @@ static void on_hour(void *ctx, const struct store_hour *h)
 	    !s->hour_recipients[h->family_id] || h->hour < s->hour0)
 		return;
 	i = (size_t)(h->hour - s->hour0);
-	if (i >= s->nhours)
+	if (i >= s->nhours || (s->step == 60 && cut(l, i)))
 		return;
 	s->hour_recipients[h->family_id][i] += h->recipients;
 	s->hour_bytes[h->family_id][i] += h->bytes;
@@ -82,6 +92,32 @@ static void on_hour(void *ctx, const struct store_hour *h)
 	}
 	merge_serialised(&s->clients[h->family_id], l->per_hour ? &s->hour_clients[h->family_id][i] : NULL,
 			 h->clients, h->clients_len);
+}
+
+static void on_brief(void *ctx, const struct store_brief *b)
+{
+	struct load *l = ctx;
+	struct store_series *s = l->s;
+	size_t n;
+
+	if (b->family_id <= 0 || (size_t)b->family_id >= s->families.count ||
+	    !s->hour_recipients[b->family_id])
+		return;
+	s->hour_recipients[b->family_id][l->hour] += b->rcpts;
+	s->hour_bytes[b->family_id][l->hour] += b->size;
+	if (!b->client_ip)
+		return;
+	n = strlen(b->client_ip);
+	if (!s->clients[b->family_id])
+		s->clients[b->family_id] = analysis_hll_new();
+	analysis_hll_add_bytes(s->clients[b->family_id], b->client_ip, n);
+	if (l->per_hour) {
+		struct analysis_hll **h = &s->hour_clients[b->family_id][l->hour];
+
+		if (!*h)
+			*h = analysis_hll_new();
+		analysis_hll_add_bytes(*h, b->client_ip, n);
+	}
 }
 
 static void on_day_clients(void *ctx, int sensor_id, int family_id, int64_t day, const void *clients,
@@ -211,7 +247,7 @@ static enum store_status load_gaps(store *st, struct store_series *s, char *err,
 static enum store_status load_series(store *st, int64_t from, int64_t to, bool per_hour_clients, bool counts_only,
 				     const char *family, struct store_series *out, char *err, size_t errlen)
 {
-	struct load l = { out, per_hour_clients };
+	struct load l = { out, per_hour_clients, false, false, 0 };
 	int64_t d0, d1;
 	bool by_day = false;
 	size_t f, id = 0;
@@ -256,10 +292,16 @@ static enum store_status load_series(store *st, int64_t from, int64_t to, bool p
 		if (per_hour_clients)
 			out->hour_clients[f] = xcalloc(out->nhours + 1, sizeof(struct analysis_hll *));
 	}
+	/* hours the period cuts (read per minute: from and to may fall inside
+	 * an hour), one when both ends fall in the same */
+	l.cut_first = out->step == 60 && out->nhours > 0 && out->from % 3600 != 0;
+	l.cut_last = out->step == 60 && out->nhours > 0 && out->to % 3600 != 0 &&
+		     !(l.cut_first && out->nhours == 1);
 	/* the distinct clients of the period: the days wholly inside it from
-	 * their daily sketches, the hours of the days it cuts from theirs */
-	d0 = floor_div(out->hour0 + 23, 24);
-	d1 = floor_div(out->hour0 + (int64_t)out->nhours, 24);
+	 * their daily sketches, the hours of the days it cuts from theirs
+	 * (a cut hour's from its messages) */
+	d0 = floor_div(out->hour0 + (l.cut_first ? 1 : 0) + 23, 24);
+	d1 = floor_div(out->hour0 + (int64_t)out->nhours - (l.cut_last ? 1 : 0), 24);
 	if (counts_only) {
 		/* a family the store does not know has no minutes to read */
 		if ((out->step == 60 && (!family || id) &&
@@ -281,11 +323,27 @@ static enum store_status load_series(store *st, int64_t from, int64_t to, bool p
 			   on_minutes, &l, err, errlen) != STORE_OK) ||
 	    store_hours(st, out->hour0, out->hour0 + (int64_t)out->nhours, by_day ? d0 * 24 : 0,
 			by_day ? d1 * 24 : 0, on_hour, &l, err, errlen) != STORE_OK ||
-	    store_campaigns(st, floor_div(out->from, 86400), floor_div(out->to - 1, 86400) + 1,
-			    STORE_TOP_CAMPAIGNS, on_campaign, &l, err, errlen) != STORE_OK ||
+	    store_campaigns(st, out->from, out->to, STORE_TOP_CAMPAIGNS, on_campaign, &l, err, errlen) !=
+	    STORE_OK ||
 	    load_gaps(st, out, err, errlen) != STORE_OK) {
 		store_series_free(out);
 		return STORE_ERROR;
+	}
+	if (l.cut_first) {
+		l.hour = 0;
+		if (store_briefs(st, out->from, out->nhours == 1 ? out->to : (out->hour0 + 1) * 3600,
+				 on_brief, &l, err, errlen) != STORE_OK) {
+			store_series_free(out);
+			return STORE_ERROR;
+		}
+	}
+	if (l.cut_last) {
+		l.hour = out->nhours - 1;
+		if (store_briefs(st, (out->hour0 + (int64_t)out->nhours - 1) * 3600, out->to, on_brief, &l,
+				 err, errlen) != STORE_OK) {
+			store_series_free(out);
+			return STORE_ERROR;
+		}
 	}
 	return STORE_OK;
 }

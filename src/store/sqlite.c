@@ -1060,26 +1060,43 @@ static enum store_status sq_day_clients(void *impl, int64_t day_from, int64_t da
 	return STORE_OK;
 }
 
-static enum store_status sq_campaigns(void *impl, int64_t day_from, int64_t day_to, size_t top,
+static enum store_status sq_campaigns(void *impl, int64_t from, int64_t to, size_t top,
 				      store_campaigns_fn *fn, void *ctx, char *err, size_t errlen)
 {
 	struct sq *s = impl;
 	sqlite3_stmt *st;
 	struct store_campaign c;
+	/* whole days [d0, d1) from the rollup; [from, a) and [b, to) from
+	 * the messages (a period within one day: all of it) */
+	int64_t d0 = floor_div(from + 86399, 86400), d1 = floor_div(to, 86400);
+	int64_t a = d0 * 86400, b = d1 * 86400;
 	int rc;
 
+	if (d1 <= d0) {
+		d0 = d1 = 0;
+		a = b = to;
+	}
 	if (sqlite3_prepare_v2(s->db,
-		"WITH top AS (SELECT campaign, sum(messages) AS n FROM campaign_daily"
-		"  WHERE day >= ?1 AND day < ?2 GROUP BY campaign ORDER BY n DESC, campaign"
-		"  LIMIT ?3)"
-		" SELECT c.campaign, c.family_id, sum(c.messages), top.n FROM campaign_daily c"
-		" JOIN top ON top.campaign = c.campaign WHERE c.day >= ?1 AND c.day < ?2"
+		"WITH c(campaign, family_id, n) AS ("
+		"  SELECT campaign, family_id, messages FROM campaign_daily WHERE day >= ?1 AND day < ?2"
+		"  UNION ALL SELECT campaign, family_id, 1 FROM messages"
+		"    WHERE ts >= ?4 AND ts < ?5 AND campaign IS NOT NULL"
+		"  UNION ALL SELECT campaign, family_id, 1 FROM messages"
+		"    WHERE ts >= ?6 AND ts < ?7 AND campaign IS NOT NULL),"
+		" top AS (SELECT campaign, sum(n) AS n FROM c GROUP BY campaign"
+		"  ORDER BY n DESC, campaign LIMIT ?3)"
+		" SELECT c.campaign, c.family_id, sum(c.n), top.n FROM c"
+		" JOIN top ON top.campaign = c.campaign"
 		" GROUP BY c.campaign, c.family_id ORDER BY top.n DESC, c.campaign, c.family_id",
 		-1, &st, NULL) != SQLITE_OK)
 		return fail(s, err, errlen, "reading campaigns");
-	sqlite3_bind_int64(st, 1, day_from);
-	sqlite3_bind_int64(st, 2, day_to);
+	sqlite3_bind_int64(st, 1, d0);
+	sqlite3_bind_int64(st, 2, d1);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)top);
+	sqlite3_bind_int64(st, 4, from);
+	sqlite3_bind_int64(st, 5, a < to ? a : to);
+	sqlite3_bind_int64(st, 6, b > from ? b : from);
+	sqlite3_bind_int64(st, 7, to);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		c.campaign = (const char *)sqlite3_column_text(st, 0);
 		c.family_id = sqlite3_column_int(st, 1);
@@ -1089,6 +1106,36 @@ static enum store_status sq_campaigns(void *impl, int64_t day_from, int64_t day_
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return fail(s, err, errlen, "reading campaigns");
+	return STORE_OK;
+}
+
+static enum store_status sq_briefs(void *impl, int64_t from, int64_t to, store_briefs_fn *fn, void *ctx,
+				   char *err, size_t errlen)
+{
+	struct sq *s = impl;
+	sqlite3_stmt *st;
+	struct store_brief b;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, rcpts, size, client_ip FROM messages"
+			       " WHERE ts >= ?1 AND ts < ?2", -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading messages");
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t rcpts = sqlite3_column_int64(st, 2);
+
+		b.sensor_id = sqlite3_column_int(st, 0);
+		b.family_id = sqlite3_column_int(st, 1);
+		/* as the rollup counted it (sq_add) */
+		b.rcpts = rcpts > 0 && rcpts < UINT32_MAX ? (unsigned)rcpts : 1;
+		b.size = (uint64_t)sqlite3_column_int64(st, 3);
+		b.client_ip = (const char *)sqlite3_column_text(st, 4);
+		fn(ctx, &b);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(s, err, errlen, "reading messages");
 	return STORE_OK;
 }
 
@@ -1287,6 +1334,7 @@ const struct store_backend store_sqlite_backend = {
 	.hours = sq_hours,
 	.day_clients = sq_day_clients,
 	.campaigns = sq_campaigns,
+	.briefs = sq_briefs,
 	.rows = sq_rows,
 	.set_family = sq_set_family,
 	.rebuild = sq_rebuild,

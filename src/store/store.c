@@ -123,10 +123,16 @@ enum store_status store_day_clients(store *st, int64_t day_from, int64_t day_to,
 	return st->be->day_clients(st->impl, day_from, day_to, have, fn, ctx, err, errlen);
 }
 
-enum store_status store_campaigns(store *st, int64_t day_from, int64_t day_to, size_t top,
+enum store_status store_campaigns(store *st, int64_t from, int64_t to, size_t top,
 				  store_campaigns_fn *fn, void *ctx, char *err, size_t errlen)
 {
-	return st->be->campaigns(st->impl, day_from, day_to, top, fn, ctx, err, errlen);
+	return st->be->campaigns(st->impl, from, to, top, fn, ctx, err, errlen);
+}
+
+enum store_status store_briefs(store *st, int64_t from, int64_t to, store_briefs_fn *fn, void *ctx,
+			       char *err, size_t errlen)
+{
+	return st->be->briefs(st->impl, from, to, fn, ctx, err, errlen);
 }
 
 enum store_status store_rows(store *st, int64_t from, int64_t to, int64_t after_id, size_t max,

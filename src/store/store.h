@@ -133,15 +133,30 @@ enum store_status store_day_clients(store *st, int64_t day_from, int64_t day_to,
 				    store_day_clients_fn *fn, void *ctx, char *err, size_t errlen);
 
 
-/* Campaigns by size in [day_from, day_to): per (campaign, family). */
+/* Campaigns by size in [from, to) (seconds): per (campaign, family), the
+ * top largest. Whole days from the daily rollup, the parts of days at the
+ * ends from the messages themselves. */
 struct store_campaign {
 	const char *campaign;
 	int family_id;
 	uint64_t messages;
 };
 typedef void store_campaigns_fn(void *ctx, const struct store_campaign *c);
-enum store_status store_campaigns(store *st, int64_t day_from, int64_t day_to, size_t top,
+enum store_status store_campaigns(store *st, int64_t from, int64_t to, size_t top,
 				  store_campaigns_fn *fn, void *ctx, char *err, size_t errlen);
+
+/* What the hourly rollup counts of one message, for the part of an hour
+ * a period cuts (the rollup holds whole hours). */
+struct store_brief {
+	int sensor_id, family_id;
+	unsigned rcpts;
+	uint64_t size;
+	const char *client_ip;     /* or NULL */
+};
+typedef void store_briefs_fn(void *ctx, const struct store_brief *b);
+/* store_briefs: every message with ts in [from, to), any order */
+enum store_status store_briefs(store *st, int64_t from, int64_t to, store_briefs_fn *fn, void *ctx,
+			       char *err, size_t errlen);
 
 
 /* ---- rows, for learning and re-attribution ---- */
