@@ -39,6 +39,9 @@ cmd_fn cmd_demo;
 
 /* cmd_usage_error: "spamtide CMD: message" + a hint; returns CMD_USAGE. */
 int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cmd_option_error: an option getopt_long refused (it printed why: unknown,
+ * or a value missing); the hint, and CMD_USAGE */
+int cmd_option_error(const char *cmd);
 /* cmd_error: "spamtide CMD: error: message"; returns CMD_FAIL. */
 int cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* cmd_parse_time: an ISO 8601 option value, or a usage error message. */

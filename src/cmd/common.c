@@ -30,6 +30,13 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...)
 	return CMD_USAGE;
 }
 
+int cmd_option_error(const char *cmd)
+{
+	/* getopt said which option and what is wrong with it */
+	fprintf(stderr, "Try 'spamtide %s --help'.\n", cmd);
+	return CMD_USAGE;
+}
+
 int cmd_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

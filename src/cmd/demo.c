@@ -646,7 +646,7 @@ int cmd_demo(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return CMD_OK;
 		default:
-			return cmd_usage_error("demo", "unknown option");
+			return cmd_option_error("demo");
 		}
 	}
 	if (optind < argc)

@@ -62,7 +62,7 @@ bool inputs_option(struct inputs *in, int c, const char *arg)
 	case 'l':
 		return cmd_apply_limit(in->cmd, arg);
 	default:
-		cmd_usage_error(in->cmd, "unknown option");
+		cmd_option_error(in->cmd);
 		return false;
 	}
 }

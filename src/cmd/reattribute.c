@@ -107,7 +107,7 @@ int cmd_reattribute(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return CMD_OK;
 		default:
-			return cmd_usage_error("reattribute", "unknown option");
+			return cmd_option_error("reattribute");
 		}
 	}
 	if (optind < argc)

@@ -13,6 +13,7 @@
 #include "pipeline/workers.h"
 #include "render/render.h"
 #include "store/store.h"
+#include "util/timeutil.h"
 #include "util/banned.h"
 
 static const char usage_text[] =
@@ -162,7 +163,7 @@ int cmd_report(int argc, char **argv)
 			fputs(usage_text, stdout);
 			return CMD_OK;
 		default:
-			return cmd_usage_error("report", "unknown option");
+			return cmd_option_error("report");
 		}
 	}
 	if (optind < argc)
@@ -211,6 +212,15 @@ int cmd_report(int argc, char **argv)
 	/* --to before the first data: likewise */
 	if (!have_from && from > to)
 		from = to;
+	/* the rollups count minutes: a period is of whole minutes, said when
+	 * asked for otherwise */
+	if ((have_from && from % 60) || (have_to && to % 60)) {
+		char a[24], b[24];
+
+		time_format_human(floor_to(from, 60), a);
+		time_format_human(floor_to(to + 59, 60), b);
+		fprintf(stderr, "spamtide report: note: periods are whole minutes: %s to %s\n", a, b);
+	}
 	from = floor_to(from, 60);
 	to = floor_to(to + 59, 60);
 	{
@@ -290,6 +300,8 @@ int cmd_report(int argc, char **argv)
 	}
 	r.from = from;
 	r.to = to;
+	r.data_from = series.from;
+	r.data_to = series.to;
 	r.has_period = have_from || have_to || !empty;
 	if (r.without && r.without_absent) {
 		/* a name mistyped, or a family of another period: said, not

@@ -148,7 +148,7 @@ int cmd_trap(int argc, char **argv)
 			return CMD_OK;
 		default:
 			free(listen);
-			return cmd_usage_error("trap", "unknown option");
+			return cmd_option_error("trap");
 		}
 	}
 	if (optind < argc) {

@@ -92,6 +92,8 @@ struct report_projection_point {
 struct report {
 	enum analysis_unit unit;
 	int64_t from, to;               /* the period, half-open */
+	int64_t data_from, data_to;     /* the part of it the tables cover: the
+					 * days the store holds data for */
 	bool has_period;                /* false: an empty store and no --from/--to */
 	bool empty;                     /* nothing stored in the period */
 	struct report_totals total;

@@ -74,6 +74,14 @@ void report_summary(const struct report *r, struct buf *out)
 		   "%zu sensor%s.\n", render_grouped(r->total.messages, b1, sizeof(b1)),
 		   render_grouped(r->total.recipients, b2, sizeof(b2)), render_grouped(r->total.bytes, b3, sizeof(b3)),
 		   render_grouped(r->total.clients, b4, sizeof(b4)), r->nsensors, r->nsensors == 1 ? "" : "s");
+	if (r->data_to > r->data_from && (r->data_from > r->from || r->data_to < r->to)) {
+		char a[24], b[24];
+
+		time_format_human(r->data_from, a);
+		time_format_human(r->data_to, b);
+		buf_printf(out, "The store holds data for %s to %s of this period: the tables, series "
+			   "and projection are of those days.\n", a, b);
+	}
 	if (r->unwatched >= UNWATCHED_TOLD)
 		buf_printf(out, "No trap watched for %.1f hours of this period (%zu stretch%s): silence "
 			   "there is not read as any family's.\n", (double)r->unwatched / 3600,

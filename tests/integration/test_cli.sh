@@ -109,6 +109,19 @@ expect_status 0
 expect_stdout_has "2011-03-02*"
 expect_stdout_has "* part of the day"
 expect_stdout_lacks "nan"
+# a period reaching past the data says which part the tables cover
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --from 2011-02-20 --to 2011-03-10
+expect_status 0
+expect_stdout_has "The store holds data for 2011-03-01 00:00 UTC to 2011-03-04 00:00 UTC of this period"
+# seconds the minute rollups cannot honour: said
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --from 2011-03-02T07:06:59Z
+expect_status 0
+expect_stderr_has "periods are whole minutes: 2011-03-02 07:06 UTC"
+# an option without its value: getopt's words, no "unknown option" after them
+run "$SPAMTIDE" report --format
+expect_status 2
+expect_stderr_has "requires an argument"
+expect_stderr_lacks "unknown option"
 # the projection counts messages whatever unit the shares are in
 run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --unit bytes
 expect_status 0
