@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "render/render.h"
 #include "util/timeutil.h"
@@ -55,14 +56,24 @@ static json_t *totals(const struct report_totals *t)
  * the billions: 6 would round it to thousands) */
 static int member(FILE *out, const char *key, json_t *value, bool last)
 {
-	int rc;
+	char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) |
+				       JSON_ENCODE_ANY);
+	const char *p, *nl;
 
-	fprintf(out, "  \"%s\": ", key);
-	rc = json_dumpf(value, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10) |
-					 JSON_ENCODE_ANY);
 	json_decref(value);
+	if (!text)
+		return -1;
+	/* indented one level more, as a member is (a string holds no raw
+	 * newline: JSON escapes it) */
+	fprintf(out, "  \"%s\": ", key);
+	for (p = text; (nl = strchr(p, '\n')); p = nl + 1) {
+		fwrite(p, 1, (size_t)(nl - p), out);
+		fputs("\n  ", out);
+	}
+	fputs(p, out);
+	free(text);
 	fputs(last ? "\n" : ",\n", out);
-	return rc;
+	return 0;
 }
 
 /*
