@@ -212,6 +212,13 @@ int cmd_report(int argc, char **argv)
 	/* --to before the first data: likewise */
 	if (!have_from && from > to)
 		from = to;
+	if (!empty && ((have_to && !have_from && to <= first) || (have_from && !have_to && from > seen))) {
+		char a[24];
+
+		time_format_human(have_from ? seen : first, a);
+		fprintf(stderr, "spamtide report: note: the store's messages %s at %s, %s: the period "
+			"is empty\n", have_from ? "end" : "begin", a, have_from ? "before --from" : "after --to");
+	}
 	/* the rollups count minutes: a period is of whole minutes, said when
 	 * asked for otherwise */
 	if ((have_from && from % 60) || (have_to && to % 60)) {

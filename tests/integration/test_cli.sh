@@ -113,6 +113,14 @@ expect_stdout_lacks "nan"
 run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --from 2011-02-20 --to 2011-03-10
 expect_status 0
 expect_stdout_has "The store holds data for 2011-03-01 00:00 UTC to 2011-03-04 00:00 UTC of this period"
+# a period wholly before or after the data: empty, and said why
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --to 2011-01-01
+expect_status 0
+expect_stderr_has "the store's messages begin at 2011-03-01"
+expect_stderr_has "after --to: the period is empty"
+run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --from 2011-06-01
+expect_status 0
+expect_stderr_has "before --from: the period is empty"
 # seconds the minute rollups cannot honour: said
 run "$SPAMTIDE" report --db "sqlite:$tmp/p.db" --from 2011-03-02T07:06:59Z
 expect_status 0
