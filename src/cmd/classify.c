@@ -299,7 +299,7 @@ int cmd_classify(int argc, char **argv)
 		inputs_free(&c.in);
 		return c.status;
 	}
-	c.in.sv = c.sv;
+	inputs_supervised(&c.in, c.sv);
 	if (c.sv && c.sv->one_thread)
 		jobs = 1;
 	if (c.sv && !c.truth)

@@ -179,7 +179,7 @@ int cmd_ingest(int argc, char **argv)
 		inputs_free(&g.in);     /* the parent: the children did the work */
 		return c;
 	}
-	g.in.sv = g.sv;
+	inputs_supervised(&g.in, g.sv);
 	if (g.sv && g.sv->one_thread)
 		jobs = 1;
 	kb = attrib_kb_load(kbdir, g.err, sizeof(g.err));

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
@@ -13,6 +14,7 @@
 #include "source/pcapsrc.h"
 #include "pipeline/workers.h"
 #include "util/buf.h"
+#include "util/hash.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -67,20 +69,45 @@ bool inputs_option(struct inputs *in, int c, const char *arg)
 	}
 }
 
+void inputs_supervised(struct inputs *in, struct supervised *sv)
+{
+	in->sv = sv;
+	in->noted_before = sv ? sv->nnoted : 0;
+}
+
+/* said: text was said by an earlier reading process; else it is kept as
+ * said by this one */
+static bool said(struct inputs *in, const char *text)
+{
+	struct supervised *sv = in->sv;
+	uint64_t h = hash64(text, strlen(text), 0);
+	int i, n = sv->nnoted;
+
+	if (in->noted_before < 0 || in->noted_before > SUPERVISE_NOTES)
+		in->noted_before = 0;
+	for (i = 0; i < in->noted_before; i++)
+		if (sv->noted[i] == h)
+			return true;
+	if (n >= 0 && n < SUPERVISE_NOTES) {
+		sv->noted[n] = h;
+		sv->nnoted = n + 1;
+	}
+	return false;
+}
+
 void inputs_note(struct inputs *in, const char *fmt, ...)
 {
+	struct buf text = BUF_INIT;
 	va_list ap;
 
-	if (in->sv && in->notes++ < in->sv->noted)
-		return;
-	progress_clear(&in->prog);
-	fprintf(stderr, "spamtide %s: ", in->cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	buf_vprintf(&text, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	if (in->sv)
-		in->sv->noted = in->notes;
+	if (!in->sv || !said(in, text.data)) {
+		progress_clear(&in->prog);
+		fprintf(stderr, "spamtide %s: %s\n", in->cmd, text.data);
+	}
+	buf_free(&text);
 }
 
 bool inputs_skipped(void *p, const char *account)
@@ -175,8 +202,8 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 			if (in->sv && at(&r, item.path, item.index, false)) {
 				/* the message is whole; what comes after it killed the reader */
 				buf_reset(&err);
-				buf_printf(&err, "%s: reading it crashed twice after message %lu (at byte "
-					   "%llu); the rest of the file is not read", item.path,
+				buf_printf(&err, "%s: reading it crashed twice after message %lu (which "
+					   "begins at byte %llu); the rest of the file is not read", item.path,
 					   item.index, (unsigned long long)item.offset);
 				rest_skipped = true;
 			}
@@ -193,6 +220,8 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 		source_close(src);
 	}
 	progress_finish(&in->prog);
+	in->sopt.on_file = NULL;     /* r goes with this frame */
+	in->sopt.on_file_ctx = NULL;
 	buf_free(&err);
 	buf_free(&name);
 	buf_free(&r.key);

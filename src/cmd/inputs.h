@@ -30,7 +30,8 @@ struct inputs {
 					   * files whose rest is not read */
 	bool progress;                    /* a progress line on a terminal */
 	uint64_t skipped;                 /* inputs reported and skipped */
-	uint64_t notes;                   /* inputs_note calls */
+	int noted_before;                 /* sv->nnoted when this process began:
+					   * the notes earlier ones said */
 	struct progress prog;
 };
 
@@ -45,6 +46,9 @@ bool inputs_add_trusted(struct inputs *in, const char *cidr);
  * Any other option, or a bad value, is a usage error: printed, and false.
  */
 bool inputs_option(struct inputs *in, int c, const char *arg);
+/* inputs_supervised: the reading runs under a supervisor (sv, or NULL:
+ * not): where it is, the files whose rest is not read, the notes said */
+void inputs_supervised(struct inputs *in, struct supervised *sv);
 /* inputs_walk: every message of every path; skips are reported on stderr
  * and counted (inputs_skipped; through in->workers when set). Returns false when fn asked to stop
  * or a signal came. SIGINT and SIGTERM only end the walk, until
@@ -55,7 +59,7 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 bool inputs_skipped(void *in, const char *account);
 /* inputs_note: print a line on stderr without breaking the progress line;
  * under a supervisor, not one an earlier reading process said (a reading
- * again from the start comes to the same notes in the same order) */
+ * again from the start comes to the same notes) */
 void inputs_note(struct inputs *in, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void inputs_free(struct inputs *in);
 /* inputs_interrupted: SIGINT or SIGTERM arrived during a walk. */

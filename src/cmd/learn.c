@@ -210,7 +210,7 @@ int cmd_learn(int argc, char **argv)
 		inputs_free(&l.in);
 		return status;
 	}
-	l.in.sv = l.sv;
+	inputs_supervised(&l.in, l.sv);
 
 	l.learner = attrib_learner_new(family);
 	attrib_vector_init(&l.v);

@@ -34,10 +34,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "pipeline/inflight.h"
 
 #define SUPERVISE_MAX_SKIPS 64      /* then the run stops: not one bad message */
+#define SUPERVISE_NOTES 4096        /* notes remembered; those after are said again */
 
 struct supervised {
 	struct inflight inflight;
@@ -47,9 +49,12 @@ struct supervised {
 	bool partial;               /* a child skipped input: exit 3 at least
 				     * (an answered message's skip is not
 				     * seen again by the next child) */
-	unsigned long long noted;   /* notes on stderr (cmd/inputs.h) the
-				     * children said; the next one says only
-				     * those after them */
+	/* the notes on stderr (cmd/inputs.h) the children said, by a hash
+	 * of their text (which names the input and the place in it): a
+	 * child says none an earlier one did. Not by their number: a later
+	 * child may say others (a skip, a message passed over unread). */
+	int nnoted;
+	uint64_t noted[SUPERVISE_NOTES];
 	int nskip;
 	char skip[SUPERVISE_MAX_SKIPS][INFLIGHT_NAME];
 };

@@ -119,15 +119,22 @@ def check_poison(d, jobs):
     check(len(rows(db)) == 8, what + "again: still eight rows")
 
 
-def big_mbox(path, n):
-    """an mbox of n messages, larger than the reader's 256 KB buffer"""
+def big_mbox(path, n, fat=None, marks=None):
+    """an mbox of n messages, larger than the reader's 256 KB buffer;
+    message fat (1-based) 3 KB longer; marks[i] the X-Parser-Test value
+    of message i + 1, or None"""
     with open(path, "wb") as f:
         for i in range(n):
             f.write(b"From bot@example.org Wed Mar 16 16:%02d:00 2011\n" % (i % 60))
             f.write(b"From: big%d@example.org\nTo: victim@example.com\n" % i)
             f.write(b"Subject: big %d\nMessage-ID: <%d.big@example.org>\n" % (i, i))
             f.write(b"Date: Wed, 16 Mar 2011 16:%02d:00 +0000\n" % (i % 60))
-            f.write(b"\ncheap pills http://example.net/%d\n%s\n\n" % (i, b"x" * 400))
+            f.write(b"\ncheap pills http://example.net/%d\n%s\n" % (i, b"x" * 400))
+            if fat == i + 1:
+                f.write(b"y" * 3000 + b"\n")
+            if marks and marks[i]:
+                f.write(b"X-Parser-Test: %s\n" % marks[i].encode())
+            f.write(b"\n")
     return path
 
 
@@ -163,6 +170,16 @@ def check_reader_crash(d):
         p = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env(crash))
         check(p.returncode == 3 and "0 stored," in p.stdout and len(rows(db)) == last + 4,
               what + "again: nothing new", p)
+
+    # a note said before the crash by every reading process (a message over
+    # the size limit) does not silence the one only the last says
+    fat = big_mbox(os.path.join(d, "reader-crash-fat.mbox"), 1000, fat=100)
+    db = os.path.join(d, "reader-limit.db")
+    p = subprocess.run([SPAMTIDE, "ingest", "--quiet", "--limit", "message_size=2048", "--db",
+                        "sqlite:" + db, fat], capture_output=True, text=True, timeout=300, env=env(crash))
+    check(p.returncode == 3 and p.stderr.count("message 100 at line") == 1 and
+          "reading it crashed twice after message" in p.stderr,
+          "reader crash after a skip: the skip said once, the rest of the file said", p)
 
     db = os.path.join(d, "reader-once.db")
     p = subprocess.run([SPAMTIDE, "ingest", "--quiet", "--db", "sqlite:" + db, big, other],
@@ -331,6 +348,22 @@ def main():
                        timeout=300, env=env({"PARSER_TEST_ONCE": os.path.join(d, "notmail.flag")}))
     check(p.returncode == 3 and "not a mail message" in p.stderr and "while reading" in p.stderr,
           "classify: a skip before a death still exits 3", p)
+    # answers relayed before the death (more than the relay's 64 KB) are
+    # passed over unread by the next process, with their notes: the poison's
+    # note is still said
+    box = big_mbox(os.path.join(d, "notmail-many.mbox"), 1502, marks=[None] * 1501 + ["segv"])
+    with open(box, "rb") as f:
+        data = f.read()
+    first = data.index(b"From: big0@")
+    end = data.index(b"\nFrom bot@", first)
+    with open(box, "wb") as f:
+        f.write(data[:first] + b"\x01\x02 no header here\n" + data[end:])
+    check(data.count(b"\nFrom bot@") == 1501, "1,502 messages in notmail-many.mbox")
+    p = subprocess.run([SPAMTIDE, "classify", "--jobs", "1", box], capture_output=True, text=True,
+                       timeout=300, env=env())
+    check(p.returncode == 3 and "notmail-many.mbox#1502: the parser died on it; skipped" in p.stderr and
+          p.stderr.count("not a mail message") == 1,
+          "classify: the poison said after 1,500 answers, the note before it once", p)
     finish()
 
 
