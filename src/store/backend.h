@@ -31,6 +31,7 @@ struct store_backend {
 				       store_campaigns_fn *fn, void *ctx, char *err, size_t errlen);
 	enum store_status (*briefs)(void *impl, int64_t from, int64_t to, store_briefs_fn *fn, void *ctx,
 				    char *err, size_t errlen);
+	enum store_status (*any)(void *impl, int64_t from, int64_t to, bool *any, char *err, size_t errlen);
 	enum store_status (*rows)(void *impl, int64_t from, int64_t to, int64_t after_id, size_t max,
 				  store_rows_fn *fn, void *ctx, char *err, size_t errlen);
 	enum store_status (*set_family)(void *impl, int64_t id, const char *family, double confidence,

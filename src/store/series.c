@@ -242,6 +242,26 @@ static enum store_status load_gaps(store *st, struct store_series *s, char *err,
 	return STORE_OK;
 }
 
+/* outside_cut_hours: a cut hour stays cut only when it holds messages
+ * outside the period; false when the store failed */
+static bool outside_cut_hours(store *st, const struct store_series *out, struct load *l, char *err,
+			      size_t errlen)
+{
+	int64_t h0 = out->hour0 * 3600, h1 = (out->hour0 + (int64_t)out->nhours) * 3600;
+	bool before = false, after = false;
+
+	if (store_any(st, h0, out->from, &before, err, errlen) != STORE_OK ||
+	    store_any(st, out->to, h1, &after, err, errlen) != STORE_OK)
+		return false;
+	if (l->cut_first && out->nhours == 1) {
+		l->cut_first = before || after;     /* one hour, cut at both ends */
+		return true;
+	}
+	l->cut_first = l->cut_first && before;
+	l->cut_last = l->cut_last && after;
+	return true;
+}
+
 /* load_series: store_load_series, or with counts_only the minute counts
  * and the gaps alone (no hours, sketches or campaigns) */
 static enum store_status load_series(store *st, int64_t from, int64_t to, bool per_hour_clients, bool counts_only,
@@ -297,6 +317,13 @@ static enum store_status load_series(store *st, int64_t from, int64_t to, bool p
 	l.cut_first = out->step == 60 && out->nhours > 0 && out->from % 3600 != 0;
 	l.cut_last = out->step == 60 && out->nhours > 0 && out->to % 3600 != 0 &&
 		     !(l.cut_first && out->nhours == 1);
+	/* a cut hour with no message outside the period is whole as far as
+	 * the rollup knows (a live store's last hour: nothing after now) */
+	if (!counts_only && (l.cut_first || l.cut_last) &&
+	    !outside_cut_hours(st, out, &l, err, errlen)) {
+		store_series_free(out);
+		return STORE_ERROR;
+	}
 	/* the distinct clients of the period: the days wholly inside it from
 	 * their daily sketches, the hours of the days it cuts from theirs
 	 * (a cut hour's from its messages) */

@@ -1060,43 +1060,140 @@ static enum store_status sq_day_clients(void *impl, int64_t day_from, int64_t da
 	return STORE_OK;
 }
 
+/* one number of the messages with ts in [from, to): sql's, ?1 and ?2
+ * the range (0 when it is empty) */
+static enum store_status number_in(struct sq *s, const char *sql, int64_t from, int64_t to, int64_t *v,
+				   char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*v = 0;
+	if (to <= from)
+		return STORE_OK;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return fail(s, err, errlen, "reading messages");
+	sqlite3_bind_int64(st, 1, from);
+	sqlite3_bind_int64(st, 2, to);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? STORE_OK : fail(s, err, errlen, "reading messages");
+}
+
+static enum store_status sq_any(void *impl, int64_t from, int64_t to, bool *any, char *err, size_t errlen)
+{
+	int64_t v;
+	enum store_status rc = number_in(impl, "SELECT EXISTS (SELECT 1 FROM messages WHERE ts >= ?1 AND ts < ?2)",
+					 from, to, &v, err, errlen);
+
+	*any = v != 0;
+	return rc;
+}
+
+static enum store_status count_in(struct sq *s, int64_t from, int64_t to, int64_t *n, char *err, size_t errlen)
+{
+	return number_in(s, "SELECT count(*) FROM messages WHERE ts >= ?1 AND ts < ?2", from, to, n, err, errlen);
+}
+
+/* a range of messages counted into campaigns, +1 or -1 each */
+struct signed_range {
+	int64_t a, b;
+	int sign;
+};
+
+/*
+ * A day the period cuts, [ds, ds + 1 day): inside it [in_a, in_b), the
+ * rest outside. Counted from whichever side holds fewer messages: none
+ * outside, the day's rollup as it is (a live store's today: nothing
+ * after now); fewer inside, those messages; else the rollup less those
+ * outside. True in *rollup when the day's rollup row is to be read.
+ */
+static enum store_status cut_day(struct sq *s, int64_t ds, int64_t in_a, int64_t in_b, bool *rollup,
+				 struct signed_range *r, size_t *nr, char *err, size_t errlen)
+{
+	int64_t inside, before, after;
+
+	if (count_in(s, in_a, in_b, &inside, err, errlen) != STORE_OK ||
+	    count_in(s, ds, in_a, &before, err, errlen) != STORE_OK ||
+	    count_in(s, in_b, ds + 86400, &after, err, errlen) != STORE_OK)
+		return STORE_ERROR;
+	*rollup = before + after == 0 || inside > before + after;
+	if (!*rollup) {
+		r[(*nr)++] = (struct signed_range){ in_a, in_b, 1 };
+	} else {
+		if (before)
+			r[(*nr)++] = (struct signed_range){ ds, in_a, -1 };
+		if (after)
+			r[(*nr)++] = (struct signed_range){ in_b, ds + 86400, -1 };
+	}
+	return STORE_OK;
+}
+
 static enum store_status sq_campaigns(void *impl, int64_t from, int64_t to, size_t top,
 				      store_campaigns_fn *fn, void *ctx, char *err, size_t errlen)
 {
 	struct sq *s = impl;
 	sqlite3_stmt *st;
 	struct store_campaign c;
-	/* whole days [d0, d1) from the rollup; [from, a) and [b, to) from
-	 * the messages (a period within one day: all of it) */
+	struct signed_range r[4];
+	size_t nr = 0, i;
+	/* whole days [d0, d1) from the rollup; the days cut at either end
+	 * by cut_day */
 	int64_t d0 = floor_div(from + 86399, 86400), d1 = floor_div(to, 86400);
-	int64_t a = d0 * 86400, b = d1 * 86400;
+	bool roll;
 	int rc;
 
-	if (d1 <= d0) {
-		d0 = d1 = 0;
-		a = b = to;
+	if (to <= from)
+		return STORE_OK;
+	if (d1 < d0) {           /* within one day */
+		d0 = d1 = floor_div(from, 86400);
+		if (cut_day(s, d0 * 86400, from, to, &roll, r, &nr, err, errlen) != STORE_OK)
+			return STORE_ERROR;
+		d1 += roll;
+	} else {
+		if (from < d0 * 86400) {
+			if (cut_day(s, (d0 - 1) * 86400, from, d0 * 86400, &roll, r, &nr, err, errlen) != STORE_OK)
+				return STORE_ERROR;
+			d0 -= roll;
+		}
+		if (to > d1 * 86400) {
+			if (cut_day(s, d1 * 86400, d1 * 86400, to, &roll, r, &nr, err, errlen) != STORE_OK)
+				return STORE_ERROR;
+			d1 += roll;
+		}
 	}
+	for (i = nr; i < 4; i++)
+		r[i] = (struct signed_range){ 0, 0, 1 };
+	/* each range of messages grouped before the union: the union is
+	 * then the rollup's rows and a few more */
 	if (sqlite3_prepare_v2(s->db,
 		"WITH c(campaign, family_id, n) AS ("
 		"  SELECT campaign, family_id, messages FROM campaign_daily WHERE day >= ?1 AND day < ?2"
-		"  UNION ALL SELECT campaign, family_id, 1 FROM messages"
-		"    WHERE ts >= ?4 AND ts < ?5 AND campaign IS NOT NULL"
-		"  UNION ALL SELECT campaign, family_id, 1 FROM messages"
-		"    WHERE ts >= ?6 AND ts < ?7 AND campaign IS NOT NULL),"
-		" top AS (SELECT campaign, sum(n) AS n FROM c GROUP BY campaign"
+		"  UNION ALL SELECT campaign, family_id, ?6 * count(*) FROM messages"
+		"    WHERE ts >= ?4 AND ts < ?5 AND campaign IS NOT NULL GROUP BY campaign, family_id"
+		"  UNION ALL SELECT campaign, family_id, ?9 * count(*) FROM messages"
+		"    WHERE ts >= ?7 AND ts < ?8 AND campaign IS NOT NULL GROUP BY campaign, family_id"
+		"  UNION ALL SELECT campaign, family_id, ?12 * count(*) FROM messages"
+		"    WHERE ts >= ?10 AND ts < ?11 AND campaign IS NOT NULL GROUP BY campaign, family_id"
+		"  UNION ALL SELECT campaign, family_id, ?15 * count(*) FROM messages"
+		"    WHERE ts >= ?13 AND ts < ?14 AND campaign IS NOT NULL GROUP BY campaign, family_id),"
+		" s AS (SELECT campaign, family_id, sum(n) AS n FROM c GROUP BY campaign, family_id"
+		"  HAVING sum(n) > 0),"
+		" top AS (SELECT campaign, sum(n) AS n FROM s GROUP BY campaign"
 		"  ORDER BY n DESC, campaign LIMIT ?3)"
-		" SELECT c.campaign, c.family_id, sum(c.n), top.n FROM c"
-		" JOIN top ON top.campaign = c.campaign"
-		" GROUP BY c.campaign, c.family_id ORDER BY top.n DESC, c.campaign, c.family_id",
+		" SELECT s.campaign, s.family_id, s.n, top.n FROM s JOIN top ON top.campaign = s.campaign"
+		" ORDER BY top.n DESC, s.campaign, s.family_id",
 		-1, &st, NULL) != SQLITE_OK)
 		return fail(s, err, errlen, "reading campaigns");
 	sqlite3_bind_int64(st, 1, d0);
 	sqlite3_bind_int64(st, 2, d1);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)top);
-	sqlite3_bind_int64(st, 4, from);
-	sqlite3_bind_int64(st, 5, a < to ? a : to);
-	sqlite3_bind_int64(st, 6, b > from ? b : from);
-	sqlite3_bind_int64(st, 7, to);
+	for (i = 0; i < 4; i++) {
+		sqlite3_bind_int64(st, 4 + 3 * (int)i, r[i].a);
+		sqlite3_bind_int64(st, 5 + 3 * (int)i, r[i].b);
+		sqlite3_bind_int(st, 6 + 3 * (int)i, r[i].sign);
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		c.campaign = (const char *)sqlite3_column_text(st, 0);
 		c.family_id = sqlite3_column_int(st, 1);
@@ -1335,6 +1432,7 @@ const struct store_backend store_sqlite_backend = {
 	.day_clients = sq_day_clients,
 	.campaigns = sq_campaigns,
 	.briefs = sq_briefs,
+	.any = sq_any,
 	.rows = sq_rows,
 	.set_family = sq_set_family,
 	.rebuild = sq_rebuild,

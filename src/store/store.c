@@ -129,6 +129,11 @@ enum store_status store_campaigns(store *st, int64_t from, int64_t to, size_t to
 	return st->be->campaigns(st->impl, from, to, top, fn, ctx, err, errlen);
 }
 
+enum store_status store_any(store *st, int64_t from, int64_t to, bool *any, char *err, size_t errlen)
+{
+	return st->be->any(st->impl, from, to, any, err, errlen);
+}
+
 enum store_status store_briefs(store *st, int64_t from, int64_t to, store_briefs_fn *fn, void *ctx,
 			       char *err, size_t errlen)
 {

@@ -157,6 +157,8 @@ typedef void store_briefs_fn(void *ctx, const struct store_brief *b);
 /* store_briefs: every message with ts in [from, to), any order */
 enum store_status store_briefs(store *st, int64_t from, int64_t to, store_briefs_fn *fn, void *ctx,
 			       char *err, size_t errlen);
+/* store_any: whether a message has ts in [from, to) */
+enum store_status store_any(store *st, int64_t from, int64_t to, bool *any, char *err, size_t errlen);
 
 
 /* ---- rows, for learning and re-attribution ---- */
