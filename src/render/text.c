@@ -160,9 +160,9 @@ int render_text(const struct report *r, FILE *out)
 			render_grouped(f->t.recipients, rc, sizeof(rc)), render_grouped(f->t.bytes, by, sizeof(by)),
 			render_grouped(f->t.clients, cl, sizeof(cl)));
 		if (f->consistency.known) {
-			num(out, "%9.2f", f->consistency.cv_hourly);
-			num(out, "%9.1f", f->consistency.peak_to_median);
-			num(out, "%9.2f", f->consistency.diurnal_acf);
+			num(out, " %8.2f", f->consistency.cv_hourly);
+			num(out, " %8.1f", f->consistency.peak_to_median);
+			num(out, " %8.2f", f->consistency.diurnal_acf);
 			fputc('\n', out);
 		} else {
 			fputs("        -        -        -\n", out);
