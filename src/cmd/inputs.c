@@ -179,11 +179,9 @@ bool inputs_walk(struct inputs *in, char **paths, int npaths, inputs_fn *fn, voi
 
 		if (in->sv)
 			at(&r, paths[i], 0, false);
-		for (;;) {
+		while (go_on && !interrupted) {
 			bool rest_skipped = false;
 
-			if (!go_on || interrupted)
-				break;
 			inflight_begin(f, INFLIGHT_READ, r.key.data);
 			st = source_next(src, &item, &err);
 			inflight_end(f, INFLIGHT_READ);
