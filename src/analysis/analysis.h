@@ -285,6 +285,10 @@ void analysis_detector_config_default(struct analysis_detector_config *c);
  * one is taken back by `resumed` within the hour; the report, written
  * after the fact, asks ten times the evidence (docs/analysis.md). */
 #define ANALYSIS_ONLINE_FALSE_ALARMS 1.0
+/* the days of history the detector is given before the time it judges:
+ * the trap's seed, and a report's days before its --from (four weeks: a
+ * weekly rhythm, a profile of the day) */
+#define ANALYSIS_HISTORY_DAYS 28
 
 /* Online detector: the trap feeds it one slot at a time. */
 struct analysis_detector;

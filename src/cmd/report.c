@@ -53,10 +53,6 @@ static void latest_run(void *ctx, const struct store_run *r)
 		*seen = r->last;
 }
 
-/* days before a period its events are judged by, when the store holds
- * them: the trap seeds its detector with as many */
-#define HISTORY_DAYS 28
-
 static int64_t floor_to(int64_t t, int64_t step)
 {
 	return t >= 0 ? t / step * step : -((-t + step - 1) / step) * step;
@@ -257,7 +253,7 @@ int cmd_report(int argc, char **argv)
 		 * (the minutes of all families; a period read per hour has 200
 		 * days of its own) */
 		if (!empty && series.step == 60 && hi > lo) {
-			int64_t h0 = lo - (int64_t)HISTORY_DAYS * 86400;
+			int64_t h0 = lo - (int64_t)ANALYSIS_HISTORY_DAYS * 86400;
 
 			if (h0 < floor_to(first, 86400))
 				h0 = floor_to(first, 86400);

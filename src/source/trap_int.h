@@ -124,7 +124,7 @@ typedef struct trap_online trap_online;
  * the minute starting at start (unix seconds, a multiple of 60). NULL with
  * err when the store cannot be read.
  */
-#define TRAP_ONLINE_HISTORY_DAYS 28
+#define TRAP_ONLINE_HISTORY_DAYS ANALYSIS_HISTORY_DAYS
 trap_online *trap_online_new(store *st, int64_t start, double false_alarms, char *err,
 			     size_t errlen);
 /*
