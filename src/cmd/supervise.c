@@ -113,7 +113,7 @@ static void say(const char *name)
 static bool died(const char *cmd, const char *note, struct supervised *sv,
 		 char (*suspects)[INFLIGHT_NAME], int *nsuspect, int sig)
 {
-	bool any = false, skipped = false, again = false;
+	bool any = false, skipped = false, again = false, messages = false;
 	size_t i;
 
 	if (isatty(STDERR_FILENO))
@@ -123,12 +123,22 @@ static bool died(const char *cmd, const char *note, struct supervised *sv,
 	/* the shared state is the dead child's too: what it says is bounded */
 	if (sv->nskip < 0 || sv->nskip > SUPERVISE_MAX_SKIPS)
 		sv->nskip = SUPERVISE_MAX_SKIPS;
+	for (i = 0; i < INFLIGHT_SLOTS; i++)
+		if (i != INFLIGHT_READ && __atomic_load_n(&sv->inflight.slot[i].busy, __ATOMIC_ACQUIRE))
+			messages = true;
 	for (i = 0; i < INFLIGHT_SLOTS; i++) {
 		char *name = sv->inflight.slot[i].name;
 		int k;
 
 		if (!__atomic_load_n(&sv->inflight.slot[i].busy, __ATOMIC_ACQUIRE))
 			continue;
+		/* the reader's place beside messages being parsed (several
+		 * threads): most likely not what died, and no suspect; the run
+		 * on one thread tells (there it is busy alone) */
+		if (i == INFLIGHT_READ && messages) {
+			sv->inflight.slot[i].busy = 0;
+			continue;
+		}
 		name[INFLIGHT_NAME - 1] = '\0';
 		fputs(any ? ", " : " while reading ", stderr);
 		say(name);

@@ -302,7 +302,10 @@ static bool write_full(int fd, const char *p, size_t n)
  */
 static int become_helper(int fd, pid_t parent)
 {
-	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	/* SIGTTOU, SIGTTIN: the zygote's group is its own, not the terminal's
+	 * foreground one; a warning GLib writes there under `stty tostop`
+	 * would stop the process, and its message would time out */
+	static const int ignored[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGTTOU, SIGTTIN };
 	struct rlimit nocore = { 0, 0 };
 	struct sigaction sa;
 	sigset_t none;
