@@ -200,6 +200,7 @@ struct sq {
 	enum store_mode mode;
 	int version;            /* the layout's, once open */
 	bool in_batch;
+	bool snapshot;          /* STORE_READ: its reads are one transaction */
 	sqlite3_stmt *insert;
 	struct delta_map minutes, hours, days, campaigns;
 	struct name_cache sensors, families;
@@ -441,6 +442,12 @@ static enum store_status sq_open(const char *path, enum store_mode mode, void **
 		sq_free(s);
 		return STORE_ERROR;
 	}
+	/* a reader (a report) sees one state of the store from its first
+	 * read to its close: the minute counts, the hours and the messages
+	 * it reads agree while a trap goes on writing (WAL: the writer is not
+	 * held up) */
+	if (mode == STORE_READ && exec(s, "BEGIN") == SQLITE_OK)
+		s->snapshot = true;
 	*impl = s;
 	return STORE_OK;
 }
@@ -449,7 +456,7 @@ static void sq_close(void *impl)
 {
 	struct sq *s = impl;
 
-	if (s->in_batch)
+	if (s->in_batch || s->snapshot)
 		exec(s, "ROLLBACK");
 	sq_free(s);
 }

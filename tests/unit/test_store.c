@@ -390,6 +390,42 @@ static void test_day_clients(void **state)
 	}
 }
 
+/* a reader sees one state of the store from its first read to its close,
+ * whatever a writer commits meanwhile (a report's minute counts, hours and
+ * messages agree); a reader opened after sees the new state */
+static void test_read_snapshot(void **state)
+{
+	char u[700], err[256];
+	store *w, *r;
+	int64_t t0, first, last;
+	bool empty;
+	struct store_series s;
+
+	(void)state;
+	snprintf(u, sizeof(u), "sqlite:%s/snap.db", dir);
+	assert_true(time_parse_iso("2011-03-16T15:00:00Z", &t0));
+	assert_int_equal(store_open(u, STORE_WRITE, &w, err, sizeof(err)), STORE_OK);
+	add(w, t0, "rustock", "first", true, STORE_OK);
+	assert_int_equal(store_commit(w, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_open(u, STORE_READ, &r, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_span(r, &first, &last, &empty, err, sizeof(err)), STORE_OK);
+	assert_int_equal(last, t0);
+	/* the trap goes on: a message of a minute later */
+	add(w, t0 + 60, "rustock", "second", true, STORE_OK);
+	assert_int_equal(store_commit(w, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_span(r, &first, &last, &empty, err, sizeof(err)), STORE_OK);
+	assert_int_equal(last, t0);
+	assert_int_equal(store_load_series(r, t0, t0 + 3600, false, &s, err, sizeof(err)), STORE_OK);
+	assert_int_equal(s.counts[1][0] + s.counts[1][1], 1);
+	store_series_free(&s);
+	store_close(r);
+	assert_int_equal(store_open(u, STORE_READ, &r, err, sizeof(err)), STORE_OK);
+	assert_int_equal(store_span(r, &first, &last, &empty, err, sizeof(err)), STORE_OK);
+	assert_int_equal(last, t0 + 60);
+	store_close(r);
+	store_close(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_uptime_gaps),
 		cmocka_unit_test(test_missing_and_broken),
 		cmocka_unit_test(test_day_clients),
+		cmocka_unit_test(test_read_snapshot),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
