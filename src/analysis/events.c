@@ -41,6 +41,7 @@
 #define REFINE_LEVEL_AFTER_H 72
 #define REFINE_LEVEL_BEFORE_H 24   /* the change point may move this much earlier */
 #define REFINE_LEVEL_LATER_H 36    /* or this much later */
+#define SHAPE_CHANGE_S (24 * AN_HOUR)  /* a change back this soon may be the first one's shape */
 #define WEEK_AGAIN_S (3 * AN_HOUR) /* a change a week later, this near in time of week: the same */
 #define BASELINE_DAYS 7
 
@@ -1308,6 +1309,30 @@ static struct analysis_event *detect_pass(const struct analysis_input *in, const
 		case ANALYSIS_EVENT_SURGE:
 			refine_level(&c, &ev[i], &ex[i], limits[i]);
 			break;
+		}
+	}
+	/* a surge whose change back within a day leaves the family still
+	 * above where it was (or a drop, still below) changed the family's
+	 * shape of the day, not its level twice: the new traffic came with
+	 * hours of its own (rustock-2011, seed 2: maazben, asleep at night,
+	 * tripled from an evening on with mornings it never had; the mornings
+	 * over its old profile read as a surge, its afternoons as a drop from
+	 * them). The change back goes, and the change is placed again with
+	 * the hours after it up to the next event. */
+	for (i = 0; i < n; i++) {
+		size_t j;
+
+		if (ev[i].family == SIZE_MAX || !is_level(&ev[i]))
+			continue;
+		j = next_of_family(ev, n, i);
+		if (j >= n || !is_level(&ev[j]) || ev[j].type == ev[i].type ||
+		    ev[j].at - ev[i].at > SHAPE_CHANGE_S)
+			continue;
+		if (ev[i].type == ANALYSIS_EVENT_SURGE
+			    ? ev[j].after_rate_per_hour >= (1 + cfg->level_change) * ev[i].before_rate_per_hour
+			    : ev[j].after_rate_per_hour <= (1 - cfg->level_change) * ev[i].before_rate_per_hour) {
+			ev[j].family = SIZE_MAX;
+			refine_level(&c, &ev[i], &ex[i], next_at(ev, n, j, in->end));
 		}
 	}
 	free(limits);

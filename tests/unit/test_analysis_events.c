@@ -1382,6 +1382,38 @@ static void test_change_the_split_does_not_see(void **state)
 }
 
 /*
+ * A surge that changes the family's shape of the day: the rustock-2011
+ * scenario's maazben (seed 2), asleep 23:00-07:00, sends about three
+ * times as much from 2011-01-04 18:00 on, with mornings it never had. Over
+ * its old profile the mornings read as a surge (placed in the sleep
+ * before them, 10 hours late) and its afternoons as a drop from them.
+ * A change back within a day that leaves the family still above where it
+ * was is the first change's shape: it goes, and the surge is placed again
+ * with the hours after it. One surge, within the hour.
+ */
+static void test_surge_that_changes_shape(void **state)
+{
+	static uint32_t counts[42 * 1440];
+	uint32_t *col = counts;
+	struct analysis_family fa = { .name = "maazben", .counts = counts };
+	struct analysis_input in = { .step = 60, .n_families = 1, .families = &fa };
+	struct analysis_event *ev;
+	char err[256];
+	size_t nev, i;
+
+	(void)state;
+	memset(counts, 0, sizeof(counts));
+	read_minutes("maazben-shape.txt", &col, 1, 42 * 1440, &in);
+	assert_int_equal(analysis_events_detect(&in, NULL, &ev, &nev, err, sizeof(err)), ANALYSIS_OK);
+	for (i = 0; i < nev; i++)
+		print_message("  maazben: %s at %s\n", type_name(ev[i].type), time_format_iso(ev[i].at, err));
+	assert_int_equal(nev, 1);
+	assert_int_equal(ev[0].type, ANALYSIS_EVENT_SURGE);
+	assert_true(llabs(ev[0].at - time_from_parts(2011, 1, 4, 18, 0, 0)) <= 3600);
+	free(ev);
+}
+
+/*
  * A family at 30 an hour, bursting by 10 minutes (cv 0.4), falls to a
  * quarter for 5 hours (12:00-17:00 on day 10) and comes back. The dip's
  * first silence read as a cessation and its return as a resumption; seen
@@ -1845,6 +1877,7 @@ int main(void)
 		cmocka_unit_test(test_hourly_step),
 		cmocka_unit_test(test_no_events),
 		cmocka_unit_test(test_dip_that_does_not_last),
+		cmocka_unit_test(test_surge_that_changes_shape),
 		cmocka_unit_test(test_change_the_split_does_not_see),
 		cmocka_unit_test(test_dip_read_as_a_pair),
 		cmocka_unit_test(test_weekly),
