@@ -643,13 +643,12 @@ static void end_child(pipeline_child *c, char *how, size_t howlen)
 	close(c->fd);
 	snprintf(how, howlen, "ended");
 	status = -1;
-	if (c->reaped) {
-		status = c->reaped_status;       /* its zygote's end took it */
-	} else if (zygote_call(c, 'W', c->pid, &rep, NULL)) {
+	if (!c->reaped && zygote_call(c, 'W', c->pid, &rep, NULL)) {
 		if (rep.ok)
 			status = rep.status;
 	} else if (c->reaped) {
-		status = c->reaped_status;       /* reaped as the call ended it */
+		/* its zygote's end took it (before, or as the call ended it) */
+		status = c->reaped_status;
 	} else {
 		/* the zygote is gone: its orphan came to us (the subreaper) */
 		while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)

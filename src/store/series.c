@@ -94,6 +94,14 @@ static void on_hour(void *ctx, const struct store_hour *h)
 			 h->clients, h->clients_len);
 }
 
+/* a client address into *h, made when it is the first */
+static void add_client(struct analysis_hll **h, const char *ip, size_t n)
+{
+	if (!*h)
+		*h = analysis_hll_new();
+	analysis_hll_add_bytes(*h, ip, n);
+}
+
 static void on_brief(void *ctx, const struct store_brief *b)
 {
 	struct load *l = ctx;
@@ -108,16 +116,9 @@ static void on_brief(void *ctx, const struct store_brief *b)
 	if (!b->client_ip)
 		return;
 	n = strlen(b->client_ip);
-	if (!s->clients[b->family_id])
-		s->clients[b->family_id] = analysis_hll_new();
-	analysis_hll_add_bytes(s->clients[b->family_id], b->client_ip, n);
-	if (l->per_hour) {
-		struct analysis_hll **h = &s->hour_clients[b->family_id][l->hour];
-
-		if (!*h)
-			*h = analysis_hll_new();
-		analysis_hll_add_bytes(*h, b->client_ip, n);
-	}
+	add_client(&s->clients[b->family_id], b->client_ip, n);
+	if (l->per_hour)
+		add_client(&s->hour_clients[b->family_id][l->hour], b->client_ip, n);
 }
 
 static void on_day_clients(void *ctx, int sensor_id, int family_id, int64_t day, const void *clients,

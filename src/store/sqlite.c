@@ -230,6 +230,19 @@ static int exec(struct sq *s, const char *sql)
 	return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 }
 
+/* range_query: sql prepared, its ?1 and ?2 bound to [a, b) (times, hours
+ * or days); NULL when it does not prepare */
+static sqlite3_stmt *range_query(struct sq *s, const char *sql, int64_t a, int64_t b)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_int64(st, 1, a);
+	sqlite3_bind_int64(st, 2, b);
+	return st;
+}
+
 /* stmt: the kept statement id, reset, prepared from sql on first use */
 static sqlite3_stmt *stmt(struct sq *s, enum sq_stmt id, const char *sql)
 {
@@ -945,12 +958,10 @@ static enum store_status sq_minutes(void *impl, int64_t day_from, int64_t day_to
 	int rc, k;
 
 	/* one family's: the other rows' counts (overflow pages) are not read */
-	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, day, counts FROM minute_counts"
-			       " WHERE day >= ?1 AND day < ?2 AND (?3 <= 0 OR family_id = ?3)", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (!(st = range_query(s, "SELECT sensor_id, family_id, day, counts FROM minute_counts"
+			       " WHERE day >= ?1 AND day < ?2 AND (?3 <= 0 OR family_id = ?3)",
+			       day_from, day_to)))
 		return fail(s, err, errlen, "reading minute counts");
-	sqlite3_bind_int64(st, 1, day_from);
-	sqlite3_bind_int64(st, 2, day_to);
 	sqlite3_bind_int(st, 3, family_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const unsigned char *b = sqlite3_column_blob(st, 3);
@@ -1004,23 +1015,19 @@ static enum store_status sq_hours(void *impl, int64_t hour_from, int64_t hour_to
 	if (s->version < CLIENT_TABLES_FROM) {
 		/* the layout before 5: the sketches a column of hourly, one not
 		 * asked for not read */
-		if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, hour, messages, recipients, bytes,"
+		if (!(st = range_query(s, "SELECT sensor_id, family_id, hour, messages, recipients, bytes,"
 				       " CASE WHEN hour >= ?3 AND hour < ?4 THEN NULL ELSE clients END"
-				       " FROM hourly WHERE hour >= ?1 AND hour < ?2", -1, &st, NULL) != SQLITE_OK)
+				       " FROM hourly WHERE hour >= ?1 AND hour < ?2", hour_from, hour_to)))
 			return fail(s, err, errlen, "reading hourly counts");
-		sqlite3_bind_int64(st, 1, hour_from);
-		sqlite3_bind_int64(st, 2, hour_to);
 		sqlite3_bind_int64(st, 3, bare_from);
 		sqlite3_bind_int64(st, 4, bare_to);
 		return hour_rows(st, fn, ctx) ? STORE_OK : fail(s, err, errlen, "reading hourly counts");
 	}
 	/* the counts, then the sketches asked for, each in a row of its own
 	 * with no counts */
-	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, hour, messages, recipients, bytes"
-			       " FROM hourly WHERE hour >= ?1 AND hour < ?2", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = range_query(s, "SELECT sensor_id, family_id, hour, messages, recipients, bytes"
+			       " FROM hourly WHERE hour >= ?1 AND hour < ?2", hour_from, hour_to)))
 		return fail(s, err, errlen, "reading hourly counts");
-	sqlite3_bind_int64(st, 1, hour_from);
-	sqlite3_bind_int64(st, 2, hour_to);
 	if (!hour_rows(st, fn, ctx))
 		return fail(s, err, errlen, "reading hourly counts");
 	if (bare_to <= bare_from)
@@ -1032,11 +1039,9 @@ static enum store_status sq_hours(void *impl, int64_t hour_from, int64_t hour_to
 
 		if (b <= a)
 			continue;
-		if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, hour, 0, 0, 0, clients FROM hourly_clients"
-				       " WHERE hour >= ?1 AND hour < ?2", -1, &st, NULL) != SQLITE_OK)
+		if (!(st = range_query(s, "SELECT sensor_id, family_id, hour, 0, 0, 0, clients FROM hourly_clients"
+				       " WHERE hour >= ?1 AND hour < ?2", a, b)))
 			return fail(s, err, errlen, "reading hourly client sketches");
-		sqlite3_bind_int64(st, 1, a);
-		sqlite3_bind_int64(st, 2, b);
 		if (!hour_rows(st, fn, ctx))
 			return fail(s, err, errlen, "reading hourly client sketches");
 	}
@@ -1053,11 +1058,9 @@ static enum store_status sq_day_clients(void *impl, int64_t day_from, int64_t da
 	*have = s->version >= CLIENT_TABLES_FROM;
 	if (!*have)
 		return STORE_OK;
-	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, day, clients FROM daily_clients"
-			       " WHERE day >= ?1 AND day < ?2", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = range_query(s, "SELECT sensor_id, family_id, day, clients FROM daily_clients"
+			       " WHERE day >= ?1 AND day < ?2", day_from, day_to)))
 		return fail(s, err, errlen, "reading daily client sketches");
-	sqlite3_bind_int64(st, 1, day_from);
-	sqlite3_bind_int64(st, 2, day_to);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn(ctx, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1), sqlite3_column_int64(st, 2),
 		   sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3));
@@ -1078,10 +1081,8 @@ static enum store_status number_in(struct sq *s, const char *sql, int64_t from, 
 	*v = 0;
 	if (to <= from)
 		return STORE_OK;
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!(st = range_query(s, sql, from, to)))
 		return fail(s, err, errlen, "reading messages");
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		*v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
@@ -1098,7 +1099,8 @@ static enum store_status sq_any(void *impl, int64_t from, int64_t to, bool *any,
 	return rc;
 }
 
-static enum store_status count_in(struct sq *s, int64_t from, int64_t to, int64_t *n, char *err, size_t errlen)
+static enum store_status count_in(struct sq *s, int64_t from, int64_t to, int64_t *n, char *err,
+				  size_t errlen)
 {
 	return number_in(s, "SELECT count(*) FROM messages WHERE ts >= ?1 AND ts < ?2", from, to, n, err, errlen);
 }
@@ -1221,11 +1223,9 @@ static enum store_status sq_briefs(void *impl, int64_t from, int64_t to, store_b
 	struct store_brief b;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, rcpts, size, client_ip FROM messages"
-			       " WHERE ts >= ?1 AND ts < ?2", -1, &st, NULL) != SQLITE_OK)
+	if (!(st = range_query(s, "SELECT sensor_id, family_id, rcpts, size, client_ip FROM messages"
+			       " WHERE ts >= ?1 AND ts < ?2", from, to)))
 		return fail(s, err, errlen, "reading messages");
-	sqlite3_bind_int64(st, 1, from);
-	sqlite3_bind_int64(st, 2, to);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t rcpts = sqlite3_column_int64(st, 2);
 
@@ -1334,12 +1334,10 @@ static enum store_status sq_rebuild(void *impl, int64_t from, int64_t to, char *
 		if (exec(s, sql) != SQLITE_OK)
 			return fail(s, err, errlen, "rebuilding rollups");
 	}
-	if (sqlite3_prepare_v2(s->db, "SELECT sensor_id, family_id, ts, rcpts, size, campaign,"
-			       " client_ip FROM messages WHERE ts >= ?1 AND ts < ?2", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (!(st = range_query(s, "SELECT sensor_id, family_id, ts, rcpts, size, campaign,"
+			       " client_ip FROM messages WHERE ts >= ?1 AND ts < ?2",
+			       day0 * 86400, day1 * 86400)))
 		return fail(s, err, errlen, "rebuilding rollups");
-	sqlite3_bind_int64(st, 1, day0 * 86400);
-	sqlite3_bind_int64(st, 2, day1 * 86400);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		count_message(s, sqlite3_column_int(st, 0), sqlite3_column_int(st, 1),
 			      sqlite3_column_int64(st, 2), (unsigned)sqlite3_column_int(st, 3),
